@@ -1,0 +1,9 @@
+"""Local development: debug on, console email, a fixed throwaway secret."""
+
+from .base import *  # noqa: F403
+from .base import env
+
+DEBUG = env.bool("DEBUG", default=True)
+SECRET_KEY = env("SECRET_KEY", default="dev-only-insecure-secret-key-change-me")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
+ADMIN_REQUIRES_2FA = env.bool("ADMIN_REQUIRES_2FA", default=False)

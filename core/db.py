@@ -1,0 +1,104 @@
+"""Database building blocks shared by every app: key and timestamp fields whose defaults live in
+PostgreSQL (so plain-SQL writers get them too), and the soft-delete manager."""
+
+import uuid
+
+from django.contrib.postgres.functions import RandomUUID
+from django.db import models
+from django.db.models.functions import Now
+
+
+class CurrentTimestamp(models.Func):
+    """SQL's ``CURRENT_TIMESTAMP``: the exact default the schema contract names.
+
+    Django's ``Now()`` renders ``STATEMENT_TIMESTAMP()`` on PostgreSQL, which would make the
+    migrated columns differ from ``schema.sql``.
+    """
+
+    template = "CURRENT_TIMESTAMP"
+    output_field = models.DateTimeField()
+
+
+def uuid_primary_key() -> models.UUIDField:
+    # Python's uuid4 lets the ORM know the key before the INSERT (bulk loads, factories);
+    # gen_random_uuid() serves every writer that goes around Django.
+    return models.UUIDField(
+        primary_key=True, default=uuid.uuid4, db_default=RandomUUID(), editable=False
+    )
+
+
+def timestamp_field(**kwargs) -> models.DateTimeField:
+    """A ``timestamptz`` set by the database when the row is written.
+
+    Nullable because the schema contract declares these columns without NOT NULL; Django
+    never writes NULL into them.
+    """
+    return models.DateTimeField(null=True, db_default=CurrentTimestamp(), editable=False, **kwargs)
+
+
+class UUIDModel(models.Model):
+    """Abstract base: a database-generated UUID key."""
+
+    id = uuid_primary_key()
+
+    class Meta:
+        abstract = True
+
+
+class TimestampedModel(UUIDModel):
+    """Abstract base: UUID key plus ``created_at`` and ``updated_at``.
+
+    ``updated_at`` is moved by a database trigger (core.migrations.operations.TouchUpdatedAt),
+    so it also moves for ``QuerySet.update()`` and plain SQL.
+    """
+
+    created_at = timestamp_field()
+    updated_at = timestamp_field()
+
+    class Meta:
+        abstract = True
+
+
+class SoftDeleteQuerySet(models.QuerySet):
+    def alive(self) -> "SoftDeleteQuerySet":
+        return self.filter(deleted_at__isnull=True)
+
+    def deleted(self) -> "SoftDeleteQuerySet":
+        return self.filter(deleted_at__isnull=False)
+
+    def soft_delete(self) -> int:
+        """Marks the live rows of this queryset deleted; returns how many changed."""
+        return self.alive().update(deleted_at=Now())
+
+    def restore(self) -> int:
+        """Brings the deleted rows of this queryset back; returns how many changed."""
+        return self.deleted().update(deleted_at=None)
+
+
+class LiveManager(models.Manager.from_queryset(SoftDeleteQuerySet)):
+    """The default manager of soft-deletable models: deleted rows are invisible."""
+
+    def get_queryset(self) -> SoftDeleteQuerySet:
+        return super().get_queryset().alive()
+
+
+AllRowsManager = models.Manager.from_queryset(SoftDeleteQuerySet)
+
+
+class SoftDeleteModel(models.Model):
+    """Abstract mixin: ``deleted_at`` plus managers that hide (``objects``) or show
+    (``all_objects``) deleted rows. Related-object access uses ``all_objects`` so an invoice
+    still reaches its soft-deleted customer."""
+
+    deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = LiveManager()
+    all_objects = AllRowsManager()
+
+    class Meta:
+        abstract = True
+        base_manager_name = "all_objects"
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None

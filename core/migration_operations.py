@@ -1,0 +1,65 @@
+"""Migration operations for rules that live in PostgreSQL rather than in Django's model state."""
+
+from django.db import migrations
+
+TOUCH_FUNCTION = "atrium_touch_updated_at"
+
+
+class CreateTouchUpdatedAtFunction(migrations.RunSQL):
+    """Creates the trigger function that moves ``updated_at`` on every UPDATE.
+
+    ``clock_timestamp()`` rather than ``CURRENT_TIMESTAMP``: a row created and changed in the
+    same transaction must still show that it changed.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            sql=f"""
+                CREATE FUNCTION {TOUCH_FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    NEW.updated_at := clock_timestamp();
+                    RETURN NEW;
+                END $$;
+            """,
+            reverse_sql=f"DROP FUNCTION {TOUCH_FUNCTION}();",
+        )
+
+
+class TouchUpdatedAt(migrations.RunSQL):
+    """Attaches the ``updated_at`` trigger to one table."""
+
+    def __init__(self, table: str) -> None:
+        trigger = f"{table}_touch_updated_at"
+        super().__init__(
+            sql=(
+                f"CREATE TRIGGER {trigger} BEFORE UPDATE ON {table} "
+                f"FOR EACH ROW EXECUTE FUNCTION {TOUCH_FUNCTION}();"
+            ),
+            reverse_sql=f"DROP TRIGGER {trigger} ON {table};",
+        )
+
+
+class MakeAppendOnly(migrations.RunSQL):
+    """Makes PostgreSQL refuse UPDATE and DELETE on a table (an append-only log).
+
+    TRUNCATE stays possible: it is an operator's deliberate act on the whole table and the
+    test database is emptied with it.
+    """
+
+    def __init__(self, table: str) -> None:
+        function = f"{table}_refuse_change"
+        super().__init__(
+            sql=f"""
+                CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP
+                        USING ERRCODE = 'insufficient_privilege';
+                END $$;
+                CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table}
+                    FOR EACH ROW EXECUTE FUNCTION {function}();
+            """,
+            reverse_sql=f"""
+                DROP TRIGGER {table}_append_only ON {table};
+                DROP FUNCTION {function}();
+            """,
+        )

@@ -1,0 +1,73 @@
+from django.conf import settings
+from django.db import models
+
+from .db import CurrentTimestamp, UUIDModel
+
+
+class AuditAction(models.TextChoices):
+    """Every event PRODUCT.md section 1 asks to be recorded."""
+
+    LOGIN_SUCCEEDED = "login.succeeded"
+    LOGIN_FAILED = "login.failed"
+    ACCOUNT_LOCKED = "account.locked"
+    ACCOUNT_UNLOCKED = "account.unlocked"
+    TWO_FACTOR_ENABLED = "2fa.enabled"
+    TWO_FACTOR_DISABLED = "2fa.disabled"
+    RECOVERY_CODE_USED = "2fa.recovery_code_used"
+    PASSWORD_CHANGED = "password.changed"  # noqa: S105 (an event name)
+    SESSION_CREATED = "session.created"
+    SESSION_REVOKED = "session.revoked"
+    API_KEY_CREATED = "api_key.created"
+    API_KEY_REVOKED = "api_key.revoked"
+    ROLES_CHANGED = "roles.changed"
+    ROLE_PERMISSIONS_CHANGED = "role.permissions_changed"
+    SHARE_GRANTED = "share.granted"
+    SHARE_REVOKED = "share.revoked"
+    INVOICE_FINALIZED = "invoice.finalized"
+    INVOICE_VOIDED = "invoice.voided"
+    INVOICE_PAID = "invoice.paid"
+    PAYMENT_RECORDED = "payment.recorded"
+    PAYMENT_REFUNDED = "payment.refunded"
+
+
+class AuditEvent(UUIDModel):
+    """One security or business event; PostgreSQL refuses UPDATE and DELETE on these rows."""
+
+    occurred_at = models.DateTimeField(db_default=CurrentTimestamp(), editable=False)
+    # No database FK: the trail must outlive the accounts it mentions, and an append-only
+    # row could never be re-pointed or nulled when a user goes.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    action = models.CharField(max_length=100, choices=AuditAction.choices)
+    target_type = models.CharField(max_length=100, blank=True, db_default="")
+    target_id = models.CharField(max_length=100, blank=True, db_default="")
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.TextField(blank=True, db_default="")
+
+    class Meta:
+        db_table = "audit_events"
+        ordering = ["-occurred_at"]
+        indexes = [
+            models.Index(fields=["-occurred_at"], name="audit_events_occurred_idx"),
+            models.Index(fields=["actor", "-occurred_at"], name="audit_events_actor_idx"),
+            models.Index(fields=["target_type", "target_id"], name="audit_events_target_idx"),
+            models.Index(fields=["action", "-occurred_at"], name="audit_events_action_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(action=""),
+                name="%(app_label)s_%(class)s_action_not_empty",
+                violation_error_message="An audit event needs an action.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.target_type}:{self.target_id}"
