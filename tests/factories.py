@@ -74,7 +74,7 @@ class PermissionFactory(DjangoModelFactory):
         django_get_or_create = ("name",)
 
     name = factory.Sequence(lambda n: f"tests.do_thing_{n}")
-    description = factory.LazyAttribute(lambda o: f"Can {o.name.split('.')[1]}")
+    description = factory.LazyAttribute(lambda o: f"Can {o.name.rpartition('.')[2]}")
 
 
 class RoleFactory(DjangoModelFactory):

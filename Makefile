@@ -1,0 +1,35 @@
+# Everything a fresh machine needs comes from requirements.lock (pinned, hashed).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed-from-lock
+
+.PHONY: demo test lint check install
+
+install: $(INSTALLED)
+
+$(INSTALLED): requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
+	touch $@
+
+## Serve Atrium with demo data on http://127.0.0.1:8000 (admin at /admin/).
+demo: $(INSTALLED)
+	$(PY) manage.py ensure_database
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py createcachetable
+	$(PY) manage.py sync_permissions
+	$(PY) manage.py seed_demo
+	$(PY) manage.py runserver 127.0.0.1:8000
+
+## The whole test suite, against the real PostgreSQL.
+test: $(INSTALLED)
+	$(PY) manage.py ensure_database --server-only
+	$(PY) -m pytest
+
+lint: $(INSTALLED)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+## What CI runs: lint, then the README's test command.
+check: lint test

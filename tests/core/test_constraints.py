@@ -1,0 +1,136 @@
+"""Each rule the database holds refuses a violating row on its own, without Django's help."""
+
+from decimal import Decimal
+
+import pytest
+from django.apps import apps
+from django.db import IntegrityError, models, transaction
+
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+# constraint name -> (factory, the values that break it)
+VIOLATIONS = {
+    "accounts_user_failed_logins_not_negative": (
+        factories.UserFactory,
+        {"failed_login_attempts": -1},
+    ),
+    "accounts_user_email_not_empty": (factories.UserFactory, {"email": ""}),
+    "accounts_userprofile_display_name_not_empty": (
+        factories.UserProfileFactory,
+        {"display_name": ""},
+    ),
+    "accounts_permission_name_format": (factories.PermissionFactory, {"name": "View Invoices"}),
+    "accounts_role_name_not_empty": (factories.RoleFactory, {"name": ""}),
+    "accounts_apikey_name_not_empty": (factories.ApiKeyFactory, {"name": ""}),
+    "chat_conversation_title_not_empty": (factories.ConversationFactory, {"title": ""}),
+    "chat_participant_role_valid": (factories.ParticipantFactory, {"role": "guest"}),
+    "chat_message_type_valid": (factories.MessageFactory, {"message_type": "video"}),
+    "documents_document_version_positive": (factories.DocumentFactory, {"version": 0}),
+    "documents_document_title_not_empty": (factories.DocumentFactory, {"title": ""}),
+    "documents_documentversion_version_positive": (
+        factories.DocumentVersionFactory,
+        {"version": 0},
+    ),
+    "documents_documentshare_level_valid": (
+        factories.DocumentShareFactory,
+        {"permission_level": "admin"},
+    ),
+    "billing_customer_name_not_empty": (factories.CustomerFactory, {"name": ""}),
+    "billing_product_price_not_negative": (factories.ProductFactory, {"price": Decimal("-0.01")}),
+    "billing_product_name_not_empty": (factories.ProductFactory, {"name": ""}),
+    "billing_invoice_amount_not_negative": (factories.InvoiceFactory, {"amount": Decimal("-1")}),
+    "billing_invoice_status_valid": (factories.InvoiceFactory, {"status": "sent"}),
+    "billing_payment_amount_positive": (factories.PaymentFactory, {"amount": Decimal("0")}),
+    "billing_payment_status_valid": (factories.PaymentFactory, {"status": "done"}),
+    "billing_payment_provider_not_empty": (factories.PaymentFactory, {"provider": ""}),
+    "core_auditevent_action_not_empty": (factories.AuditEventFactory, {"action": ""}),
+}
+
+
+def _declared_check_constraints() -> set[str]:
+    return {
+        constraint.name
+        for app in ("core", "accounts", "chat", "documents", "billing")
+        for model in apps.get_app_config(app).get_models()
+        for constraint in model._meta.constraints
+        if isinstance(constraint, models.CheckConstraint)
+    }
+
+
+def _violated_constraint(build) -> str:
+    with pytest.raises(IntegrityError) as error, transaction.atomic():
+        build()
+    return error.value.__cause__.diag.constraint_name
+
+
+def test_every_check_constraint_has_a_violation_case():
+    assert _declared_check_constraints() == set(VIOLATIONS)
+
+
+@pytest.mark.parametrize("constraint", sorted(VIOLATIONS))
+def test_check_constraint_refuses_a_violating_row(constraint):
+    factory, values = VIOLATIONS[constraint]
+
+    assert _violated_constraint(lambda: factory(**values)) == constraint
+
+
+def test_emails_are_unique_whatever_their_case():
+    factories.UserFactory(email="ana@example.com")
+
+    assert _violated_constraint(lambda: factories.UserFactory(email="Ana@Example.com")) == (
+        "accounts_user_email_ci_uniq"
+    )
+
+
+# (a function making the first row, a function making its duplicate from it)
+DUPLICATES = {
+    "users email": (factories.UserFactory, lambda u: factories.UserFactory(email=u.email)),
+    "roles name": (
+        factories.RoleFactory,
+        lambda r: factories.RoleFactory._meta.model.objects.create(name=r.name),
+    ),
+    "permissions name": (
+        factories.PermissionFactory,
+        lambda p: factories.PermissionFactory._meta.model.objects.create(name=p.name),
+    ),
+    "sessions token": (
+        factories.ApiSessionFactory,
+        lambda s: factories.ApiSessionFactory(token=s.token),
+    ),
+    "api_keys key": (factories.ApiKeyFactory, lambda k: factories.ApiKeyFactory(key=k.key)),
+    "role_permissions pair": (
+        factories.RolePermissionFactory,
+        lambda rp: factories.RolePermissionFactory(role=rp.role, permission=rp.permission),
+    ),
+    "user_roles pair": (
+        factories.UserRoleFactory,
+        lambda ur: factories.UserRoleFactory(user=ur.user, role=ur.role),
+    ),
+    "participants pair": (
+        factories.ParticipantFactory,
+        lambda p: factories.ParticipantFactory(conversation=p.conversation, user=p.user),
+    ),
+    "user_profiles user": (
+        factories.UserProfileFactory,
+        lambda p: factories.UserProfileFactory(user=p.user),
+    ),
+    "document version number": (
+        factories.DocumentVersionFactory,
+        lambda v: factories.DocumentVersionFactory(document=v.document, version=v.version),
+    ),
+    "document share per user": (
+        factories.DocumentShareFactory,
+        lambda s: factories.DocumentShareFactory(document=s.document, user=s.user),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(DUPLICATES))
+def test_unique_constraint_refuses_a_duplicate(case):
+    make_first, make_duplicate = DUPLICATES[case]
+    first = make_first()
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        make_duplicate(first)
