@@ -1,0 +1,37 @@
+from django.core.management.base import BaseCommand
+
+from core.demo import DEMO_PASSWORD, seed_demo
+
+
+class Command(BaseCommand):
+    help = (
+        "Build a small demo data set for development and demos: staff and member accounts "
+        f"with roles (all signing in with the password '{DEMO_PASSWORD}'), conversations, "
+        "documents with versions and shares, customers, products, invoices and payments. "
+        "Safe to run again: demo accounts are found by email and get their password, flags "
+        "and role back; each conversation (title), document (owner and title), product (name) "
+        "and customer (email, with its invoices and payments) is created whole only if it is "
+        "missing, and left as it is otherwise. Runs in one transaction. Never run it on a "
+        "production database: the demo password is public."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="Build the data set, report what it would create, and roll everything back.",
+        )
+
+    def handle(self, *args, dry_run: bool = False, **options):
+        summary = seed_demo(dry_run=dry_run)
+        created = ", ".join(f"{count} {name}" for name, count in summary.created.items())
+        if dry_run:
+            self.stdout.write(f"Dry run, nothing written. Would create: {created or 'nothing'}.")
+        elif created:
+            self.stdout.write(self.style.SUCCESS(f"Created {created}."))
+        else:
+            self.stdout.write("The demo data set was already complete; nothing created.")
+        self.stdout.write(f"Demo logins (password: {DEMO_PASSWORD}):")
+        width = max(len(email) for email, _ in summary.logins)
+        for email, role in summary.logins:
+            self.stdout.write(f"  {email:<{width}}  {role}")
