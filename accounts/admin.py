@@ -1,0 +1,186 @@
+from django.contrib import admin
+from django.contrib.auth import admin as auth_admin
+from django.contrib.auth.models import Group
+
+from core.admin import (
+    AuditColumnsMixin,
+    LargeTableAdminMixin,
+    ReadOnlyAdminMixin,
+    ReadOnlyTabularInline,
+)
+
+from .forms import RoleForm, UserChangeForm, UserCreationForm
+from .models import ApiKey, ApiSession, Permission, Role, User, UserProfile
+from .services import role_set_permissions, user_set_roles
+
+# Authorization lives in roles; RoleBackend never reads Django's groups.
+admin.site.unregister(Group)
+
+
+def may_grant_access(request) -> bool:
+    """Handing out access (roles, staff or superuser status) is a right of its own: whoever
+    may merely edit accounts must not be able to make themselves an admin."""
+    return request.user.has_perm("accounts.change_userrole")
+
+
+class UserProfileInline(admin.StackedInline):
+    model = UserProfile
+    can_delete = False
+    fields = ("display_name", "avatar_url", "bio")
+
+
+# Sessions and keys are created and revoked by services that show the secret once and audit
+# the change; the admin only lists them, never their digest columns.
+class ApiSessionInline(ReadOnlyTabularInline):
+    model = ApiSession
+    fields = ("created_at", "last_accessed_at", "expires_at", "metadata")
+    show_change_link = True
+
+
+class ApiKeyInline(ReadOnlyTabularInline):
+    model = ApiKey
+    fields = ("name", "created_at", "expires_at")
+    show_change_link = True
+
+
+@admin.register(User)
+class UserAdmin(auth_admin.UserAdmin):
+    form = UserChangeForm
+    add_form = UserCreationForm
+    fieldsets = (
+        (None, {"fields": ("email", "password")}),
+        (
+            "Status",
+            {
+                "fields": (
+                    "verified",
+                    "is_active",
+                    "totp_enabled",
+                    "failed_login_attempts",
+                    "locked_until",
+                )
+            },
+        ),
+        ("Access", {"fields": ("is_staff", "is_superuser", "assigned_roles")}),
+        ("Dates", {"fields": ("last_login", "created_at", "updated_at")}),
+    )
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": ("email", "usable_password", "password1", "password2"),
+            },
+        ),
+    )
+    list_display = (
+        "email",
+        "profile__display_name",
+        "is_active",
+        "is_staff",
+        "verified",
+        "totp_enabled",
+        "locked_until",
+        "created_at",
+    )
+    list_filter = ("is_staff", "is_superuser", "is_active", "verified", "totp_enabled", "roles")
+    list_select_related = ("profile",)
+    search_fields = ("email", "profile__display_name")
+    ordering = ("email",)
+    filter_horizontal = ()
+    # Lockout and 2FA state change only through the accounts services (they audit it).
+    readonly_fields = (
+        "totp_enabled",
+        "failed_login_attempts",
+        "locked_until",
+        "last_login",
+        "created_at",
+        "updated_at",
+    )
+    inlines = [UserProfileInline, ApiSessionInline, ApiKeyInline]
+
+    def get_inlines(self, request, obj):
+        # The add page asks for a login only, then opens the change page with these.
+        return self.inlines if obj is not None else []
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        # Changing a staff account's email or password is as good as taking it over.
+        if obj is not None and obj.is_staff and not may_grant_access(request):
+            return False
+        return super().has_change_permission(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = super().get_readonly_fields(request, obj)
+        if not may_grant_access(request):
+            readonly = (*readonly, "is_staff", "is_superuser", "assigned_roles")
+        return readonly
+
+    @admin.display(description="Roles")
+    def assigned_roles(self, obj: User) -> str:
+        return ", ".join(obj.roles.values_list("name", flat=True))
+
+    def save_related(self, request, form, formsets, change) -> None:
+        super().save_related(request, form, formsets, change)
+        if "assigned_roles" in form.changed_data:
+            user_set_roles(
+                user=form.instance,
+                roles=list(form.cleaned_data["assigned_roles"]),
+                actor=request.user,
+                request=request,
+            )
+
+
+@admin.register(UserProfile)
+class UserProfileAdmin(AuditColumnsMixin, admin.ModelAdmin):
+    list_display = ("display_name", "user", "created_at", "updated_at")
+    search_fields = ("display_name", "user__email")
+    list_select_related = ("user",)
+    autocomplete_fields = ("user",)
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = super().get_readonly_fields(request, obj)
+        # The user is the primary key: changing it would copy the profile to another user.
+        return readonly if obj is None else ("user", *readonly)
+
+
+@admin.register(Permission)
+class PermissionAdmin(AuditColumnsMixin, admin.ModelAdmin):
+    list_display = ("name", "description", "created_at")
+    search_fields = ("name", "description")
+    audit_columns = ("created_at",)
+
+
+@admin.register(Role)
+class RoleAdmin(AuditColumnsMixin, admin.ModelAdmin):
+    form = RoleForm
+    list_display = ("name", "created_at")
+    search_fields = ("name",)
+    audit_columns = ("created_at",)
+
+    def save_related(self, request, form, formsets, change) -> None:
+        super().save_related(request, form, formsets, change)
+        if "granted_permissions" in form.changed_data:
+            role_set_permissions(
+                role=form.instance,
+                permissions=list(form.cleaned_data["granted_permissions"]),
+                actor=request.user,
+                request=request,
+            )
+
+
+@admin.register(ApiSession)
+class ApiSessionAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
+    list_display = ("id", "user", "created_at", "last_accessed_at", "expires_at")
+    search_fields = ("user__email",)
+    list_select_related = ("user",)
+    raw_id_fields = ("user",)
+    exclude = ("token",)
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("name", "user", "created_at", "expires_at")
+    search_fields = ("name", "user__email")
+    list_select_related = ("user",)
+    autocomplete_fields = ("user",)
+    exclude = ("key",)

@@ -1,0 +1,70 @@
+from django.contrib import admin
+from django.contrib.admin.utils import display_for_value
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+
+from core.admin import LargeTableAdminMixin, SoftDeleteAdminMixin
+
+from .models import Conversation, Message
+
+# Participant has a composite primary key, which Django 5.2's admin can neither register nor
+# show as an inline; the conversation page lists participants read-only instead.
+
+
+@admin.register(Conversation)
+class ConversationAdmin(SoftDeleteAdminMixin, admin.ModelAdmin):
+    list_display = ("title", "created_at", "updated_at", "deleted_at")
+    search_fields = ("title",)
+    fields = ("title", "participants", "messages", "created_at", "updated_at", "deleted_at")
+    readonly_fields = ("participants", "messages", "created_at", "updated_at")
+
+    # A conversation starts with its creator as owner, which only the chat service sets up.
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.display(description="Participants")
+    def participants(self, obj: Conversation) -> str:
+        rows = obj.participant_set.select_related("user").order_by("joined_at")
+        empty = self.get_empty_value_display()
+        return format_html(
+            "<table><tr><th>User</th><th>Role</th><th>Joined</th></tr>{}</table>",
+            format_html_join(
+                "",
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                (
+                    (
+                        row.user.email,
+                        row.get_role_display(),
+                        display_for_value(row.joined_at, empty),
+                    )
+                    for row in rows
+                ),
+            ),
+        )
+
+    # Messages run into millions: a link to their filtered list, not an inline.
+    @admin.display(description="Messages")
+    def messages(self, obj: Conversation) -> str:
+        url = reverse("admin:chat_message_changelist", query={"conversation": obj.pk})
+        return format_html('<a href="{}">Messages of this conversation</a>', url)
+
+
+@admin.register(Message)
+class MessageAdmin(SoftDeleteAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
+    list_display = ("__str__", "conversation", "sender", "message_type", "sent_at", "deleted_at")
+    list_filter = ("message_type",)
+    search_fields = ("sender__email",)
+    list_select_related = ("conversation", "sender")
+    raw_id_fields = ("conversation", "sender")
+    # Editing keeps an edit history the chat service writes; staff moderate by deleting.
+    readonly_fields = (
+        "conversation",
+        "sender",
+        "message_type",
+        "content",
+        "metadata",
+        "sent_at",
+    )
+
+    def has_add_permission(self, request) -> bool:
+        return False

@@ -1,0 +1,63 @@
+from django.contrib import admin
+
+from core.admin import (
+    LargeTableAdminMixin,
+    ReadOnlyAdminMixin,
+    ReadOnlyTabularInline,
+    SoftDeleteAdminMixin,
+)
+
+from .models import Document, DocumentShare, DocumentVersion
+
+
+class DocumentVersionInline(ReadOnlyTabularInline):
+    model = DocumentVersion
+    fields = ("version", "created_by", "created_at")
+    list_select_related = ("created_by",)
+    show_change_link = True
+
+
+# Granting and revoking shares are audited events the documents service writes.
+class DocumentShareInline(ReadOnlyTabularInline):
+    model = DocumentShare
+    fields = ("user", "permission_level", "expires_at", "created_at")
+    list_select_related = ("user",)
+
+
+@admin.register(Document)
+class DocumentAdmin(SoftDeleteAdminMixin, admin.ModelAdmin):
+    list_display = ("title", "owner", "version", "created_at", "updated_at", "deleted_at")
+    search_fields = ("title", "owner__email")
+    list_select_related = ("owner",)
+    autocomplete_fields = ("owner",)
+    # Every change of title or content must write a version row in the same transaction,
+    # which the documents service does; staff moderate by deleting and restoring.
+    readonly_fields = (
+        "owner",
+        "title",
+        "content",
+        "version",
+        "created_at",
+        "updated_at",
+    )
+    inlines = [DocumentVersionInline, DocumentShareInline]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(DocumentVersion)
+class DocumentVersionAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
+    list_display = ("document", "version", "created_by", "created_at")
+    search_fields = ("document__title",)
+    list_select_related = ("document", "created_by")
+    raw_id_fields = ("document", "created_by")
+
+
+@admin.register(DocumentShare)
+class DocumentShareAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("document", "user", "permission_level", "expires_at", "created_at")
+    list_filter = ("permission_level",)
+    search_fields = ("document__title", "user__email")
+    list_select_related = ("document", "user")
+    autocomplete_fields = ("document", "user")
