@@ -28,6 +28,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
@@ -40,6 +41,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "core.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -132,12 +134,43 @@ vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Atrium <no-reply@atrium.local>")
 
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "core.api.schema.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "EXCEPTION_HANDLER": "core.api.problems.exception_handler",
+    "DEFAULT_RENDERER_CLASSES": [
+        "core.api.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    # JSON only: a form-encoded or multipart body is a 415 unless a view (an upload) opts in.
+    "DEFAULT_PARSER_CLASSES": ["core.api.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "core.api.pagination.CursorPagination",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "core.api.throttling.AnonRateThrottle",
+        "core.api.throttling.UserRateThrottle",
+        "core.api.throttling.ScopedIPRateThrottle",
+        "core.api.throttling.ScopedAccountRateThrottle",
+    ],
+    # "<scope>.ip" and "<scope>.account" serve views that set throttle_scope = "<scope>".
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": "60/min",
+        "user": "600/min",
+        "login.ip": "20/min",
+        "login.account": "10/min",
+        "register.ip": "10/hour",
+        "register.account": "5/hour",
+        "password_reset.ip": "10/hour",
+        "password_reset.account": "5/hour",
+        # A TOTP code is six digits; a few guesses a minute keep brute force out of reach.
+        "two_factor.ip": "20/min",
+        "two_factor.account": "5/min",
+    },
+    # Throttles key on REMOTE_ADDR, like the audit trail (core.audit.client_ip). DRF's default
+    # (None) would trust any X-Forwarded-For a client sends and let it pick its own bucket.
+    "NUM_PROXIES": 0,
 }
 
 SPECTACULAR_SETTINGS = {
@@ -145,7 +178,24 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Accounts, chat, documents and billing for a small company.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    # Read-only fields (ids, timestamps) stay out of the request bodies clients are shown.
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI from our own static files, so the docs page's CSP can stay 'self'.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # No validator badge: it would send the schema's URL to a third-party service.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
+
+# Django's defaults, stated because the API's security rests on them; HSTS and secure cookies
+# are in production.py. The Content-Security-Policy comes from core.middleware.
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# A request body Django (or core.api.parsers.JSONParser) holds in memory; file uploads are
+# streamed and not counted. Larger bodies get 413.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)
 
 # Staff need a verified TOTP device to enter the admin; development may turn it off.
 ADMIN_REQUIRES_2FA = env.bool("ADMIN_REQUIRES_2FA", default=True)

@@ -1,0 +1,2 @@
+"""API platform shared by every app: problem details, rendering, parsing, pagination,
+throttling and the OpenAPI schema."""

@@ -1,0 +1,137 @@
+"""Keyset (cursor) pagination for every list endpoint."""
+
+from __future__ import annotations
+
+import json
+import operator
+from functools import reduce
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Model, Q, QuerySet
+from rest_framework import pagination
+from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
+
+if TYPE_CHECKING:
+    from rest_framework.views import APIView
+
+
+class CursorPagination(pagination.CursorPagination):
+    """Pages of ``page_size`` rows (``?page_size=`` up to 200), newest first, linked by
+    opaque ``next``/``previous`` cursors. It never counts rows and never uses OFFSET.
+
+    DRF's own cursor keys on the first ordering field and falls back to an OFFSET for rows
+    that tie on it; rows written in one transaction share ``created_at`` (PostgreSQL's
+    transaction timestamp), so a bulk load would turn that into a deep OFFSET. Here the cursor
+    holds the whole ordering tuple, which ends with the primary key and so is unique, and each
+    page is one range query.
+
+    Precondition: the ordering fields are never NULL. A view (or a subclass) may state its
+    ``ordering``; the primary key is appended when it names no tie-breaker.
+    """
+
+    page_size = 50
+    max_page_size = 200
+    page_size_query_param = "page_size"
+    ordering = ("-created_at", "-id")
+
+    def get_ordering(self, request: Request, queryset: QuerySet, view: APIView) -> tuple[str, ...]:
+        # A view may state its own order (``ordering = ("display_name", "user_id")``). With an
+        # OrderingFilter, DRF's lookup already takes the client's choice or that default.
+        view_ordering = getattr(view, "ordering", None)
+        filters_order = any(
+            hasattr(b, "get_ordering") for b in getattr(view, "filter_backends", [])
+        )
+        if view_ordering and not filters_order:
+            ordering = (view_ordering,) if isinstance(view_ordering, str) else tuple(view_ordering)
+        else:
+            ordering = super().get_ordering(request, queryset, view)
+        pk = queryset.model._meta.pk
+        if {pk.name, pk.attname} & {field.lstrip("-") for field in ordering}:
+            return ordering
+        # Same direction as the last field, so an index ending in the key serves the scan.
+        return (*ordering, f"-{pk.attname}" if ordering[-1].startswith("-") else pk.attname)
+
+    def paginate_queryset(
+        self, queryset: QuerySet, request: Request, view: APIView | None = None
+    ) -> list[Any] | None:
+        self.request = request
+        self.page_size = self.get_page_size(request)
+        if not self.page_size:
+            return None
+        self.base_url = request.build_absolute_uri()
+        self.ordering = self.get_ordering(request, queryset, view)
+        self.cursor = self.decode_cursor(request)
+
+        # A "previous" cursor walks backwards from the first row of the page it came from.
+        backwards = self.cursor is not None and self.cursor.reverse
+        ordering = pagination._reverse_ordering(self.ordering) if backwards else self.ordering
+        queryset = queryset.order_by(*ordering)
+        if self.cursor is not None:
+            queryset = self._after(queryset, ordering, self.cursor.position)
+
+        # One row more than a page tells whether another page follows, without counting.
+        rows = list(queryset[: self.page_size + 1])
+        self.page = rows[: self.page_size]
+        more_beyond = len(rows) > self.page_size
+        if backwards:
+            self.page.reverse()
+
+        # Links point from the page's first and last rows, so an empty page has none; a page
+        # reached through a cursor has rows on the side the cursor came from.
+        came_through_cursor = self.cursor is not None and bool(self.page)
+        self.has_next = came_through_cursor if backwards else more_beyond
+        self.has_previous = more_beyond if backwards else came_through_cursor
+        self.display_page_controls = self.template is not None and (
+            self.has_next or self.has_previous
+        )
+        return self.page
+
+    def get_next_link(self) -> str | None:
+        if not self.has_next:
+            return None
+        position = self._position(self.page[-1])
+        return self.encode_cursor(pagination.Cursor(offset=0, reverse=False, position=position))
+
+    def get_previous_link(self) -> str | None:
+        if not self.has_previous:
+            return None
+        position = self._position(self.page[0])
+        return self.encode_cursor(pagination.Cursor(offset=0, reverse=True, position=position))
+
+    def _position(self, row: Model | dict[str, Any]) -> str:
+        names = [field.lstrip("-") for field in self.ordering]
+        values = [row[name] if isinstance(row, dict) else getattr(row, name) for name in names]
+        return json.dumps([str(value) for value in values])
+
+    def _after(
+        self, queryset: QuerySet, ordering: tuple[str, ...], position: str | None
+    ) -> QuerySet:
+        """Rows strictly after ``position`` in ``ordering``: for (a desc, b desc) that is
+        ``a < x OR (a = x AND b < y)``."""
+        try:
+            values = json.loads(position or "")
+        except ValueError:
+            values = None
+        if not isinstance(values, list) or len(values) != len(ordering):
+            raise NotFound(self.invalid_cursor_message)
+
+        names = [field.lstrip("-") for field in ordering]
+        lookups = ["lt" if field.startswith("-") else "gt" for field in ordering]
+        branches = [
+            Q(
+                **dict(zip(names[:i], values[:i], strict=True)),
+                **{f"{names[i]}__{lookups[i]}": value},
+            )
+            for i, value in enumerate(values)
+        ]
+        # The redundant bound on the first field is what lets PostgreSQL start an index scan
+        # at the cursor instead of filtering the OR row by row.
+        bound = Q(**{f"{names[0]}__{lookups[0]}e": values[0]})
+        try:
+            # The ORM converts each string back to its field's type here, so a tampered
+            # cursor fails now rather than in the database.
+            return queryset.filter(bound, reduce(operator.or_, branches))
+        except (DjangoValidationError, ValueError, TypeError) as exc:
+            raise NotFound(self.invalid_cursor_message) from exc
