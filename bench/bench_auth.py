@@ -1,0 +1,447 @@
+"""What authentication costs: ``GET /api/v1/me`` with a session token and with an API key under
+gunicorn, beside the floor (bench/floor_me.py, a bare WSGI function running the same lookup with
+psycopg), and login latency beside a bare argon2 verify with Atrium's parameters.
+
+Run: .venv/bin/python bench/bench_auth.py [--rounds 2] [--duration 8]
+
+Needs PostgreSQL on 127.0.0.1:5432 (database atrium_bench, created and migrated here) and wrk.
+Method: ../shared/PERFORMANCE.md. Contenders run in alternation within each round, because the
+machine is shared and noisy; compare the ratios of one round before the absolute figures.
+"""
+
+import argparse
+import json
+import math
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+DATABASE_URL = "postgres://postgres@127.0.0.1:5432/atrium_bench"
+SETTINGS_MODULE = "config.settings.bench"
+ATRIUM = "http://127.0.0.1:8100"
+FLOOR = "http://127.0.0.1:8101"
+ME_PATH = "/api/v1/me"
+LOGIN_PATH = "/api/v1/auth/login"
+
+BENCH_EMAIL = "bench@bench.invalid"
+BENCH_PASSWORD = "bench: correct horse battery staple"
+# Enough other rows that finding the credential is a walk down a real B-tree, and that the
+# user join does not hit a table of one.
+FILLER_USERS = 1_000
+FILLER_SESSIONS = 100_000
+FILLER_API_KEYS = 10_000
+FILLER_EMAIL_PATTERN = "filler-%@bench.invalid"
+
+WRK = ["wrk", "-t2", "-c16", "--latency"]
+WARM_UP_SECONDS = 2
+LOGINS_PER_ROUND = 40
+STARTUP_TIMEOUT_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class Credentials:
+    token: str
+    api_key: str
+
+
+@dataclass(frozen=True)
+class Contender:
+    name: str
+    base_url: str
+    authorization: str
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    login_p50_ms: float
+    login_p99_ms: float
+    argon2_p50_ms: float
+    argon2_p99_ms: float
+
+
+# --- Database and fixtures -----------------------------------------------------------------
+
+
+def manage(*args: str) -> None:
+    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, check=True)
+
+
+def prepare_database() -> None:
+    manage("ensure_database")
+    manage("migrate", "--noinput", "--verbosity", "0")
+    # The throttles' counts live in this table (REDIS_URL is unset).
+    manage("createcachetable", "--verbosity", "0")
+
+
+def prepare_fixtures() -> Credentials:
+    """The bench user with a profile, a fresh session and API key (their secrets exist only in
+    this process), and the filler rows. Safe to run again: the bench user's old credentials are
+    dropped, since their secrets are gone anyway, and the filler is only topped up."""
+    from django.db import connection, transaction
+
+    from accounts import services
+    from accounts.models import ApiKey, ApiSession, User, UserProfile
+
+    with transaction.atomic():
+        user = User.objects.filter(email=BENCH_EMAIL).first() or User(email=BENCH_EMAIL)
+        user.verified = True
+        user.is_active = True
+        user.totp_enabled = False
+        # Hashed again each run, so the hash has the parameters the hasher has today.
+        user.set_password(BENCH_PASSWORD)
+        user.save()
+        UserProfile.objects.get_or_create(user=user, defaults={"display_name": "Bench User"})
+        ApiSession.objects.filter(user=user).delete()
+        ApiKey.objects.filter(user=user).delete()
+        _, token = services.session_create(user=user)
+        _, api_key = services.api_key_create(user=user, name="bench")
+        with connection.cursor() as cursor:
+            _fill(cursor)
+    connection.close_pool()
+    return Credentials(token=token, api_key=api_key)
+
+
+def _fill(cursor) -> None:
+    cursor.execute(
+        "INSERT INTO users (email, password_hash, verified)"
+        " SELECT replace(%s, '%%', n::text), '!', true FROM generate_series(1, %s) n"
+        " ON CONFLICT DO NOTHING",
+        [FILLER_EMAIL_PATTERN, FILLER_USERS],
+    )
+    cursor.execute(
+        "INSERT INTO user_profiles (user_id, display_name)"
+        " SELECT id, email FROM users WHERE email LIKE %s ON CONFLICT DO NOTHING",
+        [FILLER_EMAIL_PATTERN],
+    )
+    for table, target, columns, values in (
+        ("sessions", FILLER_SESSIONS, "token, expires_at", "now() + interval '14 days'"),
+        ("api_keys", FILLER_API_KEYS, "key, name", "'filler'"),
+    ):
+        cursor.execute(
+            f"SELECT count(*) FROM {table} t JOIN users u ON u.id = t.user_id"
+            " WHERE u.email LIKE %s",
+            [FILLER_EMAIL_PATTERN],
+        )
+        missing = target - cursor.fetchone()[0]
+        if missing <= 0:
+            continue
+        # Spread over the filler users; random digests, like real ones.
+        cursor.execute(
+            f"INSERT INTO {table} (user_id, {columns})"
+            f" SELECT u.id, encode(sha256(gen_random_uuid()::text::bytea), 'hex'), {values}"
+            " FROM generate_series(1, %s) g"
+            " JOIN (SELECT id, row_number() OVER (ORDER BY id) AS i FROM users"
+            "       WHERE email LIKE %s) u ON u.i = 1 + g %% %s",
+            [missing, FILLER_EMAIL_PATTERN, FILLER_USERS],
+        )
+        cursor.execute(f"ANALYZE {table}")
+    cursor.execute("ANALYZE users")
+    cursor.execute("ANALYZE user_profiles")
+
+
+# --- Servers --------------------------------------------------------------------------------
+
+
+def _port_is_taken(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+@contextmanager
+def gunicorn(app: str, port: int, log_dir: Path) -> Iterator[subprocess.Popen]:
+    """A gunicorn with 3 sync workers, stopped (master by its pid) however the block ends."""
+    if _port_is_taken(port):
+        raise SystemExit(f"Port {port} is in use: stop whatever listens there and run again.")
+    log_path = log_dir / f"{port}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [str(BIN / "gunicorn"), app, "-w", "3", "-b", f"127.0.0.1:{port}"],
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.returncode not in (0, -15):
+            print(f"gunicorn on {port} ended with {process.returncode}; its log:")
+            print(log_path.read_text()[-3000:])
+
+
+def get(url: str, authorization: str) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, headers={"Authorization": authorization})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def wait_for_answer(process: subprocess.Popen, contender: Contender) -> bytes:
+    """The body of the contender's first answer; aborts unless that answer is a 200."""
+    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+    while True:
+        if process.poll() is not None:
+            raise SystemExit(f"{contender.name}: gunicorn exited with {process.returncode}.")
+        try:
+            status, body = get(contender.base_url + ME_PATH, contender.authorization)
+            break
+        except (urllib.error.URLError, ConnectionError):
+            if time.monotonic() > deadline:
+                raise SystemExit(
+                    f"{contender.name}: no answer in {STARTUP_TIMEOUT_SECONDS}s."
+                ) from None
+            time.sleep(0.2)
+    print(f"  {contender.name:16} GET {ME_PATH} -> {status}")
+    if status != 200:
+        raise SystemExit(f"{contender.name} answered {status}, not 200: {body[:500]!r}")
+    return body
+
+
+# --- Measurements ---------------------------------------------------------------------------
+
+_LATENCY = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.MULTILINE)
+_RATE = re.compile(r"^Requests/sec:\s+([\d.]+)", re.MULTILINE)
+_NON_2XX = re.compile(r"Non-2xx or 3xx responses:\s+(\d+)")
+_SOCKET_ERRORS = re.compile(r"Socket errors:.*")
+_TO_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def wrk(contender: Contender, seconds: int) -> LoadResult:
+    output = subprocess.run(
+        [
+            *WRK,
+            f"-d{seconds}s",
+            "-H",
+            f"Authorization: {contender.authorization}",
+            contender.base_url + ME_PATH,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    # A throttled or broken run would measure error pages; its figures mean nothing.
+    if failed := _NON_2XX.search(output):
+        raise SystemExit(f"{contender.name}: {failed.group(1)} answers were not 2xx:\n{output}")
+    if errors := _SOCKET_ERRORS.search(output):
+        print(f"  note: {contender.name}: {errors.group(0)}")
+    latencies = {q: float(v) * _TO_MS[unit] for q, v, unit in _LATENCY.findall(output)}
+    rate = _RATE.search(output)
+    if rate is None or set(latencies) != {"50", "99"}:
+        raise SystemExit(f"Could not read wrk's output:\n{output}")
+    return LoadResult(float(rate.group(1)), latencies["50"], latencies["99"])
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    """Nearest rank; with 40 samples the p99 is the slowest one."""
+    ordered = sorted(samples)
+    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
+
+
+def login_timings(count: int) -> list[float]:
+    """Milliseconds per POST /auth/login, one after the other, each with the right password
+    (so the lockout never starts) and each opening a session."""
+    body = json.dumps({"email": BENCH_EMAIL, "password": BENCH_PASSWORD}).encode()
+    timings = []
+    for _ in range(count):
+        request = urllib.request.Request(
+            ATRIUM + LOGIN_PATH,
+            data=body,
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        start = time.perf_counter()
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                response.read()
+        except urllib.error.HTTPError as error:
+            raise SystemExit(f"Login answered {error.code}: {error.read()[:500]!r}") from error
+        timings.append((time.perf_counter() - start) * 1000)
+    return timings
+
+
+def argon2_timings(count: int) -> list[float]:
+    """Milliseconds per bare argon2id verify with the parameters of Atrium's hasher."""
+    from argon2 import PasswordHasher
+    from argon2.low_level import Type
+
+    from accounts.hashers import AtriumArgon2PasswordHasher as Atrium
+
+    hasher = PasswordHasher(
+        time_cost=Atrium.time_cost,
+        memory_cost=Atrium.memory_cost,
+        parallelism=Atrium.parallelism,
+        type=Type.ID,
+    )
+    encoded = hasher.hash(BENCH_PASSWORD)
+    timings = []
+    for _ in range(count):
+        start = time.perf_counter()
+        hasher.verify(encoded, BENCH_PASSWORD)
+        timings.append((time.perf_counter() - start) * 1000)
+    return timings
+
+
+def measure_login() -> LoginResult:
+    logins = login_timings(LOGINS_PER_ROUND)
+    verifies = argon2_timings(LOGINS_PER_ROUND)
+    return LoginResult(
+        login_p50_ms=statistics.median(logins),
+        login_p99_ms=percentile(logins, 0.99),
+        argon2_p50_ms=statistics.median(verifies),
+        argon2_p99_ms=percentile(verifies, 0.99),
+    )
+
+
+# --- Report ---------------------------------------------------------------------------------
+
+
+def print_round(
+    number: int, results: dict[str, LoadResult], pairs: list[tuple[str, str]], login: LoginResult
+) -> None:
+    print(f"\nRound {number}")
+    print(f"  {'contender':16} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
+    for name, result in results.items():
+        print(
+            f"  {name:16} {result.requests_per_second:9.0f}"
+            f" {result.p50_ms:8.2f} {result.p99_ms:8.2f}"
+        )
+    for atrium, floor in pairs:
+        a, f = results[atrium], results[floor]
+        print(
+            f"  {atrium} / {floor}: req/s {a.requests_per_second / f.requests_per_second:.2f}x,"
+            f" p50 {a.p50_ms / f.p50_ms:.2f}x"
+        )
+    print(
+        f"  login ({LOGINS_PER_ROUND} sequential): p50 {login.login_p50_ms:.1f} ms,"
+        f" p99 {login.login_p99_ms:.1f} ms; argon2 verify: p50 {login.argon2_p50_ms:.1f} ms,"
+        f" p99 {login.argon2_p99_ms:.1f} ms; login beyond argon2 (p50):"
+        f" {login.login_p50_ms - login.argon2_p50_ms:.1f} ms"
+    )
+
+
+def _span(values: list[float], digits: int = 0) -> str:
+    low, high = (f"{value:.{digits}f}" for value in (min(values), max(values)))
+    return low if low == high else f"{low}-{high}"
+
+
+def print_summary(
+    rounds: list[dict[str, LoadResult]], pairs: list[tuple[str, str]], logins: list[LoginResult]
+) -> None:
+    print(f"\nSummary over {len(rounds)} rounds (low-high)")
+    print(f"  {'contender':16} {'req/s':>12} {'p50 ms':>12} {'p99 ms':>12}")
+    for name in rounds[0]:
+        print(
+            f"  {name:16} {_span([r[name].requests_per_second for r in rounds]):>12}"
+            f" {_span([r[name].p50_ms for r in rounds], 2):>12}"
+            f" {_span([r[name].p99_ms for r in rounds], 2):>12}"
+        )
+    for atrium, floor in pairs:
+        rates = [r[atrium].requests_per_second / r[floor].requests_per_second for r in rounds]
+        p50s = [r[atrium].p50_ms / r[floor].p50_ms for r in rounds]
+        print(f"  {atrium} / {floor}: req/s {_span(rates, 2)}x, p50 {_span(p50s, 2)}x")
+    print(
+        f"  login p50 {_span([x.login_p50_ms for x in logins], 1)} ms,"
+        f" p99 {_span([x.login_p99_ms for x in logins], 1)} ms;"
+        f" argon2 verify p50 {_span([x.argon2_p50_ms for x in logins], 1)} ms;"
+        f" login beyond argon2 (p50)"
+        f" {_span([x.login_p50_ms - x.argon2_p50_ms for x in logins], 1)} ms"
+    )
+
+
+# --- Driver ---------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--duration", type=int, default=8, help="seconds of load per contender")
+    args = parser.parse_args()
+
+    # Every child (manage.py, both gunicorns) inherits these; the bench never touches another
+    # database, whatever the shell says.
+    os.environ["DATABASE_URL"] = DATABASE_URL
+    os.environ["DJANGO_SETTINGS_MODULE"] = SETTINGS_MODULE
+    # The figures are for the cache production has without Redis (PostgreSQL's, where the
+    # throttles count); an empty value also keeps a developer's .env from choosing.
+    os.environ["REDIS_URL"] = ""
+    # This process makes the fixtures and reads the hasher's parameters with Atrium's code.
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    print(
+        f"bench_auth {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit {commit or '?'},"
+        f" {os.cpu_count()} CPUs, {args.rounds} rounds of {args.duration}s per contender,"
+        f" wrk {' '.join(WRK[1:])}"
+    )
+
+    prepare_database()
+    credentials = prepare_fixtures()
+    bearer, api_key = f"Bearer {credentials.token}", f"Api-Key {credentials.api_key}"
+    contenders = [
+        Contender("atrium bearer", ATRIUM, bearer),
+        Contender("atrium api-key", ATRIUM, api_key),
+        Contender("floor bearer", FLOOR, bearer),
+        Contender("floor api-key", FLOOR, api_key),
+    ]
+    pairs = [("atrium bearer", "floor bearer"), ("atrium api-key", "floor api-key")]
+
+    with (
+        tempfile.TemporaryDirectory(prefix="atrium-bench-") as log_dir,
+        gunicorn("config.wsgi:application", 8100, Path(log_dir)) as atrium,
+        gunicorn("bench.floor_me:application", 8101, Path(log_dir)) as floor,
+    ):
+        print("Servers:")
+        processes = {ATRIUM: atrium, FLOOR: floor}
+        bodies = {c.name: wait_for_answer(processes[c.base_url], c) for c in contenders}
+        for atrium_name, floor_name in pairs:
+            if json.loads(bodies[atrium_name]) != json.loads(bodies[floor_name]):
+                raise SystemExit(
+                    f"The floor's body differs from Atrium's:\n{bodies[atrium_name]!r}\n"
+                    f"{bodies[floor_name]!r}"
+                )
+        for contender in contenders:
+            wrk(contender, WARM_UP_SECONDS)
+
+        rounds: list[dict[str, LoadResult]] = []
+        logins: list[LoginResult] = []
+        for number in range(1, args.rounds + 1):
+            rounds.append({c.name: wrk(c, args.duration) for c in contenders})
+            logins.append(measure_login())
+            print_round(number, rounds[-1], pairs, logins[-1])
+        print_summary(rounds, pairs, logins)
+
+
+if __name__ == "__main__":
+    main()
