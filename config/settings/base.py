@@ -200,6 +200,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=102
 # Staff need a verified TOTP device to enter the admin; development may turn it off.
 ADMIN_REQUIRES_2FA = env.bool("ADMIN_REQUIRES_2FA", default=True)
 OTP_TOTP_ISSUER = "Atrium"
+# Fernet keys for secrets stored encrypted (TOTP secrets; core/crypto.py), comma-separated: the
+# first encrypts, all decrypt, so keys rotate by putting a new one first. Unset, one key is
+# derived from SECRET_KEY, which is fine for development; production sets its own, so that
+# rotating SECRET_KEY does not make every stored secret unreadable.
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 
 LOGGING = {
     "version": 1,
