@@ -1,4 +1,4 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth import admin as auth_admin
 from django.contrib.auth.models import Group
 
@@ -12,6 +12,7 @@ from core.admin import (
 from .forms import RoleForm, UserChangeForm, UserCreationForm
 from .models import ApiKey, ApiSession, Permission, Role, User, UserProfile
 from .services import role_set_permissions, user_set_roles
+from .two_factor import two_factor_reset, two_factor_status
 
 # Authorization lives in roles; RoleBackend never reads Django's groups.
 admin.site.unregister(Group)
@@ -56,6 +57,7 @@ class UserAdmin(auth_admin.UserAdmin):
                     "verified",
                     "is_active",
                     "totp_enabled",
+                    "recovery_codes_left",
                     "failed_login_attempts",
                     "locked_until",
                 )
@@ -91,6 +93,7 @@ class UserAdmin(auth_admin.UserAdmin):
     # Lockout and 2FA state change only through the accounts services (they audit it).
     readonly_fields = (
         "totp_enabled",
+        "recovery_codes_left",
         "failed_login_attempts",
         "locked_until",
         "last_login",
@@ -98,6 +101,7 @@ class UserAdmin(auth_admin.UserAdmin):
         "updated_at",
     )
     inlines = [UserProfileInline, ApiSessionInline, ApiKeyInline]
+    actions = ["reset_two_factor"]
 
     def get_inlines(self, request, obj):
         # The add page asks for a login only, then opens the change page with these.
@@ -118,6 +122,28 @@ class UserAdmin(auth_admin.UserAdmin):
     @admin.display(description="Roles")
     def assigned_roles(self, obj: User) -> str:
         return ", ".join(obj.roles.values_list("name", flat=True))
+
+    @admin.display(description="Recovery codes left")
+    def recovery_codes_left(self, obj: User) -> int:
+        return two_factor_status(user=obj).recovery_codes_left
+
+    @admin.action(description="Reset two-factor authentication", permissions=["change"])
+    def reset_two_factor(self, request, queryset) -> None:
+        """For people who lost their authenticator app and their recovery codes: they sign in
+        with the password alone until they set up 2FA again."""
+        users = list(queryset.filter(totp_enabled=True))
+        # The change page's rule: only those who may grant access touch staff accounts.
+        allowed = [user for user in users if self.has_change_permission(request, user)]
+        for user in allowed:
+            two_factor_reset(user=user, actor=request.user, request=request)
+        self.message_user(request, f"Two-factor authentication reset for {len(allowed)} user(s).")
+        if len(allowed) < len(users):
+            self.message_user(
+                request,
+                f"{len(users) - len(allowed)} staff account(s) left as they were: resetting "
+                "their 2FA needs the right to grant access.",
+                level=messages.WARNING,
+            )
 
     def save_related(self, request, form, formsets, change) -> None:
         super().save_related(request, form, formsets, change)

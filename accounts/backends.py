@@ -2,57 +2,34 @@
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import BaseBackend
+from django.core.exceptions import PermissionDenied, ValidationError
 
-from .models import Permission
-
-_CACHE_ATTR = "_atrium_permission_names"
-
-
-def user_permission_names(user) -> frozenset[str]:
-    """The ``app_label.codename`` names this user holds through roles (all, for a superuser).
-
-    Cached on the user object, which lives for one request, so a role change applies from
-    the caller's next request; services that change roles call ``forget_permissions``.
-    """
-    if not user.is_active or user.is_anonymous:
-        return frozenset()
-    cached = getattr(user, _CACHE_ATTR, None)
-    if cached is None:
-        permissions = Permission.objects.all()
-        if not user.is_superuser:
-            permissions = permissions.filter(roles__users=user)
-        cached = frozenset(permissions.values_list("name", flat=True))
-        setattr(user, _CACHE_ATTR, cached)
-    return cached
-
-
-def forget_permissions(user) -> None:
-    user.__dict__.pop(_CACHE_ATTR, None)
+from .authorization import user_permission_names
+from .exceptions import AccountLocked, InvalidCredentials
+from .services import authenticate_password
 
 
 class RoleBackend(BaseBackend):
     """Email and password sign-in; permissions from the user's roles."""
 
     def authenticate(self, request, username=None, password=None, **kwargs):
-        user_model = get_user_model()
-        email = kwargs.get(user_model.USERNAME_FIELD, username)
+        """The admin's sign-in: the same check, lockout and audit as the API's."""
+        email = kwargs.get(get_user_model().USERNAME_FIELD, username)
         if email is None or password is None:
             return None
         try:
-            user = user_model._default_manager.get_by_natural_key(email)
-        except user_model.DoesNotExist:
-            # Hash anyway so an unknown email costs as long as a wrong password.
-            user_model().set_password(password)
+            return authenticate_password(email=email, password=password, request=request)
+        except InvalidCredentials:
             return None
-        if user.check_password(password) and user.is_active:
-            return user
-        return None
+        except AccountLocked as locked:
+            # Stops Django from trying further backends; the form shows a generic refusal.
+            raise PermissionDenied(locked.detail) from locked
 
     def get_user(self, user_id):
         user_model = get_user_model()
         try:
             user = user_model._default_manager.get(pk=user_id)
-        except (user_model.DoesNotExist, ValueError):
+        except (user_model.DoesNotExist, ValidationError):
             return None
         return user if user.is_active else None
 

@@ -1,9 +1,17 @@
+import base64
+import re
+
+from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.db import models
 from django.db.models.functions import Lower
+from django.db.models.lookups import Exact
+from django_otp.models import Device, ThrottlingMixin
+from django_otp.oath import TOTP
 
-from core.db import TimestampedModel, UUIDModel, timestamp_field
+from core import crypto
+from core.db import JSONBTypeof, TimestampedModel, UUIDModel, timestamp_field
 
 
 class UserManager(BaseUserManager):
@@ -42,6 +50,8 @@ class User(AbstractBaseUser, TimestampedModel):
     totp_secret = models.CharField(max_length=255, null=True, blank=True, editable=False)
     failed_login_attempts = models.IntegerField(null=True, default=0, db_default=0)
     locked_until = models.DateTimeField(null=True, blank=True)
+    # How many lockouts in a row, so each one lasts longer (reset by a successful login).
+    lockout_count = models.IntegerField(default=0, db_default=0, editable=False)
     # Added for Django's admin and auth (docs/schema.md).
     is_active = models.BooleanField(default=True, db_default=True)
     is_staff = models.BooleanField(default=False, db_default=False)
@@ -68,6 +78,11 @@ class User(AbstractBaseUser, TimestampedModel):
                 condition=models.Q(failed_login_attempts__gte=0),
                 name="%(app_label)s_%(class)s_failed_logins_not_negative",
                 violation_error_message="Failed login attempts cannot be negative.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(lockout_count__gte=0),
+                name="%(app_label)s_%(class)s_lockout_count_not_negative",
+                violation_error_message="Lockout count cannot be negative.",
             ),
             models.CheckConstraint(
                 condition=~models.Q(email=""),
@@ -242,6 +257,11 @@ class ApiKey(UUIDModel):
     name = models.CharField(max_length=255)
     expires_at = models.DateTimeField(null=True, blank=True)
     created_at = timestamp_field()
+    # The visible short id ("atr_Ab3dE9xQ…") that lets a person tell keys apart in a list.
+    prefix = models.CharField(max_length=16, db_default="", editable=False)
+    # Permission names the key is limited to; empty means all of the owner's permissions.
+    scopes = models.JSONField(default=list, db_default=[], blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         db_table = "api_keys"
@@ -249,11 +269,122 @@ class ApiKey(UUIDModel):
         verbose_name = "API key"
         constraints = [
             models.CheckConstraint(
+                condition=Exact(JSONBTypeof("scopes"), "array"),
+                name="%(app_label)s_%(class)s_scopes_is_array",
+                violation_error_message="Scopes are a list of permission names.",
+            ),
+            models.CheckConstraint(
                 condition=~models.Q(name=""),
                 name="%(app_label)s_%(class)s_name_not_empty",
                 violation_error_message="An API key needs a name.",
             ),
         ]
 
+    is_api_key = True
+
+    def allows(self, perm: str) -> bool:
+        """Whether the key's scopes admit ``perm`` (the owner's roles are checked apart)."""
+        return not self.scopes or perm in self.scopes
+
     def __str__(self) -> str:
         return self.name
+
+
+class AuthenticatorDevice(ThrottlingMixin, Device):
+    """A user's authenticator app, as django-otp sees it (table ``totp_devices``). The secret it
+    shares is the user's encrypted ``totp_secret``; the device keeps what verifying needs."""
+
+    # django-otp names a device "<app>.<model>/<id>" in the admin's cookie session and parses
+    # the id back as an integer, so this key stays an integer, unlike the contract's UUIDs.
+    id = models.BigAutoField(primary_key=True)
+    # One authenticator per user: two-factor state lives on the user (totp_enabled), and the
+    # one-to-one key is also the index on user_id.
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="authenticator")
+    # The time step of the last accepted code: each code works once, and never an older one.
+    last_t = models.BigIntegerField(default=-1, db_default=-1, editable=False)
+
+    STEP_SECONDS = 30
+    DIGITS = 6
+    # Steps accepted either side of now: slow clocks and codes typed as they change.
+    TOLERANCE = 1
+    TOKEN = re.compile(r"[0-9]{6}")
+
+    class Meta:
+        db_table = "totp_devices"
+        verbose_name = "authenticator device"
+
+    @classmethod
+    def matching_step(cls, *, user: User, token: str) -> int | None:
+        """The time step within ``TOLERANCE`` of now whose code for the user's secret is
+        ``token``, or None. Says nothing of whether the code was used before."""
+        if not user.totp_secret or not cls.TOKEN.fullmatch(token):
+            return None
+        key = base64.b32decode(crypto.decrypt(user.totp_secret))
+        totp = TOTP(key, step=cls.STEP_SECONDS, digits=cls.DIGITS)
+        if not totp.verify(int(token), tolerance=cls.TOLERANCE):
+            return None
+        return totp.t()
+
+    def verify_token(self, token) -> bool:
+        """Accepts a code of a step later than any accepted before, unless failures have
+        throttled the device; every refusal counts as a failure."""
+        if not self.verify_is_allowed()[0]:
+            return False
+        step = self.matching_step(user=self.user, token=str(token))
+        # The condition sits in the UPDATE, so of two requests carrying one code only one moves
+        # last_t, even for a caller that did not lock the row.
+        accepted = (
+            step is not None
+            and type(self).objects.filter(pk=self.pk, last_t__lt=step).update(last_t=step) == 1
+        )
+        if accepted:
+            self.last_t = step
+            self.throttle_reset()
+        else:
+            self.throttle_increment()
+        return accepted
+
+    def get_throttle_factor(self) -> int:
+        # django-otp's own TOTP setting, so its documentation applies unchanged.
+        return getattr(settings, "OTP_TOTP_THROTTLE_FACTOR", 1)
+
+    # ThrottlingMixin saves the whole row; saving only its own columns keeps a stale copy of the
+    # device from writing back a last_t that a concurrent verification has moved on.
+    _THROTTLE_FIELDS = ("throttling_failure_timestamp", "throttling_failure_count")
+
+    def throttle_reset(self, commit: bool = True) -> None:
+        super().throttle_reset(commit=False)
+        if commit:
+            self.save(update_fields=self._THROTTLE_FIELDS)
+
+    def throttle_increment(self, commit: bool = True) -> None:
+        super().throttle_increment(commit=False)
+        if commit:
+            self.save(update_fields=self._THROTTLE_FIELDS)
+
+
+class RecoveryCode(UUIDModel):
+    """A single-use code that stands in for the authenticator (table ``recovery_codes``);
+    ``code_hash`` holds the SHA-256 digest of the code, never the code."""
+
+    # The unique (user, code_hash) index leads with user_id and serves lookups by user.
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="recovery_codes", db_index=False
+    )
+    code_hash = models.CharField(max_length=64)
+    used_at = models.DateTimeField(null=True, blank=True)
+    created_at = timestamp_field()
+
+    class Meta:
+        db_table = "recovery_codes"
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "code_hash"],
+                name="%(app_label)s_%(class)s_user_code_uniq",
+                violation_error_message="The user already has this recovery code.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"recovery code of {self.user_id}"

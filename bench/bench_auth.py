@@ -2,9 +2,10 @@
 gunicorn, beside the floor (bench/floor_me.py, a bare WSGI function running the same lookup with
 psycopg), and login latency beside a bare argon2 verify with Atrium's parameters.
 
-Run: .venv/bin/python bench/bench_auth.py [--rounds 2] [--duration 8]
+Run: .venv/bin/python bench/bench_auth.py [--rounds 2] [--duration 8] [--cache redis|database]
 
-Needs PostgreSQL on 127.0.0.1:5432 (database atrium_bench, created and migrated here) and wrk.
+Needs PostgreSQL on 127.0.0.1:5432 (database atrium_bench, created and migrated here), Redis on
+127.0.0.1:6379 (unless --cache database) and wrk.
 Method: ../shared/PERFORMANCE.md. Contenders run in alternation within each round, because the
 machine is shared and noisy; compare the ratios of one round before the absolute figures.
 """
@@ -31,6 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 DATABASE_URL = "postgres://postgres@127.0.0.1:5432/atrium_bench"
+REDIS_URL = "redis://127.0.0.1:6379/14"
 SETTINGS_MODULE = "config.settings.bench"
 ATRIUM = "http://127.0.0.1:8100"
 FLOOR = "http://127.0.0.1:8101"
@@ -90,7 +92,7 @@ def manage(*args: str) -> None:
 def prepare_database() -> None:
     manage("ensure_database")
     manage("migrate", "--noinput", "--verbosity", "0")
-    # The throttles' counts live in this table (REDIS_URL is unset).
+    # Where the throttles count when --cache database is chosen.
     manage("createcachetable", "--verbosity", "0")
 
 
@@ -383,15 +385,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--duration", type=int, default=8, help="seconds of load per contender")
+    parser.add_argument(
+        "--cache",
+        choices=["redis", "database"],
+        default="redis",
+        help="where throttles count: Redis (production) or PostgreSQL (the fallback)",
+    )
     args = parser.parse_args()
 
     # Every child (manage.py, both gunicorns) inherits these; the bench never touches another
     # database, whatever the shell says.
     os.environ["DATABASE_URL"] = DATABASE_URL
     os.environ["DJANGO_SETTINGS_MODULE"] = SETTINGS_MODULE
-    # The figures are for the cache production has without Redis (PostgreSQL's, where the
-    # throttles count); an empty value also keeps a developer's .env from choosing.
-    os.environ["REDIS_URL"] = ""
+    # Set either way, so a developer's .env never chooses; database 14 keeps bench counters
+    # away from anything else on the machine's Redis.
+    os.environ["REDIS_URL"] = REDIS_URL if args.cache == "redis" else ""
     # This process makes the fixtures and reads the hasher's parameters with Atrium's code.
     sys.path.insert(0, str(ROOT))
     import django

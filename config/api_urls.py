@@ -1,4 +1,8 @@
 """Everything under /api/v1/. Each app adds one line, e.g.
-``path("accounts/", include("accounts.api.urls"))``, whose module holds its router's URLs."""
+``path("", include("accounts.api.urls"))``, whose module holds its router's URLs."""
 
-urlpatterns: list = []
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("accounts.api.urls")),
+]

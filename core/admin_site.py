@@ -2,7 +2,22 @@
 
 from django.conf import settings
 from django.contrib import admin
+from django_otp import devices_for_user
 from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
+
+
+class OTPAdminLoginForm(OTPAdminAuthenticationForm):
+    """django-otp's admin login asks for the device before it checks a code (so a code tried on
+    the wrong device cannot count as a failure there). A user with one device, as every Atrium
+    account with 2FA has (its authenticator app), gets it chosen: email, password and code go
+    in one step."""
+
+    def clean_otp(self, user) -> None:
+        if user is not None and not self.cleaned_data.get("otp_device"):
+            devices = list(devices_for_user(user))
+            if len(devices) == 1:
+                self.cleaned_data["otp_device"] = devices[0].persistent_id
+        super().clean_otp(user)
 
 
 class AtriumAdminSite(admin.AdminSite):
@@ -15,7 +30,7 @@ class AtriumAdminSite(admin.AdminSite):
     # Without a token field on the login page a 2FA user could never become verified.
     @property
     def login_form(self):
-        return OTPAdminAuthenticationForm if settings.ADMIN_REQUIRES_2FA else None
+        return OTPAdminLoginForm if settings.ADMIN_REQUIRES_2FA else None
 
     @property
     def login_template(self):

@@ -19,6 +19,13 @@ class CurrentTimestamp(models.Func):
     output_field = models.DateTimeField()
 
 
+class JSONBTypeof(models.Func):
+    """``jsonb_typeof(...)``: lets a check constraint hold the shape of a JSON column."""
+
+    function = "jsonb_typeof"
+    output_field = models.CharField()
+
+
 def uuid_primary_key() -> models.UUIDField:
     # Python's uuid4 lets the ORM know the key before the INSERT (bulk loads, factories);
     # gen_random_uuid() serves every writer that goes around Django.

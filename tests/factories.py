@@ -10,7 +10,9 @@ from factory.django import DjangoModelFactory
 from accounts.models import (
     ApiKey,
     ApiSession,
+    AuthenticatorDevice,
     Permission,
+    RecoveryCode,
     Role,
     RolePermission,
     User,
@@ -27,6 +29,7 @@ from billing.models import (
     Product,
 )
 from chat.models import Conversation, Message, MessageType, Participant, ParticipantRole
+from core import crypto
 from core.models import AuditAction, AuditEvent
 from documents.models import Document, DocumentShare, DocumentVersion, ShareLevel
 
@@ -118,6 +121,27 @@ class ApiKeyFactory(DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     key = factory.Sequence(lambda n: _digest(n + 10**9))
     name = factory.Sequence(lambda n: f"key {n}")
+
+
+class AuthenticatorDeviceFactory(DjangoModelFactory):
+    class Meta:
+        model = AuthenticatorDevice
+
+    # The device's secret is its user's, stored encrypted (accounts.two_factor).
+    user = factory.SubFactory(
+        UserFactory,
+        totp_enabled=True,
+        totp_secret=factory.LazyFunction(lambda: crypto.encrypt("JBSWY3DPEHPK3PXPJBSWY3DP")),
+    )
+    name = "Authenticator app"
+
+
+class RecoveryCodeFactory(DjangoModelFactory):
+    class Meta:
+        model = RecoveryCode
+
+    user = factory.SubFactory(UserFactory)
+    code_hash = factory.Sequence(lambda n: _digest(n + 2 * 10**9))
 
 
 class ConversationFactory(DjangoModelFactory):

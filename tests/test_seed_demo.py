@@ -4,7 +4,7 @@ from io import StringIO
 import pytest
 from django.apps import apps
 from django.contrib.auth import authenticate
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db.models import Q, Sum
 from django.utils import timezone
 
@@ -48,8 +48,14 @@ def test_the_data_set_fills_every_seeded_table():
     seed()
 
     empty = {label for label, count in row_counts().items() if count == 0}
-    # Nobody has signed in to the demo yet, so there are no sessions or keys.
-    assert empty == {"accounts.ApiSession", "accounts.ApiKey"}
+    # Nobody has signed in to the demo yet, so there are no sessions or keys, and nobody has
+    # set up an authenticator app (its secret would have to be handed out somehow).
+    assert empty == {
+        "accounts.ApiSession",
+        "accounts.ApiKey",
+        "accounts.AuthenticatorDevice",
+        "accounts.RecoveryCode",
+    }
 
 
 def test_demo_admin_signs_in_with_the_demo_password_and_holds_the_admin_role():
@@ -127,3 +133,12 @@ def test_the_output_lists_the_demo_logins():
 
     assert DEMO_PASSWORD in output
     assert "admin@atrium.local" in output
+
+
+def test_seed_demo_is_refused_where_settings_do_not_allow_demo_data(db, settings):
+    settings.DEMO_DATA_ALLOWED = False
+
+    with pytest.raises(CommandError, match="DEMO_DATA_ALLOWED"):
+        call_command("seed_demo", stdout=StringIO())
+
+    assert not User.objects.exists()

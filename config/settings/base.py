@@ -18,7 +18,7 @@ DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "core.apps.AtriumAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -120,12 +120,15 @@ if REDIS_URL:
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
     }
 else:
-    # Without Redis every process must still share throttle and lockout state, so the
-    # fallback is the database cache, never a per-process memory cache.
+    # Without Redis every process must still share throttle state, so the fallback is the
+    # database cache, never a per-process memory cache. Its default cap of 300 entries would
+    # cull live throttle counters once a few hundred clients are active; Redis is the
+    # production choice (atomic counters, no table writes on every request).
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
             "LOCATION": "django_cache",
+            "OPTIONS": {"MAX_ENTRIES": 1_000_000},
         }
     }
 
@@ -135,7 +138,11 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Atrium <no-reply@atrium.
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "core.api.schema.AutoSchema",
+    # Bearer first: its WWW-Authenticate is what a 401 advertises. Cookie sessions (with CSRF)
+    # serve the admin's staff and the browsable API.
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.BearerSessionAuthentication",
+        "accounts.authentication.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -212,3 +219,20 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }
+
+# Accounts: sessions, lockout, links. Durations in seconds.
+SESSION_TOKEN_LIFETIME = env.int("SESSION_TOKEN_LIFETIME", default=14 * 24 * 3600)
+SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT", default=24 * 3600)
+# Credentials record their last use at most this often, so reads don't turn into writes.
+CREDENTIAL_TOUCH_INTERVAL = 60
+LOGIN_LOCKOUT_THRESHOLD = env.int("LOGIN_LOCKOUT_THRESHOLD", default=5)
+LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=15 * 60)
+LOGIN_LOCKOUT_MAX_SECONDS = env.int("LOGIN_LOCKOUT_MAX_SECONDS", default=24 * 3600)
+EMAIL_VERIFICATION_MAX_AGE = env.int("EMAIL_VERIFICATION_MAX_AGE", default=48 * 3600)
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3600)
+TWO_FACTOR_CHALLENGE_MAX_AGE = 5 * 60
+# Where links in emails point.
+PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+
+# seed_demo creates staff accounts with a public password: only where a setting allows.
+DEMO_DATA_ALLOWED = env.bool("DEMO_DATA_ALLOWED", default=False)

@@ -7,3 +7,4 @@ DEBUG = env.bool("DEBUG", default=True)
 SECRET_KEY = env("SECRET_KEY", default="dev-only-insecure-secret-key-change-me")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 ADMIN_REQUIRES_2FA = env.bool("ADMIN_REQUIRES_2FA", default=False)
+DEMO_DATA_ALLOWED = True

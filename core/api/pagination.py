@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Model, Q, QuerySet
 from rest_framework import pagination
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 
 if TYPE_CHECKING:
@@ -88,6 +88,16 @@ class CursorPagination(pagination.CursorPagination):
         )
         return self.page
 
+    def decode_cursor(self, request: Request) -> pagination.Cursor | None:
+        try:
+            return super().decode_cursor(request)
+        except NotFound as exc:
+            raise self._invalid_cursor() from exc
+
+    def _invalid_cursor(self) -> ValidationError:
+        # A bad cursor is bad input (400, naming the parameter), not a missing page.
+        return ValidationError({"cursor": [self.invalid_cursor_message]})
+
     def get_next_link(self) -> str | None:
         if not self.has_next:
             return None
@@ -115,7 +125,7 @@ class CursorPagination(pagination.CursorPagination):
         except ValueError:
             values = None
         if not isinstance(values, list) or len(values) != len(ordering):
-            raise NotFound(self.invalid_cursor_message)
+            raise self._invalid_cursor()
 
         names = [field.lstrip("-") for field in ordering]
         lookups = ["lt" if field.startswith("-") else "gt" for field in ordering]
@@ -134,4 +144,4 @@ class CursorPagination(pagination.CursorPagination):
             # cursor fails now rather than in the database.
             return queryset.filter(bound, reduce(operator.or_, branches))
         except (DjangoValidationError, ValueError, TypeError) as exc:
-            raise NotFound(self.invalid_cursor_message) from exc
+            raise self._invalid_cursor() from exc

@@ -10,72 +10,111 @@ All four classes are in ``DEFAULT_THROTTLE_CLASSES``:
   ``"<scope>.ip"`` and ``"<scope>.account"``. Counting per IP slows one client trying many
   accounts; counting per account slows many clients trying one.
 
+Each throttle is a fixed-window counter: one ``add`` and one atomic ``incr`` per request.
+DRF's own throttles keep a list of timestamps and write it back after reading it, which costs
+more and loses counts when workers race; ``incr`` is atomic in Redis (``REDIS_URL``), the
+production cache. The price of fixed windows is that a client can spend two windows' worth
+across a boundary, which a strict limit of a few requests a minute tolerates.
+
 A view that overrides ``throttle_classes`` drops all of these; set ``throttle_scope`` instead.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
+import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from rest_framework import throttling
-from rest_framework.request import Request
+from django.core.cache import cache
 from rest_framework.settings import api_settings
+from rest_framework.throttling import BaseThrottle
 
 if TYPE_CHECKING:
+    from rest_framework.request import Request
     from rest_framework.views import APIView
 
-
-class _LiveRates:
-    """DRF copies the rates into a class attribute at import time, so a settings override
-    (a deployment's or a test's) would never reach the throttles; read them per request."""
-
-    @property
-    def THROTTLE_RATES(self) -> dict[str, str | None]:
-        return api_settings.DEFAULT_THROTTLE_RATES
+_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
-class AnonRateThrottle(_LiveRates, throttling.AnonRateThrottle):
-    """The ``anon`` rate, per client IP, for requests without credentials."""
+def parse_rate(rate: str) -> tuple[int, int]:
+    """``"5/min"`` → (5, 60): requests allowed and the window in seconds."""
+    count, period = rate.split("/")
+    return int(count), _PERIODS[period[0]]
 
 
-class UserRateThrottle(_LiveRates, throttling.UserRateThrottle):
-    """The ``user`` rate, per authenticated user."""
-
-
-class _ScopedRateThrottle(_LiveRates, throttling.SimpleRateThrottle):
-    """Applies the rate ``"<view.throttle_scope>.<dimension>"`` to the identity
-    ``get_identity`` returns; no scope or no identity means no limit from this class."""
-
-    dimension: ClassVar[str]
-
-    def __init__(self) -> None:
-        # The rate depends on the view's scope, which is only known in allow_request.
-        pass
+class _WindowThrottle(BaseThrottle):
+    """Allows ``rate`` requests per window to each identity ``get_identity`` returns; no rate
+    or no identity means no limit from this throttle."""
 
     def allow_request(self, request: Request, view: APIView) -> bool:
-        view_scope = getattr(view, "throttle_scope", None)
-        if not view_scope:
-            return True
-        self.scope = f"{view_scope}.{self.dimension}"
-        self.rate = self.get_rate()
-        self.num_requests, self.duration = self.parse_rate(self.rate)
-        return super().allow_request(request, view)
-
-    def get_cache_key(self, request: Request, view: APIView) -> str | None:
-        identity = self.get_identity(request, view)
+        scope = self.get_scope(view)
+        # Rates are read per request so a deployment's or a test's settings always apply.
+        rate = api_settings.DEFAULT_THROTTLE_RATES.get(scope) if scope else None
+        identity = self.get_identity(request, view) if rate else None
         if identity is None:
-            return None
+            return True
+        allowed, window = parse_rate(rate)
+        now = time.time()
+        window_index = int(now // window)
         # Hashed: keeps e-mail addresses out of the cache and keys short for any backend.
-        ident = hashlib.sha256(identity.encode()).hexdigest()
-        return self.cache_format % {"scope": self.scope, "ident": ident}
+        digest = hashlib.sha256(identity.encode()).hexdigest()[:32]
+        key = f"throttle:{scope}:{digest}:{window_index}"
+        cache.add(key, 0, timeout=window + 1)
+        try:
+            count = cache.incr(key)
+        except ValueError:  # the key expired between add and incr
+            cache.add(key, 1, timeout=window + 1)
+            count = 1
+        self.retry_after = math.ceil((window_index + 1) * window - now)
+        return count <= allowed
+
+    def wait(self) -> float | None:
+        return getattr(self, "retry_after", None)
+
+    def get_scope(self, view: APIView) -> str | None:
+        raise NotImplementedError
 
     def get_identity(self, request: Request, view: APIView) -> str | None:
         raise NotImplementedError
 
 
-class ScopedIPRateThrottle(_ScopedRateThrottle):
+class AnonRateThrottle(_WindowThrottle):
+    """The ``anon`` rate, per client IP, for requests without credentials."""
+
+    def get_scope(self, view: APIView) -> str:
+        return "anon"
+
+    def get_identity(self, request: Request, view: APIView) -> str | None:
+        if request.user and request.user.is_authenticated:
+            return None
+        return self.get_ident(request)
+
+
+class UserRateThrottle(_WindowThrottle):
+    """The ``user`` rate, per authenticated user."""
+
+    def get_scope(self, view: APIView) -> str:
+        return "user"
+
+    def get_identity(self, request: Request, view: APIView) -> str | None:
+        if request.user and request.user.is_authenticated:
+            return str(request.user.pk)
+        return None
+
+
+class _ScopedThrottle(_WindowThrottle):
+    """Applies the rate ``"<view.throttle_scope>.<dimension>"``."""
+
+    dimension: ClassVar[str]
+
+    def get_scope(self, view: APIView) -> str | None:
+        view_scope = getattr(view, "throttle_scope", None)
+        return f"{view_scope}.{self.dimension}" if view_scope else None
+
+
+class ScopedIPRateThrottle(_ScopedThrottle):
     """Counts a sensitive scope per client IP (``REMOTE_ADDR``; see ``NUM_PROXIES``)."""
 
     dimension = "ip"
@@ -84,7 +123,7 @@ class ScopedIPRateThrottle(_ScopedRateThrottle):
         return self.get_ident(request)
 
 
-class ScopedAccountRateThrottle(_ScopedRateThrottle):
+class ScopedAccountRateThrottle(_ScopedThrottle):
     """Counts a sensitive scope per account, whether or not the account exists.
 
     The account is, in order: what the view's ``get_throttle_account(request)`` returns (for

@@ -404,11 +404,11 @@ def test_page_size_is_capped(api, db, settings):
 
 
 @pytest.mark.parametrize("cursor", ["garbage", "cD1bIngiXQ=="])
-def test_a_tampered_cursor_is_a_404(api, db, cursor):
+def test_a_tampered_cursor_is_a_400_naming_the_cursor(api, db, cursor):
     response = api.get(f"{BASE}/customers/?cursor={cursor}")
 
-    assert response.status_code == 404
-    assert problem_of(response)["detail"] == "Invalid cursor"
+    assert response.status_code == 400
+    assert problem_of(response)["errors"][0]["field"] == "cursor"
 
 
 # Schema and docs

@@ -17,6 +17,8 @@ VIOLATIONS = {
         {"failed_login_attempts": -1},
     ),
     "accounts_user_email_not_empty": (factories.UserFactory, {"email": ""}),
+    "accounts_user_lockout_count_not_negative": (factories.UserFactory, {"lockout_count": -1}),
+    "accounts_apikey_scopes_is_array": (factories.ApiKeyFactory, {"scopes": {"all": True}}),
     "accounts_userprofile_display_name_not_empty": (
         factories.UserProfileFactory,
         {"display_name": ""},

@@ -1,4 +1,5 @@
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
 
 from core.demo import DEMO_PASSWORD, seed_demo
 
@@ -11,8 +12,9 @@ class Command(BaseCommand):
         "Safe to run again: demo accounts are found by email and get their password, flags "
         "and role back; each conversation (title), document (owner and title), product (name) "
         "and customer (email, with its invoices and payments) is created whole only if it is "
-        "missing, and left as it is otherwise. Runs in one transaction. Never run it on a "
-        "production database: the demo password is public."
+        "missing, and left as it is otherwise. Runs in one transaction. Refused unless the "
+        "settings allow demo data (DEMO_DATA_ALLOWED: development and tests): the demo "
+        "password is public."
     )
 
     def add_arguments(self, parser):
@@ -23,6 +25,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, dry_run: bool = False, **options):
+        if not settings.DEMO_DATA_ALLOWED:
+            raise CommandError(
+                "Demo data is not allowed with these settings (DEMO_DATA_ALLOWED is off): "
+                "it would create staff accounts with a public password."
+            )
         summary = seed_demo(dry_run=dry_run)
         created = ", ".join(f"{count} {name}" for name, count in summary.created.items())
         if dry_run:

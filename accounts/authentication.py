@@ -1,0 +1,87 @@
+"""DRF authentication for API clients: ``Authorization: Bearer <session token>`` and
+``Authorization: Api-Key <key>``. Each costs one indexed query that also brings the user."""
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.exceptions import AuthenticationFailed
+
+from . import selectors, services
+
+
+class _HeaderCredentialAuthentication(BaseAuthentication):
+    """Reads ``Authorization: <keyword> <secret>``; subclasses turn the secret into a
+    credential row (or None) and record its use."""
+
+    keyword: str
+    refused = "The credential is invalid, expired or revoked."
+
+    def authenticate(self, request):
+        scheme, _, secret = get_authorization_header(request).decode("latin-1").partition(" ")
+        if scheme.lower() != self.keyword.lower():
+            return None
+        secret = secret.strip()
+        if not secret or " " in secret:
+            raise AuthenticationFailed(
+                f"Malformed Authorization header: use '{self.keyword} <secret>'."
+            )
+        credential = self.credential_for(secret)
+        if credential is None:
+            raise AuthenticationFailed(self.refused)
+        self.record_use(credential)
+        return credential.user, credential
+
+    def authenticate_header(self, request) -> str:
+        return f'{self.keyword} realm="atrium"'
+
+    def credential_for(self, secret: str):
+        raise NotImplementedError
+
+    def record_use(self, credential) -> None:
+        raise NotImplementedError
+
+
+class BearerSessionAuthentication(_HeaderCredentialAuthentication):
+    keyword = "Bearer"
+    refused = "The session token is invalid, expired or revoked."
+
+    def credential_for(self, secret: str):
+        return selectors.session_for_token(token=secret)
+
+    def record_use(self, credential) -> None:
+        services.session_touch(session=credential)
+
+
+class ApiKeyAuthentication(_HeaderCredentialAuthentication):
+    keyword = "Api-Key"
+    refused = "The API key is invalid, expired or revoked."
+
+    def credential_for(self, secret: str):
+        return selectors.api_key_for_secret(key=secret)
+
+    def record_use(self, credential) -> None:
+        services.api_key_touch(api_key=credential)
+
+
+class BearerSessionScheme(OpenApiAuthenticationExtension):
+    target_class = BearerSessionAuthentication
+    name = "sessionToken"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A session token from POST /api/v1/auth/login.",
+        }
+
+
+class ApiKeyScheme(OpenApiAuthenticationExtension):
+    target_class = ApiKeyAuthentication
+    name = "apiKey"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "'Api-Key atr_…', a key from POST /api/v1/me/api-keys.",
+        }

@@ -1,0 +1,43 @@
+"""The emails accounts sends. Each is sent after the transaction that caused it commits."""
+
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.template.loader import render_to_string
+
+from .models import User
+
+
+def _send(*, user: User, template: str, subject: str, **context) -> None:
+    body = render_to_string(f"accounts/email/{template}.txt", {"user": user, **context})
+    send_mail(subject, body, None, [user.email])
+
+
+def _link(path: str, **params: str) -> str:
+    return f"{settings.PUBLIC_BASE_URL}{path}?{urlencode(params)}"
+
+
+def send_verification(*, user: User, token: str) -> None:
+    _send(
+        user=user,
+        template="verify_email",
+        subject="Confirm your Atrium email address",
+        token=token,
+        link=_link("/verify-email", token=token),
+    )
+
+
+def send_already_registered(*, user: User) -> None:
+    _send(user=user, template="already_registered", subject="Someone tried to sign up as you")
+
+
+def send_password_reset(*, user: User, uid: str, token: str) -> None:
+    _send(
+        user=user,
+        template="password_reset",
+        subject="Reset your Atrium password",
+        uid=uid,
+        token=token,
+        link=_link("/reset-password", uid=uid, token=token),
+    )
