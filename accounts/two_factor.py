@@ -185,7 +185,11 @@ def recovery_codes_regenerate(*, user: User, password: str, request=None) -> lis
     user = _locked_user(user)
     if not user.totp_enabled:
         raise Conflict("Two-factor authentication is off.", code="two_factor_disabled")
-    return _replace_recovery_codes(user)
+    codes = _replace_recovery_codes(user)
+    audit.record(
+        action=AuditAction.RECOVERY_CODES_REGENERATED, actor=user, target=user, request=request
+    )
+    return codes
 
 
 def two_factor_status(*, user: User) -> TwoFactorStatus:

@@ -21,6 +21,7 @@ class AuditAction(models.TextChoices):
     API_KEY_REVOKED = "api_key.revoked"
     ROLES_CHANGED = "roles.changed"
     ROLE_PERMISSIONS_CHANGED = "role.permissions_changed"
+    RECOVERY_CODES_REGENERATED = "2fa.recovery_codes_regenerated"
     SHARE_GRANTED = "share.granted"
     SHARE_REVOKED = "share.revoked"
     INVOICE_FINALIZED = "invoice.finalized"
@@ -44,7 +45,9 @@ class AuditEvent(UUIDModel):
         db_constraint=False,
         related_name="+",
     )
-    action = models.CharField(max_length=100, choices=AuditAction.choices)
+    # AuditAction names the known actions; no ``choices`` here so each app can add actions
+    # without a migration of this table.
+    action = models.CharField(max_length=100)
     target_type = models.CharField(max_length=100, blank=True, db_default="")
     target_id = models.CharField(max_length=100, blank=True, db_default="")
     before = models.JSONField(null=True, blank=True)

@@ -1,12 +1,36 @@
+"""Every model has a factory, and each factory builds a row PostgreSQL accepts. Factories live
+in tests/factories.py and in each app's tests/<app>/factories.py."""
+
+import importlib
+import pkgutil
+from pathlib import Path
+
 import pytest
+from django.apps import apps
+from factory.django import DjangoModelFactory
 
-from tests import factories
+OUR_APPS = ("core", "accounts", "chat", "documents", "billing")
 
-ALL_FACTORIES = [
-    getattr(factories, name)
-    for name in dir(factories)
-    if name.endswith("Factory") and name != "DjangoModelFactory"
-]
+
+def _factory_modules():
+    yield importlib.import_module("tests.factories")
+    for package in pkgutil.iter_modules([str(Path(__file__).parent)]):
+        if package.ispkg and (Path(__file__).parent / package.name / "factories.py").exists():
+            yield importlib.import_module(f"tests.{package.name}.factories")
+
+
+ALL_FACTORIES = sorted(
+    {
+        value
+        for module in _factory_modules()
+        for value in vars(module).values()
+        if isinstance(value, type)
+        and issubclass(value, DjangoModelFactory)
+        and value is not DjangoModelFactory
+        and value._meta.model is not None
+    },
+    key=lambda factory: factory.__name__,
+)
 
 
 @pytest.mark.django_db
@@ -18,12 +42,7 @@ def test_factory_builds_a_row_the_database_accepts(factory):
 
 
 def test_every_model_has_a_factory():
-    from django.apps import apps
+    covered = {factory._meta.model for factory in ALL_FACTORIES}
+    ours = {model for app in OUR_APPS for model in apps.get_app_config(app).get_models()}
 
-    covered = {f._meta.model for f in ALL_FACTORIES}
-    ours = {
-        m
-        for app in ("core", "accounts", "chat", "documents", "billing")
-        for m in apps.get_app_config(app).get_models()
-    }
     assert ours - covered == set()

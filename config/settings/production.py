@@ -1,4 +1,4 @@
-"""Production: refuses to start without a real secret; HTTPS everywhere."""
+"""Production: refuses to start without a real secret and encryption keys; HTTPS everywhere."""
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -8,6 +8,15 @@ from .base import env
 SECRET_KEY = env("SECRET_KEY", default=None)
 if not SECRET_KEY:
     raise ImproperlyConfigured("SECRET_KEY must be set in the environment for production.")
+# Without its own keys the TOTP secrets would be encrypted with a key derived from SECRET_KEY,
+# and rotating SECRET_KEY would lock every 2FA user out.
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
+if not FIELD_ENCRYPTION_KEYS:
+    raise ImproperlyConfigured(
+        "FIELD_ENCRYPTION_KEYS must be set for production (comma-separated Fernet keys; "
+        "make one with: python -c 'from cryptography.fernet import Fernet; "
+        "print(Fernet.generate_key().decode())')."
+    )
 DEBUG = False
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 

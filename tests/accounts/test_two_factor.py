@@ -311,6 +311,9 @@ def test_regenerating_recovery_codes_needs_the_password_and_retires_the_old_ones
     assert set(new_codes).isdisjoint(old_codes)
     assert second_step(api, password_step(api, user), old_codes[0]).status_code == 401
     assert second_step(api, password_step(api, user), new_codes[0]).status_code == 200
+    assert AuditEvent.objects.filter(
+        action=AuditAction.RECOVERY_CODES_REGENERATED, actor=user
+    ).exists()
 
 
 def test_recovery_codes_carry_at_least_fifty_bits(enrolled):

@@ -6,11 +6,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+from cryptography.fernet import Fernet
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _manage(*args: str, **env: str) -> subprocess.CompletedProcess:
-    environment = {k: v for k, v in os.environ.items() if k != "SECRET_KEY"}
+    environment = {
+        k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "FIELD_ENCRYPTION_KEYS")
+    }
     environment.update(DJANGO_SETTINGS_MODULE="config.settings.production", **env)
     return subprocess.run(  # noqa: S603
         [sys.executable, "manage.py", *args],
@@ -30,6 +34,15 @@ def test_production_refuses_to_start_without_a_secret_key():
     assert "SECRET_KEY must be set" in result.stderr
 
 
+def test_production_refuses_to_start_without_field_encryption_keys():
+    result = _manage(
+        "check", SECRET_KEY=secrets.token_urlsafe(50), ALLOWED_HOSTS="atrium.example.com"
+    )
+
+    assert result.returncode != 0
+    assert "FIELD_ENCRYPTION_KEYS must be set" in result.stderr
+
+
 def test_production_passes_the_deployment_checks_with_a_real_secret():
     result = _manage(
         "check",
@@ -37,6 +50,7 @@ def test_production_passes_the_deployment_checks_with_a_real_secret():
         "--fail-level",
         "WARNING",
         SECRET_KEY=secrets.token_urlsafe(50),
+        FIELD_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
         ALLOWED_HOSTS="atrium.example.com",
     )
 
