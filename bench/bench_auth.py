@@ -12,10 +12,7 @@ machine is shared and noisy; compare the ratios of one round before the absolute
 
 import argparse
 import json
-import math
 import os
-import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -23,14 +20,24 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.harness import (
+    ROOT,
+    WRK,
+    Contender,
+    LoadResult,
+    bench_lock,
+    gunicorn,
+    manage,
+    percentile,
+    wait_for_answer,
+    wrk,
+)
+
 DATABASE_URL = "postgres://postgres@127.0.0.1:5432/atrium_bench"
 REDIS_URL = "redis://127.0.0.1:6379/14"
 SETTINGS_MODULE = "config.settings.bench"
@@ -48,30 +55,14 @@ FILLER_SESSIONS = 100_000
 FILLER_API_KEYS = 10_000
 FILLER_EMAIL_PATTERN = "filler-%@bench.invalid"
 
-WRK = ["wrk", "-t2", "-c16", "--latency"]
 WARM_UP_SECONDS = 2
 LOGINS_PER_ROUND = 40
-STARTUP_TIMEOUT_SECONDS = 30
 
 
 @dataclass(frozen=True)
 class Credentials:
     token: str
     api_key: str
-
-
-@dataclass(frozen=True)
-class Contender:
-    name: str
-    base_url: str
-    authorization: str
-
-
-@dataclass(frozen=True)
-class LoadResult:
-    requests_per_second: float
-    p50_ms: float
-    p99_ms: float
 
 
 @dataclass(frozen=True)
@@ -83,10 +74,6 @@ class LoginResult:
 
 
 # --- Database and fixtures -----------------------------------------------------------------
-
-
-def manage(*args: str) -> None:
-    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, check=True)
 
 
 def prepare_database() -> None:
@@ -165,106 +152,7 @@ def _fill(cursor) -> None:
 # --- Servers --------------------------------------------------------------------------------
 
 
-def _port_is_taken(port: int) -> bool:
-    with socket.socket() as probe:
-        return probe.connect_ex(("127.0.0.1", port)) == 0
-
-
-@contextmanager
-def gunicorn(app: str, port: int, log_dir: Path) -> Iterator[subprocess.Popen]:
-    """A gunicorn with 3 sync workers, stopped (master by its pid) however the block ends."""
-    if _port_is_taken(port):
-        raise SystemExit(f"Port {port} is in use: stop whatever listens there and run again.")
-    log_path = log_dir / f"{port}.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [str(BIN / "gunicorn"), app, "-w", "3", "-b", f"127.0.0.1:{port}"],
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        yield process
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.returncode not in (0, -15):
-            print(f"gunicorn on {port} ended with {process.returncode}; its log:")
-            print(log_path.read_text()[-3000:])
-
-
-def get(url: str, authorization: str) -> tuple[int, bytes]:
-    request = urllib.request.Request(url, headers={"Authorization": authorization})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read()
-
-
-def wait_for_answer(process: subprocess.Popen, contender: Contender) -> bytes:
-    """The body of the contender's first answer; aborts unless that answer is a 200."""
-    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-    while True:
-        if process.poll() is not None:
-            raise SystemExit(f"{contender.name}: gunicorn exited with {process.returncode}.")
-        try:
-            status, body = get(contender.base_url + ME_PATH, contender.authorization)
-            break
-        except (urllib.error.URLError, ConnectionError):
-            if time.monotonic() > deadline:
-                raise SystemExit(
-                    f"{contender.name}: no answer in {STARTUP_TIMEOUT_SECONDS}s."
-                ) from None
-            time.sleep(0.2)
-    print(f"  {contender.name:16} GET {ME_PATH} -> {status}")
-    if status != 200:
-        raise SystemExit(f"{contender.name} answered {status}, not 200: {body[:500]!r}")
-    return body
-
-
 # --- Measurements ---------------------------------------------------------------------------
-
-_LATENCY = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.MULTILINE)
-_RATE = re.compile(r"^Requests/sec:\s+([\d.]+)", re.MULTILINE)
-_NON_2XX = re.compile(r"Non-2xx or 3xx responses:\s+(\d+)")
-_SOCKET_ERRORS = re.compile(r"Socket errors:.*")
-_TO_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
-
-
-def wrk(contender: Contender, seconds: int) -> LoadResult:
-    output = subprocess.run(
-        [
-            *WRK,
-            f"-d{seconds}s",
-            "-H",
-            f"Authorization: {contender.authorization}",
-            contender.base_url + ME_PATH,
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    # A throttled or broken run would measure error pages; its figures mean nothing.
-    if failed := _NON_2XX.search(output):
-        raise SystemExit(f"{contender.name}: {failed.group(1)} answers were not 2xx:\n{output}")
-    if errors := _SOCKET_ERRORS.search(output):
-        print(f"  note: {contender.name}: {errors.group(0)}")
-    latencies = {q: float(v) * _TO_MS[unit] for q, v, unit in _LATENCY.findall(output)}
-    rate = _RATE.search(output)
-    if rate is None or set(latencies) != {"50", "99"}:
-        raise SystemExit(f"Could not read wrk's output:\n{output}")
-    return LoadResult(float(rate.group(1)), latencies["50"], latencies["99"])
-
-
-def percentile(samples: list[float], fraction: float) -> float:
-    """Nearest rank; with 40 samples the p99 is the slowest one."""
-    ordered = sorted(samples)
-    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
 
 
 def login_timings(count: int) -> list[float]:
@@ -401,7 +289,6 @@ def main() -> None:
     # away from anything else on the machine's Redis.
     os.environ["REDIS_URL"] = REDIS_URL if args.cache == "redis" else ""
     # This process makes the fixtures and reads the hasher's parameters with Atrium's code.
-    sys.path.insert(0, str(ROOT))
     import django
 
     django.setup()
@@ -418,21 +305,24 @@ def main() -> None:
     credentials = prepare_fixtures()
     bearer, api_key = f"Bearer {credentials.token}", f"Api-Key {credentials.api_key}"
     contenders = [
-        Contender("atrium bearer", ATRIUM, bearer),
-        Contender("atrium api-key", ATRIUM, api_key),
-        Contender("floor bearer", FLOOR, bearer),
-        Contender("floor api-key", FLOOR, api_key),
+        Contender("atrium bearer", ATRIUM + ME_PATH, bearer),
+        Contender("atrium api-key", ATRIUM + ME_PATH, api_key),
+        Contender("floor bearer", FLOOR + ME_PATH, bearer),
+        Contender("floor api-key", FLOOR + ME_PATH, api_key),
     ]
     pairs = [("atrium bearer", "floor bearer"), ("atrium api-key", "floor api-key")]
 
     with (
+        bench_lock(),
         tempfile.TemporaryDirectory(prefix="atrium-bench-") as log_dir,
         gunicorn("config.wsgi:application", 8100, Path(log_dir)) as atrium,
         gunicorn("bench.floor_me:application", 8101, Path(log_dir)) as floor,
     ):
         print("Servers:")
-        processes = {ATRIUM: atrium, FLOOR: floor}
-        bodies = {c.name: wait_for_answer(processes[c.base_url], c) for c in contenders}
+        process_of = {ATRIUM: atrium, FLOOR: floor}
+        bodies = {
+            c.name: wait_for_answer(process_of[c.url.removesuffix(ME_PATH)], c) for c in contenders
+        }
         for atrium_name, floor_name in pairs:
             if json.loads(bodies[atrium_name]) != json.loads(bodies[floor_name]):
                 raise SystemExit(

@@ -1,0 +1,162 @@
+"""What every benchmark shares: gunicorn contenders, wrk load and its figures.
+
+The method is ../shared/PERFORMANCE.md: wrk -t2 -c16 --latency, gunicorn with 3 sync workers,
+contenders alternated within rounds. ``bench_lock`` keeps two benchmarks from running at once:
+on two cores they would measure each other.
+"""
+
+import fcntl
+import math
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+WRK = ["wrk", "-t2", "-c16", "--latency"]
+STARTUP_TIMEOUT_SECONDS = 30
+LOCK_PATH = Path("/tmp/atrium-bench.lock")
+
+
+@contextmanager
+def bench_lock() -> Iterator[None]:
+    """Waits until no other Atrium benchmark runs on this machine, then holds the lock."""
+    with LOCK_PATH.open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print("Another benchmark is running; waiting for it to finish...")
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+@dataclass(frozen=True)
+class Contender:
+    """One server and request under load: ``url`` is what wrk requests."""
+
+    name: str
+    url: str
+    authorization: str
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+
+
+def manage(*args: str) -> None:
+    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, check=True)
+
+
+def _port_is_taken(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+@contextmanager
+def gunicorn(app: str, port: int, log_dir: Path) -> Iterator[subprocess.Popen]:
+    """A gunicorn with 3 sync workers, stopped (master by its pid) however the block ends."""
+    if _port_is_taken(port):
+        raise SystemExit(f"Port {port} is in use: stop whatever listens there and run again.")
+    log_path = log_dir / f"{port}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [str(BIN / "gunicorn"), app, "-w", "3", "-b", f"127.0.0.1:{port}"],
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.returncode not in (0, -15):
+            print(f"gunicorn on {port} ended with {process.returncode}; its log:")
+            print(log_path.read_text()[-3000:])
+
+
+def get(url: str, authorization: str) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, headers={"Authorization": authorization})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def wait_for_answer(process: subprocess.Popen, contender: Contender) -> bytes:
+    """The body of the contender's first answer; aborts unless that answer is a 200."""
+    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+    while True:
+        if process.poll() is not None:
+            raise SystemExit(f"{contender.name}: gunicorn exited with {process.returncode}.")
+        try:
+            status, body = get(contender.url, contender.authorization)
+            break
+        except (urllib.error.URLError, ConnectionError):
+            if time.monotonic() > deadline:
+                raise SystemExit(
+                    f"{contender.name}: no answer in {STARTUP_TIMEOUT_SECONDS}s."
+                ) from None
+            time.sleep(0.2)
+    print(f"  {contender.name:16} GET {contender.url} -> {status}")
+    if status != 200:
+        raise SystemExit(f"{contender.name} answered {status}, not 200: {body[:500]!r}")
+    return body
+
+
+# --- Measurements ---------------------------------------------------------------------------
+
+_LATENCY = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.MULTILINE)
+_RATE = re.compile(r"^Requests/sec:\s+([\d.]+)", re.MULTILINE)
+_NON_2XX = re.compile(r"Non-2xx or 3xx responses:\s+(\d+)")
+_SOCKET_ERRORS = re.compile(r"Socket errors:.*")
+_TO_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def wrk(contender: Contender, seconds: int, *, script: Path | None = None) -> LoadResult:
+    """Loads the contender for ``seconds``; ``script`` is a wrk Lua script (e.g. to POST)."""
+    output = subprocess.run(
+        [
+            *WRK,
+            f"-d{seconds}s",
+            "-H",
+            f"Authorization: {contender.authorization}",
+            *(["-s", str(script)] if script else []),
+            contender.url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    # A throttled or broken run would measure error pages; its figures mean nothing.
+    if failed := _NON_2XX.search(output):
+        raise SystemExit(f"{contender.name}: {failed.group(1)} answers were not 2xx:\n{output}")
+    if errors := _SOCKET_ERRORS.search(output):
+        print(f"  note: {contender.name}: {errors.group(0)}")
+    latencies = {q: float(v) * _TO_MS[unit] for q, v, unit in _LATENCY.findall(output)}
+    rate = _RATE.search(output)
+    if rate is None or set(latencies) != {"50", "99"}:
+        raise SystemExit(f"Could not read wrk's output:\n{output}")
+    return LoadResult(float(rate.group(1)), latencies["50"], latencies["99"])
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    """Nearest rank; with 40 samples the p99 is the slowest one."""
+    ordered = sorted(samples)
+    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
