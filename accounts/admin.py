@@ -11,7 +11,16 @@ from core.admin import (
 
 from .forms import RoleForm, UserChangeForm, UserCreationForm
 from .models import ApiKey, ApiSession, Permission, Role, User, UserProfile
-from .services import role_set_permissions, user_set_roles
+from .services import (
+    api_key_revoke,
+    api_keys_revoke_all,
+    role_set_permissions,
+    session_revoke,
+    sessions_revoke_all,
+    user_lock,
+    user_set_roles,
+    user_unlock,
+)
 from .two_factor import two_factor_reset, two_factor_status
 
 # Authorization lives in roles; RoleBackend never reads Django's groups.
@@ -40,7 +49,7 @@ class ApiSessionInline(ReadOnlyTabularInline):
 
 class ApiKeyInline(ReadOnlyTabularInline):
     model = ApiKey
-    fields = ("name", "created_at", "expires_at")
+    fields = ("name", "prefix", "created_at", "expires_at", "last_used_at")
     show_change_link = True
 
 
@@ -101,7 +110,7 @@ class UserAdmin(auth_admin.UserAdmin):
         "updated_at",
     )
     inlines = [UserProfileInline, ApiSessionInline, ApiKeyInline]
-    actions = ["reset_two_factor"]
+    actions = ["lock", "unlock", "revoke_sessions", "revoke_api_keys", "reset_two_factor"]
 
     def get_inlines(self, request, obj):
         # The add page asks for a login only, then opens the change page with these.
@@ -127,23 +136,48 @@ class UserAdmin(auth_admin.UserAdmin):
     def recovery_codes_left(self, obj: User) -> int:
         return two_factor_status(user=obj).recovery_codes_left
 
+    def _apply(self, request, queryset, *, service, done: str) -> None:
+        """Runs a user service on each selected account the requester may change; staff
+        accounts need the right to grant access, as on the change page."""
+        users = list(queryset)
+        allowed = [user for user in users if self.has_change_permission(request, user)]
+        for user in allowed:
+            service(user=user, actor=request.user, request=request)
+        self.message_user(request, f"{done} for {len(allowed)} user(s).")
+        if len(allowed) < len(users):
+            self.message_user(
+                request,
+                f"{len(users) - len(allowed)} staff account(s) left as they were: changing "
+                "them needs the right to grant access.",
+                level=messages.WARNING,
+            )
+
+    @admin.action(description="Lock sign-in and end sessions", permissions=["change"])
+    def lock(self, request, queryset) -> None:
+        self._apply(request, queryset, service=user_lock, done="Sign-in locked")
+
+    @admin.action(description="Unlock sign-in", permissions=["change"])
+    def unlock(self, request, queryset) -> None:
+        self._apply(request, queryset, service=user_unlock, done="Sign-in unlocked")
+
+    @admin.action(description="Revoke all sessions", permissions=["change"])
+    def revoke_sessions(self, request, queryset) -> None:
+        self._apply(request, queryset, service=sessions_revoke_all, done="Sessions revoked")
+
+    @admin.action(description="Revoke all API keys", permissions=["change"])
+    def revoke_api_keys(self, request, queryset) -> None:
+        self._apply(request, queryset, service=api_keys_revoke_all, done="API keys revoked")
+
     @admin.action(description="Reset two-factor authentication", permissions=["change"])
     def reset_two_factor(self, request, queryset) -> None:
         """For people who lost their authenticator app and their recovery codes: they sign in
         with the password alone until they set up 2FA again."""
-        users = list(queryset.filter(totp_enabled=True))
-        # The change page's rule: only those who may grant access touch staff accounts.
-        allowed = [user for user in users if self.has_change_permission(request, user)]
-        for user in allowed:
-            two_factor_reset(user=user, actor=request.user, request=request)
-        self.message_user(request, f"Two-factor authentication reset for {len(allowed)} user(s).")
-        if len(allowed) < len(users):
-            self.message_user(
-                request,
-                f"{len(users) - len(allowed)} staff account(s) left as they were: resetting "
-                "their 2FA needs the right to grant access.",
-                level=messages.WARNING,
-            )
+        self._apply(
+            request,
+            queryset.filter(totp_enabled=True),
+            service=two_factor_reset,
+            done="Two-factor authentication reset",
+        )
 
     def save_related(self, request, form, formsets, change) -> None:
         super().save_related(request, form, formsets, change)
@@ -194,19 +228,44 @@ class RoleAdmin(AuditColumnsMixin, admin.ModelAdmin):
             )
 
 
+class RevokeAdminMixin:
+    """A "revoke" action for credentials, allowed to whoever may delete them; the service
+    records each revocation."""
+
+    actions = ["revoke_selected"]
+
+    def has_revoke_permission(self, request) -> bool:
+        return request.user.has_perm(f"{self.opts.app_label}.delete_{self.opts.model_name}")
+
+    @admin.action(description="Revoke selected %(verbose_name_plural)s", permissions=["revoke"])
+    def revoke_selected(self, request, queryset) -> None:
+        credentials = list(queryset.select_related("user"))
+        for credential in credentials:
+            self.revoke(credential, request)
+        self.message_user(request, f"Revoked {len(credentials)} {self.opts.verbose_name_plural}.")
+
+
 @admin.register(ApiSession)
-class ApiSessionAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
+class ApiSessionAdmin(RevokeAdminMixin, ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
     list_display = ("id", "user", "created_at", "last_accessed_at", "expires_at")
     search_fields = ("user__email",)
     list_select_related = ("user",)
     raw_id_fields = ("user",)
     exclude = ("token",)
 
+    def revoke(self, session: ApiSession, request) -> None:
+        session_revoke(
+            user=session.user, session_id=session.pk, actor=request.user, request=request
+        )
+
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("name", "user", "created_at", "expires_at")
-    search_fields = ("name", "user__email")
+class ApiKeyAdmin(RevokeAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("name", "prefix", "user", "created_at", "expires_at", "last_used_at")
+    search_fields = ("name", "prefix", "user__email")
     list_select_related = ("user",)
     autocomplete_fields = ("user",)
     exclude = ("key",)
+
+    def revoke(self, api_key: ApiKey, request) -> None:
+        api_key_revoke(api_key=api_key, actor=request.user, request=request)

@@ -212,14 +212,15 @@ def api_key_touch(*, api_key: ApiKey) -> None:
 
 
 @transaction.atomic
-def session_revoke(*, user: User, session_id, request=None) -> None:
-    """Ends one of the user's sessions (logout when it is the current one)."""
+def session_revoke(*, user: User, session_id, actor: User | None = None, request=None) -> None:
+    """Ends one of the user's sessions (logout when it is the current one); ``actor`` is the
+    staff member doing it, when it is not the user."""
     deleted, _ = ApiSession.objects.filter(pk=session_id, user=user).delete()
     if not deleted:
         raise NotFound("No such session.")
     audit.record(
         action=AuditAction.SESSION_REVOKED,
-        actor=user,
+        actor=actor or user,
         after={"session": str(session_id)},
         target=user,
         request=request,
@@ -312,6 +313,15 @@ def api_key_create(
         request=request,
     )
     return api_key, secret
+
+
+@transaction.atomic
+def api_keys_revoke_all(*, user: User, actor, request=None) -> int:
+    """Staff action: revokes every API key of the user; returns how many."""
+    keys = list(ApiKey.objects.select_for_update().filter(user=user))
+    for api_key in keys:
+        api_key_revoke(api_key=api_key, actor=actor, request=request)
+    return len(keys)
 
 
 @transaction.atomic
@@ -545,6 +555,24 @@ def session_open(*, user: User, request) -> LoginResult:
     audit.record(action=AuditAction.LOGIN_SUCCEEDED, actor=user, target=user, request=request)
     session, token = session_create(user=user, request=request)
     return LoginResult(user=user, session=session, token=token)
+
+
+@transaction.atomic
+def user_lock(*, user: User, actor, request=None) -> datetime:
+    """Staff action: blocks sign-in for the longest lockout and ends the user's sessions, for
+    an account that looks compromised. Returns when the lock ends."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    user.locked_until = timezone.now() + timedelta(seconds=settings.LOGIN_LOCKOUT_MAX_SECONDS)
+    user.save(update_fields=["locked_until"])
+    audit.record(
+        action=AuditAction.ACCOUNT_LOCKED,
+        actor=actor,
+        target=user,
+        after={"locked_until": user.locked_until.isoformat(), "by_staff": True},
+        request=request,
+    )
+    _revoke_sessions(user=user, keep=None, actor=actor, request=request)
+    return user.locked_until
 
 
 @transaction.atomic
