@@ -387,26 +387,34 @@ def user_register(*, email: str, password: str, display_name: str, request=None)
     return user
 
 
+def _signed_user(
+    value: str, *, salt: str, max_age: int, field: str, refusal: str, **user_filters
+) -> User:
+    """The user a signed, time-limited value names, or a 400 naming ``field``. The value's
+    claims (other than "user") must match the user's current columns, so e.g. a verification
+    link dies when the address changes."""
+    invalid = ValidationFailed(refusal, fields={field: ["Invalid or expired."]})
+    try:
+        claims = signing.loads(value, salt=salt, max_age=max_age)
+    except signing.BadSignature as error:  # SignatureExpired is a BadSignature
+        raise invalid from error
+    user_id = claims.pop("user")
+    user = User.objects.filter(pk=user_id, **claims, **user_filters).first()
+    if user is None:
+        raise invalid
+    return user
+
+
 @transaction.atomic(durable=True)
 def user_verify_email(*, token: str) -> User:
     """Marks the address in a verification link as verified; using a link twice is harmless."""
-    try:
-        claims = signing.loads(
-            token, salt=_VERIFY_SALT, max_age=settings.EMAIL_VERIFICATION_MAX_AGE
-        )
-    except signing.SignatureExpired as error:
-        raise ValidationFailed(
-            "This verification link has expired.", fields={"token": ["Expired; ask for a new one."]}
-        ) from error
-    except signing.BadSignature as error:
-        raise ValidationFailed(
-            "This verification link is not valid.", fields={"token": ["Not a valid token."]}
-        ) from error
-    user = User.objects.filter(pk=claims["user"], email=claims["email"]).first()
-    if user is None:
-        raise ValidationFailed(
-            "This verification link is not valid.", fields={"token": ["Not a valid token."]}
-        )
+    user = _signed_user(
+        token,
+        salt=_VERIFY_SALT,
+        max_age=settings.EMAIL_VERIFICATION_MAX_AGE,
+        field="token",
+        refusal="This verification link is invalid or has expired; ask for a new one.",
+    )
     User.objects.filter(pk=user.pk).exclude(verified=True).update(verified=True)
     user.verified = True
     return user
@@ -441,22 +449,15 @@ def _two_factor_challenge(user: User) -> str:
 
 def user_for_two_factor_challenge(*, challenge: str) -> User:
     """The user a password step vouched for, while the challenge is fresh."""
-    try:
-        claims = signing.loads(
-            challenge, salt=_CHALLENGE_SALT, max_age=settings.TWO_FACTOR_CHALLENGE_MAX_AGE
-        )
-    except signing.BadSignature as error:
-        raise ValidationFailed(
-            "The sign-in step has expired; sign in again.",
-            fields={"challenge": ["Invalid or expired."]},
-        ) from error
-    user = User.objects.filter(pk=claims["user"], is_active=True, totp_enabled=True).first()
-    if user is None:
-        raise ValidationFailed(
-            "The sign-in step has expired; sign in again.",
-            fields={"challenge": ["Invalid or expired."]},
-        )
-    return user
+    return _signed_user(
+        challenge,
+        salt=_CHALLENGE_SALT,
+        max_age=settings.TWO_FACTOR_CHALLENGE_MAX_AGE,
+        field="challenge",
+        refusal="The sign-in step has expired; sign in again.",
+        is_active=True,
+        totp_enabled=True,
+    )
 
 
 def _lockout_duration(lockout_count: int) -> timedelta:
