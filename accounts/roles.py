@@ -27,5 +27,9 @@ DEFAULT_ROLES: dict[str, tuple[str, ...]] = {
         "chat.view_message",
         "documents.add_document",
         "documents.view_document",
+        # Editing, deleting and sharing are further limited to owners and editors.
+        "documents.change_document",
+        "documents.delete_document",
+        "documents.share_document",
     ),
 }

@@ -402,6 +402,7 @@ def _seed_document(
         versions.append(
             DocumentVersion(
                 version=number,
+                title=spec.title,
                 content="\n\n".join(spec.sections[:number]),
                 # The owner writes the first version; editors may write the later ones.
                 created_by=owner if number == 1 else rng.choice(authors),

@@ -12,7 +12,7 @@ from .models import Document, DocumentShare, DocumentVersion
 
 class DocumentVersionInline(ReadOnlyTabularInline):
     model = DocumentVersion
-    fields = ("version", "created_by", "created_at")
+    fields = ("version", "title", "note", "created_by", "created_at")
     list_select_related = ("created_by",)
     show_change_link = True
 
@@ -48,7 +48,7 @@ class DocumentAdmin(SoftDeleteAdminMixin, admin.ModelAdmin):
 
 @admin.register(DocumentVersion)
 class DocumentVersionAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
-    list_display = ("document", "version", "created_by", "created_at")
+    list_display = ("document", "version", "title", "note", "created_by", "created_at")
     search_fields = ("document__title",)
     list_select_related = ("document", "created_by")
     raw_id_fields = ("document", "created_by")

@@ -1,4 +1,6 @@
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
 
 from core.db import SoftDeleteModel, TimestampedModel, UUIDModel, timestamp_field
@@ -13,10 +15,32 @@ class Document(TimestampedModel, SoftDeleteModel):
     title = models.CharField(max_length=255)
     content = models.TextField()
     version = models.IntegerField(null=True, default=1, db_default=1, editable=False)
+    # Kept by PostgreSQL (a STORED generated column), so every writer, plain SQL included,
+    # leaves it current and Django never writes it; the title outranks the body.
+    search_vector = models.GeneratedField(
+        expression=(
+            SearchVector("title", weight="A", config="english")
+            + SearchVector("content", weight="B", config="english")
+        ),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
 
     class Meta(SoftDeleteModel.Meta):
         db_table = "documents"
         ordering = ["-updated_at"]
+        permissions = [("share_document", "Can share a document with other users")]
+        indexes = [
+            GinIndex(fields=["search_vector"], name="documents_search_vector_gin"),
+            # "My documents", newest change first: the list's order, without deleted rows.
+            models.Index(
+                "owner",
+                models.F("updated_at").desc(),
+                models.F("id").desc(),
+                name="documents_owner_updated_idx",
+                condition=models.Q(deleted_at__isnull=True),
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(version__gte=1),
@@ -41,7 +65,11 @@ class DocumentVersion(UUIDModel):
         Document, on_delete=models.CASCADE, related_name="versions", db_index=False
     )
     version = models.IntegerField()
+    # NULL on rows written by contract-only writers, which know no title.
+    title = models.CharField(max_length=255, null=True, blank=True)
     content = models.TextField()
+    # Why this version exists when it is not a plain edit ("Restored from version 3").
+    note = models.TextField(blank=True, default="", db_default="")
     created_at = timestamp_field()
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
