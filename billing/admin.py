@@ -1,4 +1,5 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db import transaction
 
 from core.admin import (
     AuditColumnsMixin,
@@ -7,8 +8,19 @@ from core.admin import (
     ReadOnlyTabularInline,
     SoftDeleteAdminMixin,
 )
+from core.exceptions import Conflict, DomainError
 
-from .models import Customer, Invoice, InvoiceStatus, Payment, Product
+from . import selectors, services
+from .models import (
+    Customer,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+    Payment,
+    PaymentProvider,
+    Product,
+    Refund,
+)
 
 
 @admin.register(Customer)
@@ -24,38 +36,172 @@ class ProductAdmin(SoftDeleteAdminMixin, AuditColumnsMixin, admin.ModelAdmin):
     search_fields = ("name",)
 
 
+class InvoiceLineInline(ReadOnlyTabularInline):
+    # Lines are written with the invoice's amount by the billing services (the API), which
+    # keep the two equal; the database checks it at commit.
+    model = InvoiceLine
+    fields = ("position", "product", "description", "quantity", "unit_price", "total")
+    list_select_related = ("product",)
+
+
 # Recording and refunding payments are audited and may move the invoice to paid; the billing
 # service does both.
 class PaymentInline(ReadOnlyTabularInline):
     model = Payment
-    fields = ("amount", "status", "provider", "created_at")
+    fields = ("amount", "refunded_amount", "status", "provider", "created_at")
     show_change_link = True
+
+
+class PastDueFilter(admin.SimpleListFilter):
+    """Open invoices whose due date has passed (PRODUCT.md §5)."""
+
+    title = "past due"
+    parameter_name = "past_due"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Past due")]
+
+    def queryset(self, request, queryset):
+        return selectors.past_due(queryset) if self.value() == "yes" else queryset
+
+
+def _each(modeladmin, request, queryset, perform, done: str) -> None:
+    """Runs ``perform(row)`` (one service call) per selected row; refusals are reported, not
+    raised, so one bad row does not hide what happened to the others."""
+    succeeded = 0
+    for row in queryset:
+        try:
+            perform(row)
+            succeeded += 1
+        except DomainError as refusal:
+            modeladmin.message_user(request, f"{row}: {refusal.detail}", messages.ERROR)
+    if succeeded:
+        modeladmin.message_user(request, f"{done}: {succeeded}.", messages.SUCCESS)
+
+
+def _transition_action(service, description: str, permission: str, done: str):
+    @admin.action(description=description, permissions=[permission])
+    def run(modeladmin, request, queryset):
+        _each(
+            modeladmin,
+            request,
+            queryset,
+            lambda invoice: service(invoice=invoice, actor=request.user, request=request),
+            done,
+        )
+
+    run.__name__ = service.__name__
+    return run
+
+
+@admin.action(description="Record a manual payment of what remains due", permissions=["pay"])
+def record_payment(modeladmin, request, queryset):
+    def pay(invoice: Invoice) -> None:
+        remaining = services.invoice_balance(invoice=invoice).remaining
+        if remaining <= 0:
+            raise Conflict("Nothing remains due.")
+        # The service checks the amount again under the invoice lock.
+        with transaction.atomic(durable=True):
+            services.payment_record(
+                invoice=invoice,
+                amount=remaining,
+                provider=PaymentProvider.MANUAL,
+                actor=request.user,
+                request=request,
+            )
+
+    _each(modeladmin, request, queryset, pay, "Payments recorded")
 
 
 @admin.register(Invoice)
 class InvoiceAdmin(AuditColumnsMixin, admin.ModelAdmin):
     list_display = ("__str__", "customer", "amount", "status", "due_date", "created_at")
-    list_filter = ("status",)
-    search_fields = ("customer__name", "customer__email")
+    list_filter = (PastDueFilter, "status")
+    search_fields = ("number", "customer__name", "customer__email")
     list_select_related = ("customer",)
     autocomplete_fields = ("customer",)
     # The status moves only through the billing services, which number, time and audit each
-    # transition.
-    readonly_fields = ("status",)
-    inlines = [PaymentInline]
-    # Only drafts may be deleted (PRODUCT.md §5): one at a time, from their page.
-    actions = None
+    # transition; the amount is the sum of the lines.
+    readonly_fields = (
+        "status",
+        "amount",
+        "number",
+        "finalized_at",
+        "finalized_by",
+        "paid_at",
+        "voided_at",
+        "uncollectible_at",
+    )
+    inlines = [InvoiceLineInline, PaymentInline]
+    actions = [
+        _transition_action(
+            services.invoice_finalize, "Finalize selected drafts", "finalize", "Finalized"
+        ),
+        _transition_action(services.invoice_void, "Void selected invoices", "void", "Voided"),
+        _transition_action(
+            services.invoice_mark_uncollectible,
+            "Mark selected invoices uncollectible",
+            "mark_uncollectible",
+            "Marked uncollectible",
+        ),
+        record_payment,
+    ]
 
     def get_readonly_fields(self, request, obj=None):
         readonly = super().get_readonly_fields(request, obj)
         # Finalizing freezes an invoice.
         if obj is not None and obj.status != InvoiceStatus.DRAFT:
-            return ("customer", "amount", "due_date", *readonly)
+            return ("customer", "due_date", *readonly)
         return readonly
 
     def has_delete_permission(self, request, obj=None) -> bool:
+        # Only drafts may be deleted (PRODUCT.md §5): one at a time, from their page.
         frozen = obj is not None and obj.status != InvoiceStatus.DRAFT
         return not frozen and super().has_delete_permission(request, obj)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        # Deleting goes through the service one draft at a time, from the draft's page.
+        actions.pop("delete_selected", None)
+        return actions
+
+    def has_finalize_permission(self, request) -> bool:
+        return request.user.has_perm("billing.finalize_invoice")
+
+    def has_void_permission(self, request) -> bool:
+        return request.user.has_perm("billing.void_invoice")
+
+    def has_mark_uncollectible_permission(self, request) -> bool:
+        return request.user.has_perm("billing.mark_uncollectible_invoice")
+
+    def has_pay_permission(self, request) -> bool:
+        return request.user.has_perm("billing.add_payment")
+
+    def save_model(self, request, obj, form, change) -> None:
+        fields = {name: form.cleaned_data[name] for name in ("customer", "due_date")}
+        if change:
+            services.invoice_update(invoice=obj, actor=request.user, request=request, **fields)
+        else:
+            created = services.invoice_create(actor=request.user, request=request, **fields)
+            obj.pk, obj._state.adding = created.pk, False
+
+    def delete_model(self, request, obj) -> None:
+        services.invoice_delete(invoice=obj, actor=request.user, request=request)
+
+
+class RefundInline(ReadOnlyTabularInline):
+    model = Refund
+    fields = ("amount", "reason", "created_by", "created_at")
+    list_select_related = ("created_by",)
+
+
+@admin.action(description="Refund what is left of selected payments", permissions=["refund"])
+def refund_payments(modeladmin, request, queryset):
+    def refund(payment: Payment) -> None:
+        with transaction.atomic(durable=True):
+            services.payment_refund(payment=payment, actor=request.user, request=request)
+
+    _each(modeladmin, request, queryset, refund, "Refunded")
 
 
 @admin.register(Payment)
@@ -65,3 +211,8 @@ class PaymentAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
     search_fields = ("invoice__customer__name", "invoice__customer__email")
     list_select_related = ("invoice__customer",)
     raw_id_fields = ("invoice",)
+    inlines = [RefundInline]
+    actions = [refund_payments]
+
+    def has_refund_permission(self, request) -> bool:
+        return request.user.has_perm("billing.refund_payment")

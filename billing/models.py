@@ -1,12 +1,30 @@
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import models
+from django.db.models.functions import Round
 
 from core.db import SoftDeleteModel, TimestampedModel, UUIDModel, timestamp_field
 
+# The contract's DECIMAL(10,2): the largest amount an invoice, line or payment can hold.
+MONEY_MAX_DIGITS = 10
+MONEY_MAX = Decimal("99999999.99")
+
 
 def money_field(**kwargs) -> models.DecimalField:
-    return models.DecimalField(max_digits=10, decimal_places=2, **kwargs)
+    return models.DecimalField(max_digits=MONEY_MAX_DIGITS, decimal_places=2, **kwargs)
+
+
+def _actor_field() -> models.ForeignKey:
+    """Who made a transition; PROTECT because the record must keep naming them."""
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
 
 
 class Customer(TimestampedModel, SoftDeleteModel):
@@ -72,20 +90,48 @@ class Invoice(TimestampedModel):
     """A bill sent to a customer (table ``invoices``)."""
 
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="invoices")
-    amount = money_field()
+    # Always the sum of the lines: the billing services keep it so and a deferred constraint
+    # trigger (migration 0002) checks it at commit. 0 is the total of a draft with no lines.
+    amount = money_field(default=Decimal("0.00"))
     status = models.CharField(
         max_length=50, choices=InvoiceStatus.choices, default=InvoiceStatus.DRAFT
     )
     due_date = models.DateTimeField()
+    # INV-<year>-<000123>, gap-free per year, given when the invoice is finalized.
+    number = models.CharField(max_length=32, unique=True, null=True, blank=True, editable=False)
+    finalized_at = models.DateTimeField(null=True, blank=True, editable=False)
+    finalized_by = _actor_field()
+    paid_at = models.DateTimeField(null=True, blank=True, editable=False)
+    paid_by = _actor_field()
+    voided_at = models.DateTimeField(null=True, blank=True, editable=False)
+    voided_by = _actor_field()
+    uncollectible_at = models.DateTimeField(null=True, blank=True, editable=False)
+    uncollectible_by = _actor_field()
 
     class Meta:
         db_table = "invoices"
         ordering = ["-created_at"]
+        permissions = [
+            ("finalize_invoice", "Can finalize an invoice"),
+            ("void_invoice", "Can void an invoice"),
+            ("mark_uncollectible_invoice", "Can mark an invoice uncollectible"),
+            ("view_billing_report", "Can view billing reports"),
+        ]
         indexes = [
             # Past-due lists: open invoices by due date.
             models.Index(fields=["status", "due_date"], name="invoices_status_due_idx"),
+            # A customer's invoices, newest first (lists filtered by customer, the reports).
+            models.Index(fields=["customer", "-created_at"], name="invoices_customer_idx"),
         ]
         constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(status=InvoiceStatus.DRAFT, number__isnull=True)
+                    | (~models.Q(status=InvoiceStatus.DRAFT) & models.Q(number__isnull=False))
+                ),
+                name="%(app_label)s_%(class)s_number_iff_finalized",
+                violation_error_message="An invoice has a number once finalized, and only then.",
+            ),
             models.CheckConstraint(
                 condition=models.Q(amount__gte=Decimal("0")),
                 name="%(app_label)s_%(class)s_amount_not_negative",
@@ -99,7 +145,76 @@ class Invoice(TimestampedModel):
         ]
 
     def __str__(self) -> str:
-        return f"invoice {self.pk} ({self.status})"
+        return self.number or f"draft {self.pk}"
+
+
+class InvoiceLine(UUIDModel):
+    """One line of an invoice: quantity times unit price (table ``invoice_lines``)."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveIntegerField()
+    product = models.ForeignKey(
+        Product, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    description = models.CharField(max_length=500)
+    quantity = models.DecimalField(max_digits=12, decimal_places=3)
+    unit_price = money_field()
+    # quantity times unit_price rounded half-up to the cent, stored so the invoice total is a SUM.
+    total = money_field()
+    created_at = timestamp_field()
+
+    class Meta:
+        db_table = "invoice_lines"
+        ordering = ["invoice", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["invoice", "position"],
+                name="%(app_label)s_%(class)s_position_unique",
+                violation_error_message="Two lines of one invoice cannot share a position.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(quantity__gt=Decimal("0")),
+                name="%(app_label)s_%(class)s_quantity_positive",
+                violation_error_message="A quantity must be more than zero.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(unit_price__gte=Decimal("0")),
+                name="%(app_label)s_%(class)s_unit_price_not_negative",
+                violation_error_message="A unit price cannot be negative.",
+            ),
+            # PostgreSQL's round(numeric) rounds halves away from zero: ROUND_HALF_UP here.
+            models.CheckConstraint(
+                condition=models.Q(total=Round(models.F("quantity") * models.F("unit_price"), 2)),
+                name="%(app_label)s_%(class)s_total_matches",
+                violation_error_message="A line total is its quantity times its unit price.",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(description=""),
+                name="%(app_label)s_%(class)s_description_not_empty",
+                violation_error_message="A line needs a description.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.description}"
+
+
+class InvoiceNumberSequence(models.Model):
+    """The last invoice number given in a year (table ``invoice_number_sequences``).
+
+    A PostgreSQL SEQUENCE would leave gaps when a finalization rolls back; this row is
+    incremented under its row lock inside the finalizing transaction, so a rollback gives the
+    number back and concurrent finalizations queue on the row.
+    """
+
+    year = models.PositiveIntegerField(primary_key=True)
+    last_number = models.PositiveIntegerField()
+
+    class Meta:
+        db_table = "invoice_number_sequences"
+
+    def __str__(self) -> str:
+        return f"{self.year}: {self.last_number}"
 
 
 class PaymentStatus(models.TextChoices):
@@ -127,13 +242,20 @@ class Payment(UUIDModel):
     provider = models.CharField(max_length=50, choices=PaymentProvider.choices)
     metadata = models.JSONField(null=True, default=dict, db_default={}, blank=True)
     created_at = timestamp_field()
+    recorded_by = _actor_field()
+    # Sum of this payment's refunds, kept under the invoice lock beside the refunds table so
+    # "never refund more than was paid" is one check constraint.
+    refunded_amount = money_field(default=Decimal("0.00"), db_default=Decimal("0.00"))
 
     class Meta:
         db_table = "payments"
         ordering = ["-created_at"]
+        permissions = [("refund_payment", "Can refund a payment")]
         indexes = [
             # An invoice's payments, newest first; also the index on invoice_id.
             models.Index(fields=["invoice", "-created_at"], name="payments_invoice_idx"),
+            # Revenue by month over a range of months.
+            models.Index(fields=["created_at"], name="payments_created_idx"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -151,7 +273,94 @@ class Payment(UUIDModel):
                 name="%(app_label)s_%(class)s_provider_not_empty",
                 violation_error_message="A payment needs a provider.",
             ),
+            models.CheckConstraint(
+                condition=models.Q(refunded_amount__gte=Decimal("0"))
+                & models.Q(refunded_amount__lte=models.F("amount")),
+                name="%(app_label)s_%(class)s_refund_within_amount",
+                violation_error_message="A payment cannot be refunded more than its amount.",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"payment {self.pk} of {self.amount}"
+
+
+class Refund(UUIDModel):
+    """Money given back from a succeeded payment (table ``refunds``)."""
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    amount = money_field()
+    reason = models.CharField(max_length=500, blank=True, db_default="", default="")
+    created_by = _actor_field()
+    created_at = timestamp_field()
+
+    class Meta:
+        db_table = "refunds"
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=Decimal("0")),
+                name="%(app_label)s_%(class)s_amount_positive",
+                violation_error_message="A refund amount must be more than zero.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"refund {self.pk} of {self.amount}"
+
+
+class IdempotencyKey(UUIDModel):
+    """The first answer to a money-moving request sent with an ``Idempotency-Key``
+    (table ``idempotency_keys``). The row is inserted before the work, in the same
+    transaction, so a concurrent retry waits on the unique index and then replays it."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    # SHA-256 of method, path and body: the same key with another request is refused.
+    fingerprint = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField(null=True)
+    response_body = models.JSONField(null=True)
+    created_at = timestamp_field()
+
+    class Meta:
+        db_table = "idempotency_keys"
+        indexes = [models.Index(fields=["created_at"], name="idempotency_keys_created_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "key"],
+                name="%(app_label)s_%(class)s_unique_per_user",
+                violation_error_message="This idempotency key was already used.",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(key=""),
+                name="%(app_label)s_%(class)s_key_not_empty",
+                violation_error_message="An idempotency key cannot be empty.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class WebhookEvent(UUIDModel):
+    """A provider event already processed (table ``webhook_events``): each is applied once."""
+
+    provider = models.CharField(max_length=50)
+    event_id = models.CharField(max_length=255)
+    event_type = models.CharField(max_length=100, blank=True, db_default="")
+    payload = models.JSONField(null=True, blank=True)
+    received_at = timestamp_field()
+
+    class Meta:
+        db_table = "webhook_events"
+        ordering = ["-received_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "event_id"],
+                name="%(app_label)s_%(class)s_once_per_provider",
+                violation_error_message="This event was already processed.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider}:{self.event_id}"

@@ -5,5 +5,6 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include("accounts.api.urls")),
+    path("", include("billing.api.urls")),
     path("", include("documents.api.urls")),
 ]

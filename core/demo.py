@@ -27,12 +27,15 @@ from accounts.services import permissions_sync, user_set_roles
 from billing.models import (
     Customer,
     Invoice,
+    InvoiceLine,
     InvoiceStatus,
     Payment,
     PaymentProvider,
     PaymentStatus,
     Product,
+    Refund,
 )
+from billing.services import CLOSINGS, invoice_number_allocate
 from chat.models import Conversation, Message, MessageType, Participant, ParticipantRole
 from documents.models import Document, DocumentShare, DocumentVersion, ShareLevel
 
@@ -525,11 +528,22 @@ INVOICE_PLANS: tuple[InvoicePlan, ...] = (
 )
 
 
-def _invoice_amount(*, rng: random.Random) -> Decimal:
-    # No line items table yet; the total still adds up like one: a few products times seats.
+def _invoice_lines(*, rng: random.Random) -> list[InvoiceLine]:
+    """A few products on sale times a number of seats."""
     on_sale = [p for p in PRODUCTS if p.active]
-    lines = rng.sample(on_sale, k=rng.randint(1, 3))
-    return _money(sum((p.price * rng.randint(1, 5) for p in lines), Decimal("0")))
+    lines = []
+    for position, product in enumerate(rng.sample(on_sale, k=rng.randint(1, 3)), start=1):
+        quantity = Decimal(rng.randint(1, 5))
+        lines.append(
+            InvoiceLine(
+                position=position,
+                description=product.name,
+                quantity=quantity,
+                unit_price=product.price,
+                total=_money(product.price * quantity),
+            )
+        )
+    return lines
 
 
 def _payment_history(
@@ -549,7 +563,18 @@ def _payment_history(
         return [(_money(amount * Decimal("0.4")), PaymentStatus.SUCCEEDED, {})]
     if plan.status == InvoiceStatus.UNCOLLECTIBLE:
         return [(amount, PaymentStatus.FAILED, {"reason": "insufficient_funds"})]
+    if plan.status == InvoiceStatus.VOID:
+        # Billed in error after the customer had paid: refunded in full, then voided.
+        return [(amount, PaymentStatus.REFUNDED, {"reason": "billed_in_error"})]
     return []
+
+
+def _closing_stamp(status: InvoiceStatus, at: datetime) -> dict[str, datetime]:
+    """The ``<stamp>_at`` column recording how an invoice left ``open``, if it did."""
+    if status == InvoiceStatus.PAID:
+        return {"paid_at": at}
+    closing = CLOSINGS.get(status)
+    return {f"{closing.stamp}_at": at} if closing else {}
 
 
 def _seed_customer(*, index: int, spec: DemoCustomer, now: datetime, summary: DemoSummary) -> None:
@@ -562,19 +587,34 @@ def _seed_customer(*, index: int, spec: DemoCustomer, now: datetime, summary: De
         due = now + timedelta(days=plan.due_in_days)
         # Issued a month before it falls due, but never in the future.
         issued = min(due - timedelta(days=30), now - timedelta(days=1))
+        lines = _invoice_lines(rng=rng)
+        # Lines freeze once an invoice leaves draft (a trigger holds it), so the invoice is
+        # written as a draft with its lines first and then given its final status.
         invoice = Invoice.objects.create(
             customer=customer,
-            amount=_invoice_amount(rng=rng),
-            status=plan.status,
+            amount=sum((line.total for line in lines), Decimal("0")),
+            status=InvoiceStatus.DRAFT,
             due_date=due,
             created_at=issued,
             updated_at=issued,
         )
+        for line in lines:
+            line.invoice = invoice
+        InvoiceLine.objects.bulk_create(lines)
+        summary.add(InvoiceLine, len(lines))
         history = _payment_history(rng=rng, amount=invoice.amount, plan=plan)
         # Paid between issue and a week after the due date, and never in the future.
         last = min(due + timedelta(days=7), now - timedelta(hours=1))
         paid_at = sorted(issued + (last - issued) * rng.random() for _ in history)
-        Payment.objects.bulk_create(
+        closed_at = paid_at[-1] if plan.status == InvoiceStatus.PAID else min(due, now)
+        if plan.status != InvoiceStatus.DRAFT:
+            Invoice.objects.filter(pk=invoice.pk).update(
+                status=plan.status,
+                number=invoice_number_allocate(year=issued.year),
+                finalized_at=issued,
+                **_closing_stamp(plan.status, closed_at),
+            )
+        payments = Payment.objects.bulk_create(
             Payment(
                 invoice=invoice,
                 amount=amount,
@@ -582,9 +622,16 @@ def _seed_customer(*, index: int, spec: DemoCustomer, now: datetime, summary: De
                 provider=rng.choice(PaymentProvider.values),
                 metadata=metadata,
                 created_at=created_at,
+                refunded_amount=amount if status == PaymentStatus.REFUNDED else Decimal("0"),
             )
             for (amount, status, metadata), created_at in zip(history, paid_at, strict=True)
         )
+        refunds = Refund.objects.bulk_create(
+            Refund(payment=p, amount=p.amount, reason="Billed in error", created_at=closed_at)
+            for p in payments
+            if p.status == PaymentStatus.REFUNDED
+        )
+        summary.add(Refund, len(refunds))
         summary.add(Invoice)
         summary.add(Payment, len(history))
 

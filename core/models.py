@@ -29,6 +29,12 @@ class AuditAction(models.TextChoices):
     INVOICE_PAID = "invoice.paid"
     PAYMENT_RECORDED = "payment.recorded"
     PAYMENT_REFUNDED = "payment.refunded"
+    INVOICE_CREATED = "invoice.created"
+    INVOICE_UPDATED = "invoice.updated"
+    INVOICE_DELETED = "invoice.deleted"
+    INVOICE_MARKED_UNCOLLECTIBLE = "invoice.marked_uncollectible"
+    INVOICE_REOPENED = "invoice.reopened"
+    PAYMENT_STATUS_CHANGED = "payment.status_changed"
 
 
 class AuditEvent(UUIDModel):

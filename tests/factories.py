@@ -224,6 +224,10 @@ class InvoiceFactory(DjangoModelFactory):
     amount = Decimal("100.00")
     status = InvoiceStatus.DRAFT
     due_date = factory.LazyFunction(lambda: timezone.now() + timedelta(days=30))
+    # Finalized invoices carry a number; the year 1999 keeps these clear of real numbering.
+    number = factory.LazyAttributeSequence(
+        lambda invoice, n: None if invoice.status == InvoiceStatus.DRAFT else f"INV-1999-{n:06d}"
+    )
 
 
 class PaymentFactory(DjangoModelFactory):

@@ -193,6 +193,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     # No validator badge: it would send the schema's URL to a third-party service.
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    # Several models have a "status" with its own values; each set gets its own name.
+    "ENUM_NAME_OVERRIDES": {
+        "InvoiceStatusEnum": "billing.models.InvoiceStatus",
+        "PaymentStatusEnum": "billing.models.PaymentStatus",
+    },
 }
 
 # Django's defaults, stated because the API's security rests on them; HSTS and secure cookies

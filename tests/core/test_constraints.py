@@ -7,6 +7,7 @@ from django.apps import apps
 from django.db import IntegrityError, models, transaction
 
 from tests import factories
+from tests.billing import factories as billing_factories
 
 pytestmark = pytest.mark.django_db
 
@@ -47,6 +48,32 @@ VIOLATIONS = {
     "billing_payment_amount_positive": (factories.PaymentFactory, {"amount": Decimal("0")}),
     "billing_payment_status_valid": (factories.PaymentFactory, {"status": "done"}),
     "billing_payment_provider_not_empty": (factories.PaymentFactory, {"provider": ""}),
+    "billing_payment_refund_within_amount": (
+        factories.PaymentFactory,
+        {"amount": Decimal("25.00"), "refunded_amount": Decimal("25.01")},
+    ),
+    "billing_invoice_number_iff_finalized": (
+        factories.InvoiceFactory,
+        {"status": "open", "number": None},
+    ),
+    "billing_invoiceline_quantity_positive": (
+        billing_factories.InvoiceLineFactory,
+        {"quantity": Decimal("0")},
+    ),
+    "billing_invoiceline_unit_price_not_negative": (
+        billing_factories.InvoiceLineFactory,
+        {"unit_price": Decimal("-1.00")},
+    ),
+    "billing_invoiceline_total_matches": (
+        billing_factories.InvoiceLineFactory,
+        {"total": Decimal("99.99")},
+    ),
+    "billing_invoiceline_description_not_empty": (
+        billing_factories.InvoiceLineFactory,
+        {"description": ""},
+    ),
+    "billing_refund_amount_positive": (billing_factories.RefundFactory, {"amount": Decimal("0")}),
+    "billing_idempotencykey_key_not_empty": (billing_factories.IdempotencyKeyFactory, {"key": ""}),
     "core_auditevent_action_not_empty": (factories.AuditEventFactory, {"action": ""}),
 }
 

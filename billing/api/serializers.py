@@ -1,0 +1,158 @@
+"""Shapes of the billing API. Money is a decimal string with two places, never a float."""
+
+from decimal import Decimal
+
+from rest_framework import serializers
+
+from billing.models import (
+    MONEY_MAX,
+    Customer,
+    Invoice,
+    InvoiceLine,
+    Payment,
+    PaymentStatus,
+    Product,
+    Refund,
+)
+from billing.services import LineInput
+
+CENT = Decimal("0.01")
+
+
+def money(**kwargs) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=10, decimal_places=2, **kwargs)
+
+
+class CustomerSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Customer
+        fields = ["id", "name", "email", "phone", "address", "created_at", "updated_at"]
+
+
+class ProductSerializer(serializers.ModelSerializer):
+    price = money(min_value=Decimal("0"))
+    active = serializers.BooleanField(required=False, default=True)
+
+    class Meta:
+        model = Product
+        fields = ["id", "name", "description", "price", "active", "created_at", "updated_at"]
+
+
+class LineInputSerializer(serializers.Serializer):
+    product = serializers.PrimaryKeyRelatedField(
+        queryset=Product.objects.filter(active=True),
+        required=False,
+        allow_null=True,
+        help_text="An active product; its name and price fill in what the line leaves out.",
+    )
+    description = serializers.CharField(max_length=500, required=False, allow_blank=False)
+    quantity = serializers.DecimalField(max_digits=12, decimal_places=3, min_value=Decimal("0.001"))
+    unit_price = money(required=False, min_value=Decimal("0"))
+
+    def to_internal_value(self, data) -> LineInput:
+        return LineInput(**super().to_internal_value(data))
+
+
+class InvoiceInput(serializers.Serializer):
+    customer = serializers.PrimaryKeyRelatedField(queryset=Customer.objects.all())
+    due_date = serializers.DateTimeField()
+    lines = LineInputSerializer(many=True, required=False, max_length=500)
+
+
+class InvoiceUpdateInput(InvoiceInput):
+    customer = serializers.PrimaryKeyRelatedField(queryset=Customer.objects.all(), required=False)
+    due_date = serializers.DateTimeField(required=False)
+
+
+class InvoiceLineOutput(serializers.ModelSerializer):
+    class Meta:
+        model = InvoiceLine
+        fields = ["position", "product", "description", "quantity", "unit_price", "total"]
+
+
+class InvoiceOutput(serializers.ModelSerializer):
+    customer_name = serializers.CharField(source="customer.name", read_only=True)
+
+    class Meta:
+        model = Invoice
+        fields = [
+            "id",
+            "number",
+            "customer",
+            "customer_name",
+            "status",
+            "amount",
+            "due_date",
+            "created_at",
+            "updated_at",
+            "finalized_at",
+            "paid_at",
+            "voided_at",
+            "uncollectible_at",
+        ]
+
+
+class InvoiceDetailOutput(InvoiceOutput):
+    lines = InvoiceLineOutput(many=True, read_only=True)
+
+    class Meta(InvoiceOutput.Meta):
+        fields = [*InvoiceOutput.Meta.fields, "lines"]
+
+
+class PaymentInput(serializers.Serializer):
+    invoice = serializers.PrimaryKeyRelatedField(queryset=Invoice.objects.all())
+    amount = money(min_value=CENT, max_value=MONEY_MAX)
+    provider = serializers.CharField(max_length=50)
+    status = serializers.ChoiceField(
+        choices=[PaymentStatus.PENDING, PaymentStatus.SUCCEEDED, PaymentStatus.FAILED],
+        default=PaymentStatus.SUCCEEDED,
+        help_text="`pending` for a provider that confirms later through its webhook.",
+    )
+    metadata = serializers.DictField(required=False, default=dict)
+
+
+class PaymentOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Payment
+        fields = [
+            "id",
+            "invoice",
+            "amount",
+            "refunded_amount",
+            "status",
+            "provider",
+            "metadata",
+            "created_at",
+        ]
+
+
+class RefundInput(serializers.Serializer):
+    amount = money(
+        min_value=CENT, required=False, help_text="Defaults to all that is left to refund."
+    )
+    reason = serializers.CharField(max_length=500, required=False, default="")
+
+
+class RefundOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Refund
+        fields = ["id", "payment", "amount", "reason", "created_at"]
+
+
+class MonthlyRevenueOutput(serializers.Serializer):
+    month = serializers.DateTimeField()
+    received = money()
+    refunded = money()
+    net = money()
+
+
+class CustomerBalanceOutput(serializers.Serializer):
+    customer_id = serializers.UUIDField()
+    customer_name = serializers.CharField()
+    open_invoices = serializers.IntegerField()
+    outstanding = money()
+    past_due = money()
+
+
+class WebhookOutput(serializers.Serializer):
+    outcome = serializers.ChoiceField(choices=["processed", "ignored", "duplicate"])

@@ -1,0 +1,333 @@
+"""Billing API. Views parse input, call one service or selector, and shape the answer."""
+
+import json
+import logging
+
+from django.utils.functional import cached_property
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from billing import selectors, services, webhooks
+from billing.filters import InvoiceFilter, PaymentFilter, ProductFilter
+from billing.models import Invoice, Payment
+from core.api.permissions import HasActionPermission
+from core.api.schema import problem_responses
+from core.exceptions import ValidationFailed
+
+from . import serializers as s
+from .idempotency import HEADER as IDEMPOTENCY_HEADER
+from .idempotency import idempotent
+
+logger = logging.getLogger(__name__)
+
+IDEMPOTENCY_PARAMETER = OpenApiParameter(
+    IDEMPOTENCY_HEADER,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description="Any unique string: a retry with the same key and body returns the first "
+    "answer instead of moving money twice.",
+)
+
+
+def _crud(model: str) -> dict[str, str]:
+    view, add = f"billing.view_{model}", f"billing.add_{model}"
+    change, delete = f"billing.change_{model}", f"billing.delete_{model}"
+    return {
+        "list": view,
+        "retrieve": view,
+        "create": add,
+        "update": change,
+        "partial_update": change,
+        "destroy": delete,
+    }
+
+
+def _valid(serializer_class, request, **kwargs) -> dict:
+    serializer = serializer_class(data=request.data, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class _ServiceCrudViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """CRUD whose writes are the services named by ``service_prefix`` (``customer`` →
+    ``customer_create``, ``customer_update``, ``customer_delete``)."""
+
+    permission_classes = [HasActionPermission]
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    service_prefix: str
+
+    def _service(self, verb: str):
+        return getattr(services, f"{self.service_prefix}_{verb}")
+
+    def perform_create(self, serializer):
+        serializer.instance = self._service("create")(**serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = self._service("update")(
+            **{self.service_prefix: serializer.instance}, **serializer.validated_data
+        )
+
+    def perform_destroy(self, instance):
+        self._service("delete")(**{self.service_prefix: instance})
+
+
+class CustomerViewSet(_ServiceCrudViewSet):
+    """Customers we invoice. Deleting one hides it; its invoices stay."""
+
+    serializer_class = s.CustomerSerializer
+    action_permissions = _crud("customer")
+    service_prefix = "customer"
+    ordering = ("name", "id")
+
+    def get_queryset(self):
+        return selectors.customer_list()
+
+
+class ProductViewSet(_ServiceCrudViewSet):
+    """Products and their prices; `active=false` keeps a product off new invoice lines."""
+
+    serializer_class = s.ProductSerializer
+    action_permissions = _crud("product")
+    service_prefix = "product"
+    filterset_class = ProductFilter
+    ordering = ("name", "id")
+
+    def get_queryset(self):
+        return selectors.product_list()
+
+
+class InvoiceViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Invoices and their lines. A draft is edited freely and deleted; finalizing numbers it
+    and freezes its lines; after that only the status moves: open → paid (payments) | void |
+    uncollectible, uncollectible → paid | void. Any other move is a 409 naming the status."""
+
+    permission_classes = [HasActionPermission]
+    action_permissions = {
+        **_crud("invoice"),
+        "finalize": "billing.finalize_invoice",
+        "void": "billing.void_invoice",
+        "mark_uncollectible": "billing.mark_uncollectible_invoice",
+    }
+    filterset_class = InvoiceFilter
+
+    @cached_property
+    def ordering(self) -> tuple[str, ...]:
+        # Past-due lists walk the (status, due_date) index, oldest due first.
+        if self.request.query_params.get("past_due", "").lower() in ("true", "1"):
+            return ("due_date", "id")
+        return ("-created_at", "-id")
+
+    def get_queryset(self):
+        if self.action == "list":
+            return selectors.invoice_list()
+        return selectors.invoice_detail()
+
+    def get_serializer_class(self):
+        return s.InvoiceOutput if self.action == "list" else s.InvoiceDetailOutput
+
+    def _answer(self, invoice: Invoice, code: int = status.HTTP_200_OK) -> Response:
+        return Response(
+            s.InvoiceDetailOutput(self.get_queryset().get(pk=invoice.pk)).data, status=code
+        )
+
+    @extend_schema(request=s.InvoiceInput, responses={201: s.InvoiceDetailOutput})
+    def create(self, request):
+        """A draft invoice; its amount is the sum of its lines."""
+        invoice = services.invoice_create(
+            **_valid(s.InvoiceInput, request), actor=request.user, request=request
+        )
+        return self._answer(invoice, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=s.InvoiceUpdateInput,
+        responses={200: s.InvoiceDetailOutput, **problem_responses(409)},
+    )
+    def partial_update(self, request, pk=None):
+        """Edits a draft; `lines`, when sent, replace all its lines."""
+        invoice = services.invoice_update(
+            invoice=self.get_object(),
+            **_valid(s.InvoiceUpdateInput, request, partial=True),
+            actor=request.user,
+            request=request,
+        )
+        return self._answer(invoice)
+
+    @extend_schema(responses={204: None, **problem_responses(409)})
+    def destroy(self, request, pk=None):
+        """Deletes a draft; any other invoice is a 409."""
+        services.invoice_delete(invoice=self.get_object(), actor=request.user, request=request)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def _transition(self, service) -> Response:
+        invoice = service(invoice=self.get_object(), actor=self.request.user, request=self.request)
+        return self._answer(invoice)
+
+    @extend_schema(
+        request=None, responses={200: s.InvoiceDetailOutput, **problem_responses(409, 422)}
+    )
+    @action(detail=True, methods=["post"])
+    def finalize(self, request, pk=None):
+        """draft → open: gives the next number of the year and freezes the lines."""
+        return self._transition(services.invoice_finalize)
+
+    @extend_schema(request=None, responses={200: s.InvoiceDetailOutput, **problem_responses(409)})
+    @action(detail=True, methods=["post"])
+    def void(self, request, pk=None):
+        """open | uncollectible → void."""
+        return self._transition(services.invoice_void)
+
+    @extend_schema(request=None, responses={200: s.InvoiceDetailOutput, **problem_responses(409)})
+    @action(detail=True, methods=["post"], url_path="mark-uncollectible")
+    def mark_uncollectible(self, request, pk=None):
+        """open → uncollectible (still payable)."""
+        return self._transition(services.invoice_mark_uncollectible)
+
+
+class PaymentViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Payments against open or uncollectible invoices, and their refunds."""
+
+    serializer_class = s.PaymentOutput
+    permission_classes = [HasActionPermission]
+    action_permissions = {
+        "list": "billing.view_payment",
+        "retrieve": "billing.view_payment",
+        "create": "billing.add_payment",
+        "refund": "billing.refund_payment",
+    }
+    filterset_class = PaymentFilter
+    ordering = ("-created_at", "-id")
+
+    def get_queryset(self):
+        return selectors.payment_list()
+
+    @extend_schema(
+        request=s.PaymentInput,
+        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={201: s.PaymentOutput, **problem_responses(409, 422)},
+    )
+    def create(self, request):
+        """Records a payment; the invoice becomes paid once covered. A payment larger than
+        what remains due is a 409."""
+        data = _valid(s.PaymentInput, request)
+
+        def perform() -> Response:
+            payment = services.payment_record(**data, actor=request.user, request=request)
+            return Response(s.PaymentOutput(payment).data, status=status.HTTP_201_CREATED)
+
+        return idempotent(request, perform)
+
+    @extend_schema(
+        request=s.RefundInput,
+        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={201: s.RefundOutput, **problem_responses(409, 422)},
+    )
+    @action(detail=True, methods=["post"])
+    def refund(self, request, pk=None):
+        """Refunds part or (without `amount`) all that is left of a succeeded payment; never
+        more than was paid. A paid invoice no longer covered goes back to open."""
+        payment: Payment = self.get_object()
+        data = _valid(s.RefundInput, request)
+
+        def perform() -> Response:
+            refund = services.payment_refund(
+                payment=payment, **data, actor=request.user, request=request
+            )
+            return Response(s.RefundOutput(refund).data, status=status.HTTP_201_CREATED)
+
+        return idempotent(request, perform)
+
+
+class RevenueQuery(serializers.Serializer):
+    months = serializers.IntegerField(min_value=1, max_value=120, default=12)
+
+
+class OutstandingQuery(serializers.Serializer):
+    limit = serializers.IntegerField(min_value=1, max_value=1000, default=100)
+
+
+class ReportViewSet(viewsets.ViewSet):
+    """Figures PostgreSQL sums up: revenue per month, what customers owe."""
+
+    permission_classes = [HasActionPermission]
+    action_permissions = {
+        "revenue": "billing.view_billing_report",
+        "outstanding": "billing.view_billing_report",
+    }
+
+    @extend_schema(parameters=[RevenueQuery], responses={200: s.MonthlyRevenueOutput(many=True)})
+    @action(detail=False, methods=["get"])
+    def revenue(self, request):
+        """Money received less refunds, per calendar month (UTC), for the last `months`."""
+        query = RevenueQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        rows = selectors.revenue_by_month(**query.validated_data)
+        return Response(s.MonthlyRevenueOutput(rows, many=True).data)
+
+    @extend_schema(
+        parameters=[OutstandingQuery], responses={200: s.CustomerBalanceOutput(many=True)}
+    )
+    @action(detail=False, methods=["get"])
+    def outstanding(self, request):
+        """What each customer owes on open invoices and how much of it is past due, largest
+        first."""
+        query = OutstandingQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        rows = selectors.outstanding_by_customer(**query.validated_data)
+        return Response(s.CustomerBalanceOutput(rows, many=True).data)
+
+
+class WebhookView(APIView):
+    """A payment provider's event, signed with HMAC-SHA256 (header `Atrium-Signature:
+    t=<unix>,v1=<hex>`). A bad or stale signature is a 400 and changes nothing; an event id
+    seen before is answered `duplicate` and changes nothing."""
+
+    # The signature is the credential; a provider's bursts must not be throttled away.
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = []
+
+    @extend_schema(request=None, responses={200: s.WebhookOutput, **problem_responses(422)})
+    def post(self, request, provider: str):
+        body = request.body  # the exact bytes that were signed, read before any parsing
+        try:
+            webhooks.verify(
+                provider=provider,
+                header=request.headers.get(webhooks.SIGNATURE_HEADER, ""),
+                body=body,
+            )
+        except webhooks.InvalidSignature as reason:
+            logger.warning("Refused a %s webhook: %s", provider, reason)
+            raise ValidationFailed(
+                "The webhook signature is invalid.",
+                code="invalid_signature",
+                fields={webhooks.SIGNATURE_HEADER: ["Missing, stale or not matching."]},
+            ) from None
+        try:
+            event = json.loads(body)
+        except ValueError:
+            raise ValidationFailed(fields={"body": ["Not a JSON document."]}) from None
+        event_id = event.get("id") if isinstance(event, dict) else None
+        if not isinstance(event_id, str) or not 0 < len(event_id) <= 255:
+            raise ValidationFailed(fields={"id": ["Every event needs a string id."]})
+        outcome = services.webhook_event_process(provider=provider, event=event)
+        return Response({"outcome": outcome})

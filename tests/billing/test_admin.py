@@ -1,0 +1,123 @@
+"""The billing admin: its actions are the services, with the same refusals."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from billing.models import Invoice, InvoiceStatus, Payment, PaymentStatus
+from core.models import AuditAction, AuditEvent
+from tests.billing.factories import invoice_with_lines
+from tests.factories import CustomerFactory, PaymentFactory, StaffUserFactory
+
+pytestmark = pytest.mark.django_db
+
+INVOICES = reverse("admin:billing_invoice_changelist")
+PAYMENTS = reverse("admin:billing_payment_changelist")
+
+
+@pytest.fixture
+def admin_client(client, synced_roles):
+    client.force_login(StaffUserFactory(roles=["billing_manager"]))
+    return client
+
+
+def run_action(client, url, action: str, *objects):
+    return client.post(
+        url,
+        {"action": action, "_selected_action": [str(o.pk) for o in objects]},
+        follow=True,
+    )
+
+
+def test_finalize_action_numbers_the_selected_drafts(admin_client):
+    drafts = [invoice_with_lines(status=InvoiceStatus.DRAFT) for _ in range(2)]
+
+    run_action(admin_client, INVOICES, "invoice_finalize", *drafts)
+
+    numbers = sorted(Invoice.objects.values_list("number", flat=True))
+    year = timezone.now().year
+    assert numbers == [f"INV-{year}-000001", f"INV-{year}-000002"]
+
+
+def test_an_action_refused_for_one_invoice_reports_it_and_goes_on(admin_client):
+    draft = invoice_with_lines(status=InvoiceStatus.DRAFT)
+    open_invoice = invoice_with_lines(status=InvoiceStatus.OPEN)
+
+    response = run_action(admin_client, INVOICES, "invoice_void", draft, open_invoice)
+
+    assert "Cannot void an invoice that is draft." in response.content.decode()
+    assert Invoice.objects.get(pk=open_invoice.pk).status == InvoiceStatus.VOID
+    assert Invoice.objects.get(pk=draft.pk).status == InvoiceStatus.DRAFT
+
+
+def test_mark_uncollectible_then_record_payment_pays_the_invoice(admin_client):
+    invoice = invoice_with_lines(amount=Decimal("70.00"), status=InvoiceStatus.OPEN)
+    PaymentFactory(invoice=invoice, amount=Decimal("20.00"))
+
+    run_action(admin_client, INVOICES, "invoice_mark_uncollectible", invoice)
+    run_action(admin_client, INVOICES, "record_payment", invoice)
+
+    invoice.refresh_from_db()
+    assert invoice.status == InvoiceStatus.PAID
+    assert invoice.payments.filter(amount=Decimal("50.00"), provider="manual").exists()
+
+
+def test_refund_action_refunds_and_reopens_the_invoice(admin_client):
+    invoice = invoice_with_lines(amount=Decimal("30.00"), status=InvoiceStatus.PAID)
+    payment = PaymentFactory(invoice=invoice, amount=Decimal("30.00"))
+
+    run_action(admin_client, PAYMENTS, "refund_payments", payment)
+
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.REFUNDED
+    assert Invoice.objects.get(pk=invoice.pk).status == InvoiceStatus.OPEN
+    assert AuditEvent.objects.filter(action=AuditAction.PAYMENT_REFUNDED).exists()
+
+
+def test_past_due_filter_lists_overdue_open_invoices(admin_client):
+    overdue = invoice_with_lines(
+        status=InvoiceStatus.OPEN, due_date=timezone.now() - timedelta(days=1)
+    )
+    invoice_with_lines(status=InvoiceStatus.OPEN)
+
+    listed = admin_client.get(INVOICES, {"past_due": "yes"}).context["cl"].result_list
+
+    assert [row.pk for row in listed] == [overdue.pk]
+
+
+def test_adding_an_invoice_in_the_admin_creates_an_audited_draft(admin_client):
+    customer = CustomerFactory()
+    due = timezone.now() + timedelta(days=10)
+
+    admin_client.post(
+        reverse("admin:billing_invoice_add"),
+        {
+            "customer": str(customer.pk),
+            "due_date_0": due.strftime("%Y-%m-%d"),
+            "due_date_1": due.strftime("%H:%M:%S"),
+            "lines-TOTAL_FORMS": "0",
+            "lines-INITIAL_FORMS": "0",
+            "payments-TOTAL_FORMS": "0",
+            "payments-INITIAL_FORMS": "0",
+        },
+    )
+
+    invoice = Invoice.objects.get(customer=customer)
+    assert (invoice.status, invoice.amount) == (InvoiceStatus.DRAFT, Decimal("0.00"))
+    assert AuditEvent.objects.filter(
+        action=AuditAction.INVOICE_CREATED, target_id=str(invoice.pk)
+    ).exists()
+
+
+def test_staff_without_billing_rights_cannot_run_actions(client, synced_roles):
+    client.force_login(StaffUserFactory(roles=["staff"]))
+    invoice = invoice_with_lines(status=InvoiceStatus.DRAFT)
+
+    response = run_action(client, INVOICES, "invoice_finalize", invoice)
+
+    assert Invoice.objects.get(pk=invoice.pk).status == InvoiceStatus.DRAFT
+    assert response.status_code in (200, 403)
+    assert not Payment.objects.exists()
