@@ -13,6 +13,7 @@ from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db.models import (
     Case,
     CharField,
+    Exists,
     F,
     FloatField,
     Func,
@@ -54,7 +55,10 @@ class Access:
 
 
 def live_shares() -> QuerySet[DocumentShare]:
-    return DocumentShare.objects.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=Now()))
+    # Unordered: these serve as subqueries, where the model's ordering would only add a sort.
+    return DocumentShare.objects.filter(
+        Q(expires_at__isnull=True) | Q(expires_at__gt=Now())
+    ).order_by()
 
 
 def _access_level(user) -> Case:
@@ -69,7 +73,7 @@ def _access_level(user) -> Case:
 
 def readable_ids(*, user) -> QuerySet:
     """Ids of the documents the user owns or holds a live share of (deleted ones included)."""
-    owned = Document.all_objects.filter(owner=user).values("id")
+    owned = Document.all_objects.filter(owner=user).order_by().values("id")
     shared = live_shares().filter(user=user).values("document_id")
     return owned.union(shared, all=True)
 
@@ -83,7 +87,8 @@ def document_access(*, user, document_id, deleted: bool = False, lock: bool = Fa
     documents = (
         manager.filter(pk=document_id)
         .annotate(access_level=_access_level(user))
-        .filter(access_level__isnull=False)
+        .filter(Q(owner=user) | Exists(live_shares().filter(document=OuterRef("pk"), user=user)))
+        .order_by()
         .defer("search_vector")
     )
     if lock:

@@ -1,0 +1,255 @@
+"""The floor for the documents endpoints: a bare WSGI function that does what Atrium must do for
+each request and nothing more. It authenticates like bench/floor_me.py (the same session
+lookup), reads the user's permission names as Atrium's authorization does, sends the
+statements documents.selectors and documents.services send (captured from Django, column for
+column) and answers with the same JSON.
+
+- ``GET /api/v1/documents/<id>``: the access query, the document with its ETag.
+- ``GET /api/v1/documents``: the first page of "mine and shared with me", newest change first.
+- ``GET /api/v1/documents/search?q=``: the first page of ranked matches.
+- ``PATCH /api/v1/documents/<id>`` with ``If-Match`` and ``{"content": ...}``: in one
+  transaction, the access query with the row lock, the version check, the conditional UPDATE
+  and the version row.
+
+Run: DATABASE_URL=postgres://... gunicorn bench.floor_documents:application -w 3
+(bench/bench_documents.py starts it.)
+"""
+
+import base64
+import hashlib
+import json
+import os
+import re
+import uuid
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
+from urllib import parse
+
+from psycopg import ClientCursor
+from psycopg_pool import ConnectionPool
+
+# Importing floor_me opens its pool too: one idle connection per worker, never used here.
+from bench.floor_me import IDLE_TIMEOUT, SESSION_COLUMN_COUNT, SESSION_SQL, _timestamp
+
+PAGE_SIZE = 50
+PERMISSION_SQL = (
+    'SELECT "permissions"."name" AS "name" FROM "permissions" INNER JOIN "role_permissions" ON '
+    '("permissions"."id" = "role_permissions"."permission_id") INNER JOIN "roles" ON '
+    '("role_permissions"."role_id" = "roles"."id") INNER JOIN "user_roles" ON '
+    '("roles"."id" = "user_roles"."role_id") WHERE "user_roles"."user_id" = %s ORDER BY 1 ASC'
+)
+_LIVE = '(U0."expires_at" IS NULL OR U0."expires_at" > (STATEMENT_TIMESTAMP()))'
+_LEVEL = (
+    'CASE WHEN "documents"."owner_id" = %s THEN \'owner\' ELSE (SELECT U0."permission_level" AS '
+    '"permission_level" FROM "document_shares" U0 WHERE (' + _LIVE + ' AND U0."document_id" = '
+    '("documents"."id") AND U0."user_id" = %s) LIMIT 1) END'
+)
+_SUMMARY_COLUMNS = (
+    '"documents"."id", "documents"."created_at", "documents"."updated_at", '
+    '"documents"."deleted_at", "documents"."owner_id", "documents"."title", '
+)
+_READABLE = (
+    '"documents"."id" IN ((SELECT U0."id" AS "id" FROM "documents" U0 WHERE U0."owner_id" = %s) '
+    'UNION ALL (SELECT U0."document_id" AS "document_id" FROM "document_shares" U0 WHERE '
+    "(" + _LIVE + ' AND U0."user_id" = %s)))'
+)
+ACCESS_SQL = (
+    "SELECT "
+    + _SUMMARY_COLUMNS
+    + '"documents"."content", "documents"."version", '
+    + _LEVEL
+    + ' AS "access_level" FROM "documents" WHERE ("documents"."deleted_at" IS NULL AND '
+    '"documents"."id" = %s AND ("documents"."owner_id" = %s OR EXISTS(SELECT 1 AS "a" FROM '
+    '"document_shares" U0 WHERE (' + _LIVE + ' AND U0."document_id" = ("documents"."id") AND '
+    'U0."user_id" = %s) LIMIT 1))) ORDER BY "documents"."id" ASC LIMIT 1'
+)
+LIST_SQL = (
+    "SELECT "
+    + _SUMMARY_COLUMNS
+    + '"documents"."version", '
+    + _LEVEL
+    + ' AS "access_level" FROM "documents" WHERE ("documents"."deleted_at" IS NULL AND '
+    + _READABLE
+    + ') ORDER BY "documents"."updated_at" DESC, "documents"."id" DESC LIMIT %s'
+)
+_QUERY = "websearch_to_tsquery('english'::regconfig, %s)"
+SEARCH_SQL = (
+    "SELECT "
+    + _SUMMARY_COLUMNS
+    + '"documents"."version", (ts_rank("documents"."search_vector", '
+    + _QUERY
+    + '))::double precision AS "rank", '
+    + _LEVEL
+    + ' AS "access_level" FROM "documents" WHERE ("documents"."deleted_at" IS NULL AND '
+    + _READABLE
+    + ' AND "documents"."search_vector" @@ ('
+    + _QUERY
+    + ')) ORDER BY 8 DESC, "documents"."id" DESC LIMIT %s'
+)
+UPDATE_SQL = (
+    "UPDATE documents SET title = %s, content = %s, version = version + 1"
+    " WHERE id = %s AND version = %s RETURNING version, updated_at"
+)
+VERSION_INSERT_SQL = (
+    'INSERT INTO "document_versions" ("id", "document_id", "version", "title", "content", '
+    '"note", "created_at", "created_by") VALUES (%s, %s, %s, %s, %s, %s, DEFAULT, %s) '
+    'RETURNING "document_versions"."id", "document_versions"."note", '
+    '"document_versions"."created_at"'
+)
+
+_DOCUMENT_PATH = re.compile(r"^/api/v1/documents/([0-9a-fA-F-]{36})$")
+_ENTITY_TAG = re.compile(r'"(\d{1,9})"', re.ASCII)
+VIEW, CHANGE = "documents.view_document", "documents.change_document"
+
+# As in floor_me: client-side binding and autocommit, like Django's backend; one connection
+# per sync worker.
+pool = ConnectionPool(
+    os.environ["DATABASE_URL"],
+    min_size=1,
+    max_size=1,
+    kwargs={"autocommit": True, "cursor_factory": ClientCursor},
+    open=True,
+)
+
+StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+
+
+def _summary(row: tuple, *, rank: bool = False) -> dict[str, Any]:
+    """DocumentSummaryOutput from the list columns (id ... title, version[, rank], level)."""
+    doc_id, created_at, updated_at, _deleted_at, owner_id, title, version, *rest = row
+    body = {
+        "id": str(doc_id),
+        "title": title,
+        "version": version,
+        "owner_id": str(owner_id),
+        "created_at": _timestamp(created_at),
+        "updated_at": _timestamp(updated_at),
+        "access": rest[-1],
+    }
+    if rank:
+        body["rank"] = rest[0]
+    return body
+
+
+def _document(row: tuple) -> dict[str, Any]:
+    """DocumentOutput from the access columns (id ... title, content, version, level)."""
+    doc_id, created_at, updated_at, deleted_at, owner_id, title, content, version, level = row
+    body = _summary((doc_id, created_at, updated_at, deleted_at, owner_id, title, version, level))
+    body["content"] = content
+    return body
+
+
+def _next_link(environ: dict[str, Any], ordering_values: list) -> str:
+    """The ``next`` URL core.api.pagination.CursorPagination writes after ``last``."""
+    position = json.dumps([str(value) for value in ordering_values])
+    cursor = base64.b64encode(parse.urlencode({"p": position}).encode()).decode()
+    query = parse.parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+    query["cursor"] = [cursor]
+    host = environ.get("HTTP_HOST") or environ["SERVER_NAME"]
+    return parse.urlunsplit(
+        ("http", host, environ["PATH_INFO"], parse.urlencode(sorted(query.items()), doseq=True), "")
+    )
+
+
+def _page(environ, rows: list[tuple], *, rank: bool) -> dict[str, Any]:
+    more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    following = None
+    if more:
+        # The ordering of the page: (rank, id) or (updated_at, id), as Django renders them.
+        last = rows[-1]
+        first_key = last[7] if rank else last[2].astimezone(UTC)
+        following = _next_link(environ, [first_key, last[0]])
+    return {
+        "next": following,
+        "previous": None,
+        "results": [_summary(row, rank=rank) for row in rows],
+    }
+
+
+def _user(connection, environ) -> tuple[Any, frozenset[str]] | None:
+    """The signed-in user's id and permission names, as Atrium's authentication and
+    authorization read them."""
+    scheme, _, secret = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        return None
+    digest = hashlib.sha256(secret.strip().encode()).hexdigest()
+    now = datetime.now(UTC)
+    row = connection.execute(SESSION_SQL, (now, now - IDLE_TIMEOUT, digest)).fetchone()
+    if row is None:
+        return None
+    user_id = row[SESSION_COLUMN_COUNT + 1]
+    names = frozenset(r[0] for r in connection.execute(PERMISSION_SQL, (user_id,)))
+    return user_id, names
+
+
+def _respond(start_response, status: str, body: Any, headers=()) -> list[bytes]:
+    data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    start_response(
+        status,
+        [("Content-Type", "application/json"), ("Content-Length", str(len(data))), *headers],
+    )
+    return [data]
+
+
+def _update(connection, user_id, doc_id: str, environ) -> tuple[str, Any, list]:
+    match = _ENTITY_TAG.fullmatch(environ.get("HTTP_IF_MATCH", "").strip())
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    content = json.loads(environ["wsgi.input"].read(length))["content"]
+    with connection.transaction():
+        row = connection.execute(
+            ACCESS_SQL + ' FOR UPDATE OF "documents"',
+            (user_id, user_id, doc_id, user_id, user_id),
+        ).fetchone()
+        if row is None:
+            return "404 Not Found", {"status": 404}, []
+        if row[-1] not in ("editor", "owner"):
+            return "403 Forbidden", {"status": 403}, []
+        current = row[7]
+        if match is None or int(match.group(1)) != current:
+            return "412 Precondition Failed", {"current_version": current}, []
+        title = row[5]
+        if content == row[6]:
+            return "200 OK", _document(row), [("ETag", f'"{current}"')]
+        version, updated_at = connection.execute(
+            UPDATE_SQL, (title, content, doc_id, current)
+        ).fetchone()
+        connection.execute(
+            VERSION_INSERT_SQL, (uuid.uuid4(), doc_id, version, title, content, "", user_id)
+        )
+    body = _document((*row[:2], updated_at, *row[3:6], content, version, row[-1]))
+    return "200 OK", body, [("ETag", f'"{version}"')]
+
+
+def application(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+    method, path = environ["REQUEST_METHOD"], environ["PATH_INFO"]
+    with pool.connection() as connection:
+        user = _user(connection, environ)
+        if user is None:
+            return _respond(start_response, "401 Unauthorized", {"status": 401})
+        user_id, permissions = user
+        document = _DOCUMENT_PATH.match(path)
+        if method == "GET" and path == "/api/v1/documents" and VIEW in permissions:
+            rows = connection.execute(
+                LIST_SQL, (user_id, user_id, user_id, user_id, PAGE_SIZE + 1)
+            ).fetchall()
+            return _respond(start_response, "200 OK", _page(environ, rows, rank=False))
+        if method == "GET" and path == "/api/v1/documents/search" and VIEW in permissions:
+            query = parse.parse_qs(environ.get("QUERY_STRING", "")).get("q", [""])[0]
+            rows = connection.execute(
+                SEARCH_SQL, (query, user_id, user_id, user_id, user_id, query, PAGE_SIZE + 1)
+            ).fetchall()
+            return _respond(start_response, "200 OK", _page(environ, rows, rank=True))
+        if document and method == "GET" and VIEW in permissions:
+            doc_id = document.group(1)
+            row = connection.execute(
+                ACCESS_SQL, (user_id, user_id, doc_id, user_id, user_id)
+            ).fetchone()
+            if row is None:
+                return _respond(start_response, "404 Not Found", {"status": 404})
+            return _respond(start_response, "200 OK", _document(row), [("ETag", f'"{row[7]}"')])
+        if document and method == "PATCH" and CHANGE in permissions:
+            status, body, headers = _update(connection, user_id, document.group(1), environ)
+            return _respond(start_response, status, body, headers)
+    return _respond(start_response, "404 Not Found", {"status": 404})
