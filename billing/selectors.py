@@ -66,17 +66,21 @@ class MonthlyRevenue:
 
 
 # Money is counted when it moves: a payment in the month it succeeded (recorded), a refund in
-# the month it was given. Months are UTC (Django's connections run in UTC).
+# the month it was given. Months are UTC (Django's connections run in UTC). Each side is summed
+# per month before the two are combined, over the partial index payments_settled_idx.
 REVENUE_SQL = """
     SELECT month, sum(received), sum(refunded), sum(received) - sum(refunded)
     FROM (
-        SELECT date_trunc('month', created_at) AS month, amount AS received, 0 AS refunded
+        SELECT date_trunc('month', created_at) AS month, sum(amount) AS received,
+               0 AS refunded
         FROM payments
         WHERE status IN ('succeeded', 'refunded') AND created_at >= %(since)s
+        GROUP BY 1
         UNION ALL
-        SELECT date_trunc('month', created_at), 0, amount
+        SELECT date_trunc('month', created_at), 0, sum(amount)
         FROM refunds
         WHERE created_at >= %(since)s
+        GROUP BY 1
     ) moves
     GROUP BY month
     ORDER BY month

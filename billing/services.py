@@ -410,10 +410,10 @@ def invoice_balance(*, invoice: Invoice) -> InvoiceBalance:
     )
 
 
-def _settle(invoice: Invoice, *, actor: Any, request: HttpRequest | None) -> None:
-    """Precondition: the invoice is locked. Moves it to paid when its succeeded payments
-    cover it, or back to open when a refund uncovers a paid one."""
-    paid = invoice_balance(invoice=invoice).paid
+def _settle(invoice: Invoice, *, paid: Decimal, actor: Any, request: HttpRequest | None) -> None:
+    """Precondition: the invoice is locked and ``paid`` is what its succeeded payments net of
+    refunds now add up to. Moves it to paid when they cover it, or back to open when a
+    refund uncovers a paid one."""
     before = _snapshot(invoice)
     if (
         invoice.status in (InvoiceStatus.OPEN, InvoiceStatus.UNCOLLECTIBLE)
@@ -485,7 +485,9 @@ def payment_record(
         after={"invoice": str(invoice.pk), "amount": str(amount), "status": status},
         request=request,
     )
-    _settle(invoice, actor=actor, request=request)
+    # What was paid before, plus this payment: no second pass over the payments.
+    paid = balance.paid + (amount if status == PaymentStatus.SUCCEEDED else ZERO)
+    _settle(invoice, paid=paid, actor=actor, request=request)
     return payment
 
 
@@ -532,7 +534,7 @@ def payment_refund(
         after={"refund": str(refund.pk), "amount": str(amount), "reason": reason},
         request=request,
     )
-    _settle(invoice, actor=actor, request=request)
+    _settle(invoice, paid=invoice_balance(invoice=invoice).paid, actor=actor, request=request)
     return refund
 
 
@@ -560,7 +562,7 @@ def _payment_set_status(*, payment: Payment, status: PaymentStatus, actor: Any =
         before=before,
         after={"status": status},
     )
-    _settle(invoice, actor=actor, request=None)
+    _settle(invoice, paid=invoice_balance(invoice=invoice).paid, actor=actor, request=None)
     return True
 
 

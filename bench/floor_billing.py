@@ -1,0 +1,239 @@
+"""The floor for the billing endpoints: a bare WSGI function that does what Atrium must do for
+each request and nothing more, sending the very SQL Atrium sends (captured from Django) and
+answering the same JSON.
+
+- ``GET /api/v1/billing/invoices?past_due=true``: the first page of past-due invoices.
+- ``GET /api/v1/billing/reports/revenue``: revenue by month, the last 12 months.
+- ``POST /api/v1/billing/payments`` (with ``Idempotency-Key``): claims the key, locks the
+  invoice, sums its payments, inserts the payment and its audit event, stores the answer, in
+  one transaction.
+
+Every request first runs Atrium's credential lookup (bench.floor_me, whose pool this reuses)
+and the permission lookup.
+
+Run: DATABASE_URL=postgres://... gunicorn bench.floor_billing:application -w 3
+(bench/bench_billing.py starts it.)
+"""
+
+import base64
+import hashlib
+import json
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlencode
+
+from bench.floor_me import StartResponse, _lookup, _timestamp, pool
+
+PERMISSIONS_SQL = (
+    'SELECT "permissions"."name" AS "name" FROM "permissions" '
+    'INNER JOIN "role_permissions" ON ("permissions"."id" = "role_permissions"."permission_id") '
+    'INNER JOIN "roles" ON ("role_permissions"."role_id" = "roles"."id") '
+    'INNER JOIN "user_roles" ON ("roles"."id" = "user_roles"."role_id") '
+    'WHERE "user_roles"."user_id" = %s ORDER BY 1 ASC'
+)
+_INVOICE_COLUMNS = (
+    '"invoices"."id", "invoices"."created_at", "invoices"."updated_at", '
+    '"invoices"."customer_id", "invoices"."amount", "invoices"."status", '
+    '"invoices"."due_date", "invoices"."number", "invoices"."finalized_at", '
+    '"invoices"."finalized_by_id", "invoices"."paid_at", "invoices"."paid_by_id", '
+    '"invoices"."voided_at", "invoices"."voided_by_id", "invoices"."uncollectible_at", '
+    '"invoices"."uncollectible_by_id"'
+)
+PAST_DUE_SQL = (
+    "SELECT " + _INVOICE_COLUMNS + ', "customers"."id", "customers"."created_at", '
+    '"customers"."updated_at", "customers"."deleted_at", "customers"."name", '
+    '"customers"."email", "customers"."phone", "customers"."address" FROM "invoices" '
+    'INNER JOIN "customers" ON ("invoices"."customer_id" = "customers"."id") '
+    'WHERE ("invoices"."due_date" < %s AND "invoices"."status" = \'open\') '
+    'ORDER BY "invoices"."due_date" ASC, "invoices"."id" ASC LIMIT 51'
+)
+REVENUE_SQL = """
+    SELECT month, sum(received), sum(refunded), sum(received) - sum(refunded)
+    FROM (
+        SELECT date_trunc('month', created_at) AS month, sum(amount) AS received,
+               0 AS refunded
+        FROM payments
+        WHERE status IN ('succeeded', 'refunded') AND created_at >= %(since)s
+        GROUP BY 1
+        UNION ALL
+        SELECT date_trunc('month', created_at), 0, sum(amount)
+        FROM refunds
+        WHERE created_at >= %(since)s
+        GROUP BY 1
+    ) moves
+    GROUP BY month
+    ORDER BY month
+"""
+INVOICE_SQL = "SELECT " + _INVOICE_COLUMNS + ' FROM "invoices" WHERE "invoices"."id" = %s LIMIT 21'
+CLAIM_SQL = (
+    "INSERT INTO idempotency_keys (id, user_id, key, fingerprint)"
+    " VALUES (gen_random_uuid(), %s, %s, %s)"
+    " ON CONFLICT (user_id, key) DO NOTHING RETURNING id"
+)
+BALANCE_SQL = (
+    'SELECT COALESCE(SUM("payments"."amount") FILTER (WHERE "payments"."status" IN '
+    "('pending', 'succeeded', 'refunded')), 0.00) AS \"held\", "
+    'COALESCE(SUM("payments"."amount") FILTER (WHERE "payments"."status" IN '
+    "('succeeded', 'refunded')), 0.00) AS \"settled\", "
+    'COALESCE(SUM("payments"."refunded_amount"), 0.00) AS "refunded" '
+    'FROM "payments" WHERE "payments"."invoice_id" = %s'
+)
+PAYMENT_SQL = (
+    'INSERT INTO "payments" ("id", "invoice_id", "amount", "status", "provider", "metadata", '
+    '"created_at", "recorded_by_id", "refunded_amount") VALUES '
+    "(%s, %s, %s, 'succeeded', %s, '{}'::jsonb, DEFAULT, %s, 0.00) "
+    'RETURNING "payments"."id", "payments"."metadata", "payments"."created_at", '
+    '"payments"."refunded_amount"'
+)
+AUDIT_SQL = (
+    'INSERT INTO "audit_events" ("id", "occurred_at", "actor_id", "action", "target_type", '
+    '"target_id", "before", "after", "ip_address", "user_agent") VALUES '
+    "(%s, DEFAULT, %s, 'payment.recorded', 'billing.payment', %s, NULL, %s::jsonb, %s::inet, %s) "
+    'RETURNING "audit_events"."id", "audit_events"."occurred_at", "audit_events"."target_type",'
+    ' "audit_events"."target_id", "audit_events"."user_agent"'
+)
+STORE_SQL = (
+    'UPDATE "idempotency_keys" SET "response_status" = 201, "response_body" = %s::jsonb '
+    'WHERE ("idempotency_keys"."key" = %s AND "idempotency_keys"."user_id" = %s)'
+)
+
+
+def _money(value: Decimal) -> str:
+    return f"{value:.2f}"
+
+
+def _json(status: str, body: Any, start_response: StartResponse) -> Iterable[bytes]:
+    data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    start_response(
+        status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
+    )
+    return [data]
+
+
+def _allowed(connection, user_id, permission: str) -> bool:
+    names = {row[0] for row in connection.execute(PERMISSIONS_SQL, (user_id,))}
+    return permission in names
+
+
+def _past_due(environ, connection) -> dict[str, Any]:
+    rows = connection.execute(PAST_DUE_SQL, (datetime.now(UTC),)).fetchall()
+    page = rows[:50]
+    results = [
+        {
+            "id": str(r[0]),
+            "number": r[7],
+            "customer": str(r[3]),
+            "customer_name": r[20],
+            "status": r[5],
+            "amount": _money(r[4]),
+            "due_date": _timestamp(r[6]),
+            "created_at": _timestamp(r[1]),
+            "updated_at": _timestamp(r[2]),
+            "finalized_at": _timestamp(r[8]),
+            "paid_at": _timestamp(r[10]),
+            "voided_at": _timestamp(r[12]),
+            "uncollectible_at": _timestamp(r[14]),
+        }
+        for r in page
+    ]
+    following = None
+    if len(rows) > 50:
+        # core.api.pagination's cursor: the last row's ordering values, base64 like DRF's.
+        position = json.dumps([str(page[-1][6]), str(page[-1][0])])
+        cursor = base64.b64encode(urlencode({"p": position}).encode()).decode()
+        base = f"http://{environ['HTTP_HOST']}{environ['PATH_INFO']}?{environ['QUERY_STRING']}"
+        following = f"{base}&{urlencode({'cursor': cursor})}"
+    return {"next": following, "previous": None, "results": results}
+
+
+def _revenue(connection) -> list[dict[str, Any]]:
+    now = datetime.now(UTC)
+    index = now.year * 12 + now.month - 1 - 11
+    since = now.replace(
+        year=index // 12, month=index % 12 + 1, day=1, hour=0, minute=0, second=0, microsecond=0
+    )
+    rows = connection.execute(REVENUE_SQL, {"since": since}).fetchall()
+    return [
+        {
+            "month": _timestamp(m),
+            "received": _money(r),
+            "refunded": _money(f),
+            "net": _money(n),
+        }
+        for m, r, f, n in rows
+    ]
+
+
+def _pay(environ, connection, user_id) -> tuple[str, Any]:
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    raw = environ["wsgi.input"].read(length)
+    body = json.loads(raw)
+    key = environ.get("HTTP_IDEMPOTENCY_KEY")
+    invoice_id = uuid.UUID(body["invoice"])
+    amount = Decimal(body["amount"])
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    fingerprint = hashlib.sha256(f"POST\n{environ['PATH_INFO']}\n{canonical}".encode()).hexdigest()
+    if connection.execute(INVOICE_SQL, (invoice_id,)).fetchone() is None:
+        return "400 Bad Request", {"status": 400}
+    with connection.transaction():
+        if connection.execute(CLAIM_SQL, (user_id, key, fingerprint)).fetchone() is None:
+            return "409 Conflict", {"status": 409}
+        invoice = connection.execute(INVOICE_SQL + " FOR UPDATE", (invoice_id,)).fetchone()
+        held, _settled, refunded = connection.execute(BALANCE_SQL, (invoice_id,)).fetchone()
+        if invoice[5] not in ("open", "uncollectible") or amount > invoice[4] - (held - refunded):
+            return "409 Conflict", {"status": 409}
+        payment_id = uuid.uuid4()
+        _, _metadata, created_at, refunded_amount = connection.execute(
+            PAYMENT_SQL, (payment_id, invoice_id, amount, body["provider"], user_id)
+        ).fetchone()
+        after = {"invoice": str(invoice_id), "amount": _money(amount), "status": "succeeded"}
+        connection.execute(
+            AUDIT_SQL,
+            (
+                uuid.uuid4(),
+                user_id,
+                str(payment_id),
+                json.dumps(after),
+                environ.get("REMOTE_ADDR"),
+                environ.get("HTTP_USER_AGENT", ""),
+            ),
+        )
+        answer = {
+            "id": str(payment_id),
+            "invoice": str(invoice_id),
+            "amount": _money(amount),
+            "refunded_amount": _money(refunded_amount),
+            "status": "succeeded",
+            "provider": body["provider"],
+            "metadata": {},
+            "created_at": _timestamp(created_at),
+        }
+        connection.execute(STORE_SQL, (json.dumps(answer), key, user_id))
+    return "201 Created", answer
+
+
+ROUTES = {
+    ("GET", "/api/v1/billing/invoices"): "billing.view_invoice",
+    ("GET", "/api/v1/billing/reports/revenue"): "billing.view_billing_report",
+    ("POST", "/api/v1/billing/payments"): "billing.add_payment",
+}
+
+
+def application(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+    route = (environ["REQUEST_METHOD"], environ["PATH_INFO"])
+    user = _lookup(environ.get("HTTP_AUTHORIZATION", ""))
+    if user is None:
+        return _json("401 Unauthorized", {"status": 401}, start_response)
+    user_id = user[1]
+    with pool.connection() as connection:
+        if route not in ROUTES or not _allowed(connection, user_id, ROUTES[route]):
+            return _json("403 Forbidden", {"status": 403}, start_response)
+        if route[1].endswith("/invoices"):
+            return _json("200 OK", _past_due(environ, connection), start_response)
+        if route[1].endswith("/revenue"):
+            return _json("200 OK", _revenue(connection), start_response)
+        status, body = _pay(environ, connection, user_id)
+        return _json(status, body, start_response)
