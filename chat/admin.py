@@ -3,9 +3,9 @@ from django.contrib.admin.utils import display_for_value
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from core.admin import LargeTableAdminMixin, SoftDeleteAdminMixin
+from core.admin import LargeTableAdminMixin, ReadOnlyTabularInline, SoftDeleteAdminMixin
 
-from .models import Conversation, Message
+from .models import Conversation, Message, MessageEdit, MessageReaction
 
 # Participant has a composite primary key, which Django 5.2's admin can neither register nor
 # show as an inline; the conversation page lists participants read-only instead.
@@ -13,10 +13,18 @@ from .models import Conversation, Message
 
 @admin.register(Conversation)
 class ConversationAdmin(SoftDeleteAdminMixin, admin.ModelAdmin):
-    list_display = ("title", "created_at", "updated_at", "deleted_at")
+    list_display = ("title", "last_activity_at", "created_at", "deleted_at")
     search_fields = ("title",)
-    fields = ("title", "participants", "messages", "created_at", "updated_at", "deleted_at")
-    readonly_fields = ("participants", "messages", "created_at", "updated_at")
+    fields = (
+        "title",
+        "participants",
+        "messages",
+        "created_at",
+        "updated_at",
+        "last_activity_at",
+        "deleted_at",
+    )
+    readonly_fields = ("participants", "messages", "created_at", "updated_at", "last_activity_at")
 
     # A conversation starts with its creator as owner, which only the chat service sets up.
     def has_add_permission(self, request) -> bool:
@@ -27,15 +35,17 @@ class ConversationAdmin(SoftDeleteAdminMixin, admin.ModelAdmin):
         rows = obj.participant_set.select_related("user").order_by("joined_at")
         empty = self.get_empty_value_display()
         return format_html(
-            "<table><tr><th>User</th><th>Role</th><th>Joined</th></tr>{}</table>",
+            "<table><tr><th>User</th><th>Role</th><th>Joined</th><th>Read up to</th></tr>{}"
+            "</table>",
             format_html_join(
                 "",
-                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 (
                     (
                         row.user.email,
                         row.get_role_display(),
                         display_for_value(row.joined_at, empty),
+                        display_for_value(row.last_read_at, empty),
                     )
                     for row in rows
                 ),
@@ -49,13 +59,31 @@ class ConversationAdmin(SoftDeleteAdminMixin, admin.ModelAdmin):
         return format_html('<a href="{}">Messages of this conversation</a>', url)
 
 
+class MessageEditInline(ReadOnlyTabularInline):
+    """The versions a message had before each edit (written by the chat service only)."""
+
+    model = MessageEdit
+    fk_name = "message"
+    fields = ("edited_at", "editor", "previous_content", "previous_metadata")
+    list_select_related = ("editor",)
+
+
+class MessageReactionInline(ReadOnlyTabularInline):
+    model = MessageReaction
+    fields = ("emoji", "user", "created_at")
+    list_select_related = ("user",)
+
+
 @admin.register(Message)
 class MessageAdmin(SoftDeleteAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
     list_display = ("__str__", "conversation", "sender", "message_type", "sent_at", "deleted_at")
     list_filter = ("message_type",)
     search_fields = ("sender__email",)
     list_select_related = ("conversation", "sender")
-    raw_id_fields = ("conversation", "sender")
+    raw_id_fields = ("conversation", "sender", "parent")
+    # Edits and reactions live only here, read-only: they run into millions and only the chat
+    # service writes them.
+    inlines = (MessageEditInline, MessageReactionInline)
     # Editing keeps an edit history the chat service writes; staff moderate by deleting.
     readonly_fields = (
         "conversation",
@@ -63,7 +91,10 @@ class MessageAdmin(SoftDeleteAdminMixin, LargeTableAdminMixin, admin.ModelAdmin)
         "message_type",
         "content",
         "metadata",
+        "parent",
         "sent_at",
+        "edited_at",
+        "changed_at",
     )
 
     def has_add_permission(self, request) -> bool:

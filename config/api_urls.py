@@ -5,6 +5,7 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include("accounts.api.urls")),
+    path("", include("chat.api.urls")),
     path("", include("billing.api.urls")),
     path("", include("documents.api.urls")),
 ]

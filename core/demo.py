@@ -36,7 +36,15 @@ from billing.models import (
     Refund,
 )
 from billing.services import CLOSINGS, invoice_number_allocate
-from chat.models import Conversation, Message, MessageType, Participant, ParticipantRole
+from chat.models import (
+    Conversation,
+    Message,
+    MessageEdit,
+    MessageReaction,
+    MessageType,
+    Participant,
+    ParticipantRole,
+)
 from documents.models import Document, DocumentShare, DocumentVersion, ShareLevel
 
 # Published on purpose (README, command output): these accounts exist to be signed into.
@@ -284,16 +292,35 @@ def _seed_conversation(
 
     # updated_at is set on INSERT because the trigger would overwrite it on any UPDATE;
     # lists sort conversations by it as their latest activity.
+    # The first line was edited (its draft kept in the history) and the last one got a
+    # reaction from the first person it was not written by.
+    texts = [m for m in messages if m.message_type == MessageType.TEXT]
+    texts[0].edited_at = texts[0].sent_at + timedelta(minutes=1)
+    for message in messages:
+        message.changed_at = message.edited_at or message.sent_at
+    reactor = next(users[h] for h in handles if users[h] != texts[-1].sender)
     conversation = Conversation.objects.create(
-        title=spec.title, created_at=started, updated_at=sent_at
+        title=spec.title, created_at=started, updated_at=sent_at, last_activity_at=sent_at
     )
     for row in participants + messages:
         row.conversation = conversation
     Participant.objects.bulk_create(participants)
     Message.objects.bulk_create(messages)
+    MessageEdit.objects.create(
+        message=texts[0],
+        editor=texts[0].sender,
+        previous_content=texts[0].content.rstrip(".!?👍") + "…",
+        previous_metadata={},
+        edited_at=texts[0].edited_at,
+    )
+    MessageReaction.objects.create(
+        message=texts[-1], user=reactor, emoji="👍", created_at=texts[-1].sent_at
+    )
     summary.add(Conversation)
     summary.add(Participant, len(participants))
     summary.add(Message, len(messages))
+    summary.add(MessageEdit)
+    summary.add(MessageReaction)
 
 
 # --- documents ------------------------------------------------------------------------------

@@ -19,7 +19,8 @@ from tests.factories import UserFactory, UserProfileFactory
 
 schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
 
-ACCOUNTS = r"^/api/v1/(auth|me|users|roles|permissions)"
+# The trailing boundary keeps "me" from matching /api/v1/messages.
+ACCOUNTS = r"^/api/v1/(auth|me|users|roles|permissions)(/|$)"
 
 
 @pytest.fixture(autouse=True)

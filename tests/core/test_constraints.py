@@ -1,5 +1,6 @@
 """Each rule the database holds refuses a violating row on its own, without Django's help."""
 
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -8,8 +9,12 @@ from django.db import IntegrityError, models, transaction
 
 from tests import factories
 from tests.billing import factories as billing_factories
+from tests.chat import factories as chat_factories
 
 pytestmark = pytest.mark.django_db
+
+# A message that names itself as its parent.
+_SELF = uuid.uuid4()
 
 # constraint name -> (factory, the values that break it)
 VIOLATIONS = {
@@ -30,6 +35,16 @@ VIOLATIONS = {
     "chat_conversation_title_not_empty": (factories.ConversationFactory, {"title": ""}),
     "chat_participant_role_valid": (factories.ParticipantFactory, {"role": "guest"}),
     "chat_message_type_valid": (factories.MessageFactory, {"message_type": "video"}),
+    "chat_message_not_own_parent": (
+        factories.MessageFactory,
+        {"id": _SELF, "parent_id": _SELF},
+    ),
+    "chat_message_metadata_shape": (factories.MessageFactory, {"metadata": {"event_type": 1}}),
+    "chat_message_metadata_size": (
+        factories.MessageFactory,
+        {"metadata": {"event_type": "note", "payload": {"text": "x" * 5000}}},
+    ),
+    "chat_messagereaction_emoji_valid": (chat_factories.MessageReactionFactory, {"emoji": "a b"}),
     "documents_document_version_positive": (factories.DocumentFactory, {"version": 0}),
     "documents_document_title_not_empty": (factories.DocumentFactory, {"title": ""}),
     "documents_documentversion_version_positive": (
@@ -136,6 +151,12 @@ DUPLICATES = {
     "user_roles pair": (
         factories.UserRoleFactory,
         lambda ur: factories.UserRoleFactory(user=ur.user, role=ur.role),
+    ),
+    "message_reactions message, user and emoji": (
+        chat_factories.MessageReactionFactory,
+        lambda r: chat_factories.MessageReactionFactory(
+            message=r.message, user=r.user, emoji=r.emoji
+        ),
     ),
     "participants pair": (
         factories.ParticipantFactory,

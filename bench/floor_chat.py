@@ -1,0 +1,124 @@
+"""The floor for the chat endpoints: a bare WSGI function that does what Atrium must do for each
+request and nothing more. It authenticates the bearer token with the very lookup Atrium runs
+(bench/floor_me.py), reads the caller's permission names with the query Atrium's role backend
+sends, then runs chat/sql.py's statements (the ones Atrium's selectors and services run) through
+a psycopg connection, and answers with the same JSON bytes.
+
+Routes (what bench/bench_chat.py loads):
+  GET  /api/v1/conversations/<id>/messages[?cursor=...&page_size=...]   (a) and (b)
+  POST /api/v1/conversations/<id>/messages  {"content": "..."}           (c)
+  GET  /api/v1/conversations[?cursor=...&page_size=...]                  (d)
+
+Run: DATABASE_URL=postgres://... gunicorn bench.floor_chat:application -w 3
+"""
+
+import json
+import re
+import sys
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+# chat/sql.py and chat/cursors.py are plain Python; importing them runs no Django.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.floor_me import StartResponse, _lookup, pool
+from chat import sql
+from chat.cursors import Cursor, Direction
+
+# accounts.authorization.user_permission_names, as Django sends it.
+PERMISSIONS_SQL = (
+    'SELECT "permissions"."name" AS "name" FROM "permissions" '
+    'INNER JOIN "role_permissions" ON ("permissions"."id" = "role_permissions"."permission_id") '
+    'INNER JOIN "roles" ON ("role_permissions"."role_id" = "roles"."id") '
+    'INNER JOIN "user_roles" ON ("roles"."id" = "user_roles"."role_id") '
+    'WHERE "user_roles"."user_id" = %s ORDER BY 1 ASC'
+)
+# chat.services.message_post's INSERT, as the ORM sends it (RETURNING included).
+INSERT_SQL = (
+    'INSERT INTO "messages" ("id", "deleted_at", "conversation_id", "sender_id", "content", '
+    '"message_type", "metadata", "sent_at", "parent_id", "edited_at", "changed_at") '
+    "VALUES (%s, NULL, %s, %s, %s, 'text', '{}'::jsonb, %s, NULL, NULL, %s) "
+    'RETURNING "messages"."id", "messages"."metadata", "messages"."sent_at", '
+    '"messages"."changed_at", "messages"."search_vector"'
+)
+USER_ID_COLUMN = 1  # of floor_me's user columns
+MESSAGES = re.compile(r"^/api/v1/conversations/([0-9a-fA-F-]{36})/messages$")
+CONVERSATIONS = "/api/v1/conversations"
+PAGE_SIZE, MAX_PAGE_SIZE = 50, 200
+
+
+def _answer(start_response: StartResponse, status: str, body: str) -> Iterable[bytes]:
+    data = body.encode()
+    start_response(
+        status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
+    )
+    return [data]
+
+
+def _page_body(environ: dict[str, Any], page: sql.Page) -> str:
+    """chat.api.views.page_response: this URL with the next cursor in place (DRF's
+    replace_query_param sorts the parameters)."""
+    next_url = None
+    if page.next is not None:
+        query = dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
+        for name in ("before", "after", "since"):
+            query.pop(name, None)
+        query["cursor"] = page.next.encode()
+        next_url = f"http://{environ['HTTP_HOST']}{environ['PATH_INFO']}?{urlencode(sorted(query.items()))}"
+    return f'{{"next":{json.dumps(next_url)},"results":{page.results}}}'
+
+
+def _page_params(environ: dict[str, Any]) -> tuple[int, Cursor | None]:
+    query = dict(parse_qsl(environ.get("QUERY_STRING", "")))
+    page_size = min(MAX_PAGE_SIZE, max(1, int(query.get("page_size", PAGE_SIZE))))
+    token = query.get("cursor")
+    return page_size, None if token is None else Cursor.decode(token, allowed=frozenset(Direction))
+
+
+def application(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+    user = _lookup(environ.get("HTTP_AUTHORIZATION", ""))
+    if user is None:
+        return _answer(start_response, "401 Unauthorized", '{"status":401}')
+    user_id = user[USER_ID_COLUMN]
+    path, method = environ["PATH_INFO"], environ["REQUEST_METHOD"]
+    match = MESSAGES.match(path)
+    with pool.connection() as db:
+        permissions = {row[0] for row in db.execute(PERMISSIONS_SQL, [user_id])}
+        if match and method == "GET" and "chat.view_message" in permissions:
+            page_size, cursor = _page_params(environ)
+            query = sql.message_page(
+                conversation_id=uuid.UUID(match[1]),
+                user_id=user_id,
+                page_size=page_size,
+                cursor=cursor,
+            )
+            (allowed,), page = query.read(db.execute(query.sql, query.params).fetchone())
+            if not allowed:
+                return _answer(start_response, "404 Not Found", '{"status":404}')
+            return _answer(start_response, "200 OK", _page_body(environ, page))
+        if match and method == "POST" and "chat.add_message" in permissions:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            content = json.loads(environ["wsgi.input"].read(length))["content"]
+            conversation_id = uuid.UUID(match[1])
+            me = {"conversation": conversation_id, "me": user_id}
+            with db.transaction():
+                row = db.execute(sql.POST_ACTIVITY, me).fetchone()
+                if row is None:
+                    return _answer(start_response, "404 Not Found", '{"status":404}')
+                message_id = uuid.uuid4()
+                db.execute(
+                    INSERT_SQL, [message_id, conversation_id, user_id, content, row[0], row[0]]
+                )
+            statement, params = sql.message_json(
+                conversation_id=conversation_id, message_id=message_id, user_id=user_id
+            )
+            body = db.execute(statement, params).fetchone()[0]
+            return _answer(start_response, "201 Created", body)
+        if path == CONVERSATIONS and method == "GET" and "chat.view_conversation" in permissions:
+            page_size, cursor = _page_params(environ)
+            query = sql.conversation_page(user_id=user_id, page_size=page_size, cursor=cursor)
+            _, page = query.read(db.execute(query.sql, query.params).fetchone())
+            return _answer(start_response, "200 OK", _page_body(environ, page))
+    return _answer(start_response, "404 Not Found", '{"status":404}')
