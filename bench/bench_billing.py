@@ -221,10 +221,16 @@ def main() -> None:
             bodies = {}
             for contender in reads:
                 base = contender.url.split("/api/")[0]
-                bodies[contender.name] = json.loads(wait_for_answer(process_of[base], contender))
+                body = wait_for_answer(process_of[base], contender).decode()
+                # The next-page link names the server it came from.
+                bodies[contender.name] = json.loads(body.replace(base, "http://server"))
             for kind in ("past-due", "revenue"):
-                if bodies[f"atrium {kind}"] != bodies[f"floor {kind}"]:
-                    raise SystemExit(f"The floor's {kind} body differs from Atrium's.")
+                atrium_body, floor_body = bodies[f"atrium {kind}"], bodies[f"floor {kind}"]
+                if atrium_body != floor_body:
+                    raise SystemExit(
+                        f"The floor's {kind} body differs from Atrium's:\n"
+                        f"{json.dumps(atrium_body)[:1500]}\n{json.dumps(floor_body)[:1500]}"
+                    )
             answers = [post_once(c.url, bearer, payable[0]) for c in writes]
             if [status for status, _ in answers] != [201, 201] or set(answers[0][1]) != set(
                 answers[1][1]

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 from bench.floor_me import StartResponse, _lookup, _timestamp, pool
 
@@ -144,8 +144,11 @@ def _past_due(environ, connection) -> dict[str, Any]:
         # core.api.pagination's cursor: the last row's ordering values, base64 like DRF's.
         position = json.dumps([str(page[-1][6]), str(page[-1][0])])
         cursor = base64.b64encode(urlencode({"p": position}).encode()).decode()
-        base = f"http://{environ['HTTP_HOST']}{environ['PATH_INFO']}?{environ['QUERY_STRING']}"
-        following = f"{base}&{urlencode({'cursor': cursor})}"
+        # DRF's replace_query_param: the query's parameters sorted, the cursor among them.
+        query = parse_qs(environ["QUERY_STRING"], keep_blank_values=True)
+        query["cursor"] = [cursor]
+        query_string = urlencode(sorted(query.items()), doseq=True)
+        following = f"http://{environ['HTTP_HOST']}{environ['PATH_INFO']}?{query_string}"
     return {"next": following, "previous": None, "results": results}
 
 

@@ -306,7 +306,7 @@ class WebhookView(APIView):
     permission_classes = [AllowAny]
     throttle_classes = []
 
-    @extend_schema(request=None, responses={200: s.WebhookOutput, **problem_responses(422)})
+    @extend_schema(request=None, responses={200: s.WebhookOutput, **problem_responses(400, 422)})
     def post(self, request, provider: str):
         body = request.body  # the exact bytes that were signed, read before any parsing
         try:
