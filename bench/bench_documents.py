@@ -126,7 +126,13 @@ def prepare(documents: int, versions: int) -> str:
     user, _ = User.objects.get_or_create(email=BENCH_EMAIL, defaults={"verified": True})
     UserProfile.objects.get_or_create(user=user, defaults={"display_name": "Bench User"})
     UserRole.objects.get_or_create(user=user, role=Role.objects.get(name="member"))
-    if not Document.all_objects.exists():
+    loaded = Document.all_objects.count()
+    if 0 < loaded < documents:
+        raise SystemExit(
+            f"atrium_bench_docs holds {loaded:,} documents, fewer than {documents:,}: an earlier"
+            " load was interrupted or smaller. Drop the database and run again."
+        )
+    if not loaded:
         manage(
             "seed_documents_scale",
             "--documents",

@@ -54,16 +54,18 @@ _READABLE = (
     'UNION ALL (SELECT U0."document_id" AS "document_id" FROM "document_shares" U0 WHERE '
     "(" + _LIVE + ' AND U0."user_id" = %s)))'
 )
-ACCESS_SQL = (
-    "SELECT "
-    + _SUMMARY_COLUMNS
-    + '"documents"."content", "documents"."version", '
-    + _LEVEL
-    + ' AS "access_level" FROM "documents" WHERE ("documents"."deleted_at" IS NULL AND '
-    '"documents"."id" = %s AND ("documents"."owner_id" = %s OR EXISTS(SELECT 1 AS "a" FROM '
-    '"document_shares" U0 WHERE (' + _LIVE + ' AND U0."document_id" = ("documents"."id") AND '
-    'U0."user_id" = %s) LIMIT 1))) ORDER BY "documents"."id" ASC LIMIT 1'
-)
+# documents.selectors._ACCESS_SQL, live and, for updates, locked.
+ACCESS_SQL = """
+SELECT d.id, d.created_at, d.updated_at, d.deleted_at, d.owner_id, d.title, d.content,
+       d.version,
+       CASE WHEN d.owner_id = %(user)s THEN 'owner' ELSE s.permission_level END AS access_level
+FROM documents d
+LEFT JOIN document_shares s
+  ON s.document_id = d.id AND s.user_id = %(user)s
+ AND (s.expires_at IS NULL OR s.expires_at > STATEMENT_TIMESTAMP())
+WHERE d.id = %(document)s AND d.deleted_at IS  NULL
+  AND (d.owner_id = %(user)s OR s.id IS NOT NULL)
+"""
 LIST_SQL = (
     "SELECT "
     + _SUMMARY_COLUMNS
@@ -199,8 +201,7 @@ def _update(connection, user_id, doc_id: str, environ) -> tuple[str, Any, list]:
     content = json.loads(environ["wsgi.input"].read(length))["content"]
     with connection.transaction():
         row = connection.execute(
-            ACCESS_SQL + ' FOR UPDATE OF "documents"',
-            (user_id, user_id, doc_id, user_id, user_id),
+            ACCESS_SQL + "FOR UPDATE OF d", {"user": user_id, "document": doc_id}
         ).fetchone()
         if row is None:
             return "404 Not Found", {"status": 404}, []
@@ -243,9 +244,7 @@ def application(environ: dict[str, Any], start_response: StartResponse) -> Itera
             return _respond(start_response, "200 OK", _page(environ, rows, rank=True))
         if document and method == "GET" and VIEW in permissions:
             doc_id = document.group(1)
-            row = connection.execute(
-                ACCESS_SQL, (user_id, user_id, doc_id, user_id, user_id)
-            ).fetchone()
+            row = connection.execute(ACCESS_SQL, {"user": user_id, "document": doc_id}).fetchone()
             if row is None:
                 return _respond(start_response, "404 Not Found", {"status": 404})
             return _respond(start_response, "200 OK", _document(row), [("ETag", f'"{row[7]}"')])

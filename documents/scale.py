@@ -116,7 +116,7 @@ SELECT n, gen_random_uuid() AS id,
        (n * 7919) %% {PARAGRAPHS} AS h,
        now() - interval '365 days' + (n::float8 / %(documents)s) * interval '350 days'
          AS created_at
-FROM generate_series(%(start)s, %(stop)s) n
+FROM generate_series(%(start)s::bigint, %(stop)s::bigint) n
 JOIN scale_owners o ON o.i = (n * 31) %% %(owners)s
 """  # noqa: S608 (built from module constants; no input reaches it)
 

@@ -266,6 +266,8 @@ def share_change(
             share.permission_level = permission_level
         if expires_at is not _UNSET:
             share.expires_at = expires_at
+        if _share_state(share) == before:
+            return share
         share.save(update_fields=["permission_level", "expires_at"])
         audit.record(
             action=AuditAction.SHARE_GRANTED,

@@ -159,6 +159,16 @@ def test_the_list_filters_by_title_and_orders_as_asked(owner):
     assert [d["title"] for d in response.json()["results"]] == ["Alpha notes", "Beta notes"]
 
 
+@pytest.mark.parametrize(
+    ("value", "status"),
+    [("2026-01-01T00:00:00+22:41", 200), ("0001-01-01T00:00:00+23:00", 400)],
+)
+def test_the_list_takes_any_iso_offset_and_refuses_times_out_of_range(owner, value, status):
+    response = client_for(owner).get("/api/v1/documents", {"updated_after": value})
+
+    assert response.status_code == status
+
+
 def test_the_list_refuses_an_unknown_scope(owner):
     response = client_for(owner).get("/api/v1/documents?scope=everyone")
 
