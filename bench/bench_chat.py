@@ -24,6 +24,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -282,6 +283,30 @@ def check_bodies(scenario: Scenario, processes: dict) -> None:
     print(f"  {scenario.name}: bodies checked ({sizes})")
 
 
+def settle(seconds: float = 30) -> None:
+    """Waits until PostgreSQL has finished the previous contender's queries: the stock
+    version's slow pages outlive the clients that gave up on them, and would otherwise be
+    measured against whoever runs next."""
+    import psycopg
+
+    deadline = time.monotonic() + seconds
+    with psycopg.connect(SERVER + "postgres", autocommit=True) as db:
+        while time.monotonic() < deadline:
+            busy = db.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = ANY(%s)"
+                " AND state = 'active' AND pid <> pg_backend_pid()",
+                [[LARGE.database, SMALL.database]],
+            ).fetchone()[0]
+            if not busy:
+                return
+            time.sleep(0.2)
+
+
+def measure(contender: Contender, seconds: int, script: Path | None) -> LoadResult:
+    settle()
+    return wrk(contender, seconds, script=script)
+
+
 # --- report ---------------------------------------------------------------------------------
 
 
@@ -360,13 +385,13 @@ def main() -> None:
                 check_bodies(scenario, processes)
         for scenario in plan:
             for contender in scenario.contenders:
-                wrk(contender, WARM_UP_SECONDS, script=scenario.script)
+                measure(contender, WARM_UP_SECONDS, scenario.script)
 
         rounds = []
         for number in range(1, args.rounds + 1):
             results = {
                 scenario.name: {
-                    contender.name: wrk(contender, args.duration, script=scenario.script)
+                    contender.name: measure(contender, args.duration, scenario.script)
                     for contender in scenario.contenders
                 }
                 for scenario in plan
