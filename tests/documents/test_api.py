@@ -339,6 +339,20 @@ def test_changing_and_revoking_a_share_are_audited(owner, document, stranger):
     assert actions[1][1]["permission_level"] == "commenter"
 
 
+def test_a_share_change_can_make_it_permanent_and_a_no_op_is_not_audited(owner, document, stranger):
+    share(document, stranger, "viewer", expired=True)
+    api = client_for(owner)
+    url = doc_url(document, f"/shares/{stranger.pk}")
+
+    revived = api.patch(url, {"expires_at": None}, format="json")
+    unchanged = api.patch(url, {"permission_level": "viewer"}, format="json")
+
+    assert revived.json()["live"] is True
+    assert unchanged.status_code == 200
+    assert client_for(stranger).get(doc_url(document)).status_code == 200
+    assert AuditEvent.objects.filter(action=AuditAction.SHARE_GRANTED).count() == 1
+
+
 @pytest.mark.parametrize(
     ("delta", "message"),
     [
