@@ -158,7 +158,9 @@ class Message(UUIDModel, SoftDeleteModel):
                 name="messages_parent_idx",
                 condition=models.Q(parent__isnull=False),
             ),
-            GinIndex(fields=["search_vector"], name="messages_search_idx"),
+            # Search within the caller's conversations: the conversation id leads (btree_gin),
+            # so each conversation is probed for its matches alone, however busy it is.
+            GinIndex(fields=["conversation", "search_vector"], name="messages_search_idx"),
         ]
         constraints = [
             models.CheckConstraint(

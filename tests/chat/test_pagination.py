@@ -171,3 +171,21 @@ def test_no_chat_list_counts_or_skips_rows(busy_room, as_):
     sql = " ".join(q["sql"].upper() for q in captured.captured_queries)
     assert "OFFSET" not in sql
     assert "COUNT(*) FROM MESSAGES" not in sql.replace('"', "")
+
+
+def test_search_s_condition_can_use_the_gin_index(db):
+    """The query names the generated column's text search configuration; with another one
+    PostgreSQL could not use messages_search_idx at all."""
+    from chat import sql
+    from chat.models import SEARCH_CONFIG
+
+    condition = f"m.search_vector @@ websearch_to_tsquery('{SEARCH_CONFIG}', %(query)s)"
+    assert condition in sql.search_page(user_id=None, query="launch", page_size=1).sql
+    with connection.cursor() as cursor:
+        # A test table is tiny; forbid the sequential scan to see whether the index can serve.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        explain = "EXPLAIN SELECT m.id FROM messages m WHERE " + condition  # noqa: S608
+        cursor.execute(explain, {"query": "launch"})
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    assert "messages_search_idx" in plan
