@@ -15,13 +15,22 @@ def request_has_perm(request, perm: str) -> bool:
 
 
 class HasActionPermission(BasePermission):
-    """Requires an authenticated user and, for actions listed in the view's
-    ``action_permissions`` (action → ``app_label.codename``), that permission."""
+    """Requires an authenticated user and the permission the view's ``action_permissions``
+    names for the action (``app_label.codename``; ``None`` for any signed-in user).
+
+    An action the mapping does not name is refused: a new action added without a decision
+    about who may call it stays closed rather than open to everyone.
+    """
 
     def has_permission(self, request, view) -> bool:
         if not (request.user and request.user.is_authenticated):
             return False
-        perm = getattr(view, "action_permissions", {}).get(view.action)
+        if view.action == "metadata":  # OPTIONS describes the endpoint; it changes nothing
+            return True
+        permissions = getattr(view, "action_permissions", {})
+        if view.action not in permissions:
+            return False
+        perm = permissions[view.action]
         return perm is None or request_has_perm(request, perm)
 
 
