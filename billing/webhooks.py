@@ -6,14 +6,12 @@ signatures matches one of the provider's active secrets: several secrets are acc
 once so a provider's secret can be rotated without dropping events, and several signatures
 so the provider can sign with old and new during its own rotation.
 
-Secrets come from ``settings.BILLING_WEBHOOK_SECRETS`` (provider → list of secrets), which
-defaults to the environment variable ``BILLING_WEBHOOK_SECRETS``:
-``card=secret1,secret2;bank_transfer=secret3``.
+Secrets come from ``settings.BILLING_WEBHOOK_SECRETS`` (provider → list of secrets), read from
+the environment variable of that name: ``card=secret1,secret2;bank_transfer=secret3``.
 """
 
 import hashlib
 import hmac
-import os
 import time
 
 from django.conf import settings
@@ -26,20 +24,8 @@ class InvalidSignature(Exception):
     """The request cannot be shown to come from the provider; the reason is for the log."""
 
 
-def _secrets_from_environment() -> dict[str, list[str]]:
-    raw = os.environ.get("BILLING_WEBHOOK_SECRETS", "")
-    secrets: dict[str, list[str]] = {}
-    for entry in filter(None, (part.strip() for part in raw.split(";"))):
-        provider, _, values = entry.partition("=")
-        secrets[provider.strip()] = [v.strip() for v in values.split(",") if v.strip()]
-    return secrets
-
-
 def provider_secrets(provider: str) -> list[str]:
-    configured = getattr(settings, "BILLING_WEBHOOK_SECRETS", None)
-    if configured is None:
-        configured = _secrets_from_environment()
-    return list(configured.get(provider, []))
+    return list(settings.BILLING_WEBHOOK_SECRETS.get(provider, []))
 
 
 def sign(*, secret: str, timestamp: int, body: bytes) -> str:

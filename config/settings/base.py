@@ -241,3 +241,16 @@ PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 
 # seed_demo creates staff accounts with a public password: only where a setting allows.
 DEMO_DATA_ALLOWED = env.bool("DEMO_DATA_ALLOWED", default=False)
+
+
+def _secrets_by_provider(raw: str) -> dict[str, list[str]]:
+    """``card=s1,s2;bank_transfer=s3`` → {"card": ["s1", "s2"], "bank_transfer": ["s3"]}."""
+    secrets: dict[str, list[str]] = {}
+    for entry in filter(None, (part.strip() for part in raw.split(";"))):
+        provider, _, values = entry.partition("=")
+        secrets[provider.strip()] = [v.strip() for v in values.split(",") if v.strip()]
+    return secrets
+
+
+# Payment providers' webhook signing secrets; several per provider while one rotates.
+BILLING_WEBHOOK_SECRETS = _secrets_by_provider(env("BILLING_WEBHOOK_SECRETS", default=""))
