@@ -6,6 +6,7 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 from rest_framework.exceptions import AuthenticationFailed
 
 from . import selectors, services
+from .authorization import remember_permissions
 
 
 class _HeaderCredentialAuthentication(BaseAuthentication):
@@ -27,6 +28,7 @@ class _HeaderCredentialAuthentication(BaseAuthentication):
         credential = self.credential_for(secret)
         if credential is None:
             raise AuthenticationFailed(self.refused)
+        remember_permissions(credential.user, credential.permission_names)
         self.record_use(credential)
         return credential.user, credential
 

@@ -1,8 +1,24 @@
 """Who holds which permission: the roles → permissions model, read once per request."""
 
+from collections.abc import Iterable
+
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db.models import OuterRef, QuerySet
+
 from .models import Permission
 
 _CACHE_ATTR = "_atrium_permission_names"
+
+
+def _names_granted_to(user_ref) -> QuerySet:
+    return Permission.objects.filter(roles__users=user_ref).values_list("name", flat=True)
+
+
+def granted_names_of_row_user() -> ArraySubquery:
+    """The permission names the row's ``user_id`` holds through roles, as an array column:
+    the credential lookup fetches them with the user, so a permission check costs no query
+    of its own."""
+    return ArraySubquery(_names_granted_to(OuterRef("user_id")))
 
 
 def user_permission_names(user) -> frozenset[str]:
@@ -15,12 +31,19 @@ def user_permission_names(user) -> frozenset[str]:
         return frozenset()
     cached = getattr(user, _CACHE_ATTR, None)
     if cached is None:
-        permissions = Permission.objects.all()
-        if not user.is_superuser:
-            permissions = permissions.filter(roles__users=user)
-        cached = frozenset(permissions.values_list("name", flat=True))
+        if user.is_superuser:
+            names = Permission.objects.values_list("name", flat=True)
+        else:
+            names = _names_granted_to(user)
+        cached = frozenset(names)
         setattr(user, _CACHE_ATTR, cached)
     return cached
+
+
+def remember_permissions(user, names: Iterable[str]) -> None:
+    """Primes the per-request cache with names fetched alongside the user."""
+    if not user.is_superuser:
+        setattr(user, _CACHE_ATTR, frozenset(names))
 
 
 def forget_permissions(user) -> None:

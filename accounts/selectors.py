@@ -6,16 +6,19 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from .authorization import granted_names_of_row_user
 from .credentials import digest
 from .models import ApiKey, ApiSession, User, UserProfile
 
 
 def session_for_token(*, token: str) -> ApiSession | None:
-    """The live session a bearer token opens, with its user, in one indexed query; None when
-    the token is unknown, expired, idle too long or its user is disabled."""
+    """The live session a bearer token opens, with its user, profile and permission names, in
+    one indexed query; None when the token is unknown, expired, idle too long or its user is
+    disabled."""
     now = timezone.now()
     return (
         ApiSession.objects.select_related("user", "user__profile")
+        .annotate(permission_names=granted_names_of_row_user())
         .filter(
             token=digest(token),
             expires_at__gt=now,
@@ -27,10 +30,12 @@ def session_for_token(*, token: str) -> ApiSession | None:
 
 
 def api_key_for_secret(*, key: str) -> ApiKey | None:
-    """The usable API key for a presented key, with its user, in one indexed query."""
+    """The usable API key for a presented key, with its user, profile and permission names,
+    in one indexed query."""
     now = timezone.now()
     return (
         ApiKey.objects.select_related("user", "user__profile")
+        .annotate(permission_names=granted_names_of_row_user())
         .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now), key=digest(key))
         .filter(user__is_active=True)
         .first()

@@ -89,8 +89,8 @@ def test_page_size_is_bounded(room, as_):
 
 # --- query counts ---------------------------------------------------------------------------
 
-# Every request: the bearer-token lookup (with the user) and the caller's permission names.
-AUTH = 2
+# Every request: the bearer-token lookup, which brings the user and its permission names.
+AUTH = 1
 
 
 @pytest.fixture
