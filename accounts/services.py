@@ -18,6 +18,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 
 from core import audit
+from core.db import save_changes
 from core.models import AuditAction
 
 from . import emails, selectors, two_factor
@@ -665,12 +666,7 @@ def profile_update(*, user: User, **changes) -> UserProfile:
     profile, _ = UserProfile.objects.select_for_update().get_or_create(
         user=user, defaults={"display_name": user.email.split("@")[0]}
     )
-    for field, value in changes.items():
-        setattr(profile, field, value)
-    if changes:
-        profile.save(update_fields=[*changes, "updated_at"])
-        profile.refresh_from_db(fields=["updated_at"])
-    return profile
+    return save_changes(profile, changes)
 
 
 def login_with_second_factor(*, challenge: str, code: str, request=None) -> LoginResult:

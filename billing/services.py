@@ -27,6 +27,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from core import audit
+from core.db import save_changes
 from core.exceptions import Conflict, ValidationFailed
 from core.models import AuditAction
 
@@ -65,12 +66,7 @@ def customer_create(
 
 @transaction.atomic(durable=True)
 def customer_update(*, customer: Customer, **fields: Any) -> Customer:
-    for name, value in fields.items():
-        setattr(customer, name, value)
-    if fields:
-        customer.save(update_fields=list(fields))
-        customer.refresh_from_db(fields=["updated_at"])
-    return customer
+    return save_changes(customer, fields)
 
 
 @transaction.atomic(durable=True)
@@ -90,12 +86,7 @@ def product_create(
 def product_update(*, product: Product, **fields: Any) -> Product:
     """Changes name, description, price or ``active`` (deactivated products stay on the
     invoices that have them but cannot be put on new lines)."""
-    for name, value in fields.items():
-        setattr(product, name, value)
-    if fields:
-        product.save(update_fields=list(fields))
-        product.refresh_from_db(fields=["updated_at"])
-    return product
+    return save_changes(product, fields)
 
 
 @transaction.atomic(durable=True)

@@ -66,6 +66,20 @@ class TimestampedModel(UUIDModel):
         abstract = True
 
 
+def save_changes(instance: models.Model, changes: dict) -> models.Model:
+    """Sets ``changes`` on ``instance`` and saves those columns only (a concurrent change to
+    another column is not overwritten), then reads back ``updated_at``, which the database
+    trigger moved. Nothing is written when there is nothing to change."""
+    if not changes:
+        return instance
+    for name, value in changes.items():
+        setattr(instance, name, value)
+    instance.save(update_fields=list(changes))
+    if any(field.name == "updated_at" for field in instance._meta.concrete_fields):
+        instance.refresh_from_db(fields=["updated_at"])
+    return instance
+
+
 class SoftDeleteQuerySet(models.QuerySet):
     def alive(self) -> "SoftDeleteQuerySet":
         return self.filter(deleted_at__isnull=True)
