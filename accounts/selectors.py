@@ -18,7 +18,7 @@ def session_for_token(*, token: str) -> ApiSession | None:
     now = timezone.now()
     return (
         ApiSession.objects.select_related("user", "user__profile")
-        .annotate(permission_names=granted_names_of_row_user())
+        .annotate(permission_names=granted_names_of_row_user(ApiSession._meta.db_table))
         .filter(
             token=digest(token),
             expires_at__gt=now,
@@ -35,7 +35,7 @@ def api_key_for_secret(*, key: str) -> ApiKey | None:
     now = timezone.now()
     return (
         ApiKey.objects.select_related("user", "user__profile")
-        .annotate(permission_names=granted_names_of_row_user())
+        .annotate(permission_names=granted_names_of_row_user(ApiKey._meta.db_table))
         .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now), key=digest(key))
         .filter(user__is_active=True)
         .first()

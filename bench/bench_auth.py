@@ -34,6 +34,9 @@ from bench.harness import (
     gunicorn,
     manage,
     percentile,
+    print_round,
+    print_summary,
+    span,
     wait_for_answer,
     wrk,
 )
@@ -213,22 +216,7 @@ def measure_login() -> LoginResult:
 # --- Report ---------------------------------------------------------------------------------
 
 
-def print_round(
-    number: int, results: dict[str, LoadResult], pairs: list[tuple[str, str]], login: LoginResult
-) -> None:
-    print(f"\nRound {number}")
-    print(f"  {'contender':16} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
-    for name, result in results.items():
-        print(
-            f"  {name:16} {result.requests_per_second:9.0f}"
-            f" {result.p50_ms:8.2f} {result.p99_ms:8.2f}"
-        )
-    for atrium, floor in pairs:
-        a, f = results[atrium], results[floor]
-        print(
-            f"  {atrium} / {floor}: req/s {a.requests_per_second / f.requests_per_second:.2f}x,"
-            f" p50 {a.p50_ms / f.p50_ms:.2f}x"
-        )
+def print_login(login: LoginResult) -> None:
     print(
         f"  login ({LOGINS_PER_ROUND} sequential): p50 {login.login_p50_ms:.1f} ms,"
         f" p99 {login.login_p99_ms:.1f} ms; argon2 verify: p50 {login.argon2_p50_ms:.1f} ms,"
@@ -237,32 +225,13 @@ def print_round(
     )
 
 
-def _span(values: list[float], digits: int = 0) -> str:
-    low, high = (f"{value:.{digits}f}" for value in (min(values), max(values)))
-    return low if low == high else f"{low}-{high}"
-
-
-def print_summary(
-    rounds: list[dict[str, LoadResult]], pairs: list[tuple[str, str]], logins: list[LoginResult]
-) -> None:
-    print(f"\nSummary over {len(rounds)} rounds (low-high)")
-    print(f"  {'contender':16} {'req/s':>12} {'p50 ms':>12} {'p99 ms':>12}")
-    for name in rounds[0]:
-        print(
-            f"  {name:16} {_span([r[name].requests_per_second for r in rounds]):>12}"
-            f" {_span([r[name].p50_ms for r in rounds], 2):>12}"
-            f" {_span([r[name].p99_ms for r in rounds], 2):>12}"
-        )
-    for atrium, floor in pairs:
-        rates = [r[atrium].requests_per_second / r[floor].requests_per_second for r in rounds]
-        p50s = [r[atrium].p50_ms / r[floor].p50_ms for r in rounds]
-        print(f"  {atrium} / {floor}: req/s {_span(rates, 2)}x, p50 {_span(p50s, 2)}x")
+def print_login_summary(logins: list[LoginResult]) -> None:
     print(
-        f"  login p50 {_span([x.login_p50_ms for x in logins], 1)} ms,"
-        f" p99 {_span([x.login_p99_ms for x in logins], 1)} ms;"
-        f" argon2 verify p50 {_span([x.argon2_p50_ms for x in logins], 1)} ms;"
+        f"  login p50 {span([x.login_p50_ms for x in logins], 1)} ms,"
+        f" p99 {span([x.login_p99_ms for x in logins], 1)} ms;"
+        f" argon2 verify p50 {span([x.argon2_p50_ms for x in logins], 1)} ms;"
         f" login beyond argon2 (p50)"
-        f" {_span([x.login_p50_ms - x.argon2_p50_ms for x in logins], 1)} ms"
+        f" {span([x.login_p50_ms - x.argon2_p50_ms for x in logins], 1)} ms"
     )
 
 
@@ -337,8 +306,10 @@ def main() -> None:
         for number in range(1, args.rounds + 1):
             rounds.append({c.name: wrk(c, args.duration) for c in contenders})
             logins.append(measure_login())
-            print_round(number, rounds[-1], pairs, logins[-1])
-        print_summary(rounds, pairs, logins)
+            print_round(number, rounds[-1], pairs)
+            print_login(logins[-1])
+        print_summary(rounds, pairs)
+        print_login_summary(logins)
 
 
 if __name__ == "__main__":

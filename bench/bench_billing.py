@@ -32,6 +32,8 @@ from bench.harness import (
     bench_lock,
     gunicorn,
     manage,
+    print_round,
+    print_summary,
     wait_for_answer,
     wrk,
 )
@@ -132,42 +134,6 @@ def post_once(url: str, authorization: str, invoice: str) -> tuple[int, dict]:
     )
     with urllib.request.urlopen(request, timeout=10) as response:
         return response.status, json.loads(response.read())
-
-
-def _span(values: list[float], digits: int = 0) -> str:
-    low, high = (f"{value:.{digits}f}" for value in (min(values), max(values)))
-    return low if low == high else f"{low}-{high}"
-
-
-def print_round(number: int, results: dict[str, LoadResult], pairs: list[tuple[str, str]]):
-    print(f"\nRound {number}")
-    print(f"  {'contender':18} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
-    for name, result in results.items():
-        print(
-            f"  {name:18} {result.requests_per_second:9.0f}"
-            f" {result.p50_ms:8.2f} {result.p99_ms:8.2f}"
-        )
-    for atrium, floor in pairs:
-        a, f = results[atrium], results[floor]
-        print(
-            f"  {atrium} / {floor}: req/s {a.requests_per_second / f.requests_per_second:.2f}x,"
-            f" p50 {a.p50_ms / f.p50_ms:.2f}x"
-        )
-
-
-def print_summary(rounds: list[dict[str, LoadResult]], pairs: list[tuple[str, str]]) -> None:
-    print(f"\nSummary over {len(rounds)} rounds (low-high)")
-    print(f"  {'contender':18} {'req/s':>12} {'p50 ms':>12} {'p99 ms':>12}")
-    for name in rounds[0]:
-        print(
-            f"  {name:18} {_span([r[name].requests_per_second for r in rounds]):>12}"
-            f" {_span([r[name].p50_ms for r in rounds], 2):>12}"
-            f" {_span([r[name].p99_ms for r in rounds], 2):>12}"
-        )
-    for atrium, floor in pairs:
-        rates = [r[atrium].requests_per_second / r[floor].requests_per_second for r in rounds]
-        p50s = [r[atrium].p50_ms / r[floor].p50_ms for r in rounds]
-        print(f"  {atrium} / {floor}: req/s {_span(rates, 2)}x, p50 {_span(p50s, 2)}x")
 
 
 def main() -> None:

@@ -38,6 +38,8 @@ from bench.harness import (
     bench_lock,
     gunicorn,
     manage,
+    print_round,
+    print_summary,
     wait_for_answer,
     wrk,
 )
@@ -212,47 +214,6 @@ def patch_once(base: str, token: str, doc_id: str, version: int, text: str) -> d
 # --- Report ---------------------------------------------------------------------------------
 
 
-def _span(values: list[float], digits: int = 0) -> str:
-    low, high = (f"{value:.{digits}f}" for value in (min(values), max(values)))
-    return low if low == high else f"{low}-{high}"
-
-
-def print_round(number: int, results: dict[str, dict[str, LoadResult]]) -> None:
-    print(f"\nRound {number}")
-    print(f"  {'endpoint':10} {'contender':9} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}")
-    for endpoint, pair in results.items():
-        for name, result in pair.items():
-            print(
-                f"  {endpoint:10} {name:9} {result.requests_per_second:8.0f}"
-                f" {result.p50_ms:8.2f} {result.p99_ms:8.2f}"
-            )
-        atrium, floor = pair["atrium"], pair["floor"]
-        print(
-            f"  {endpoint:10} atrium/floor: req/s"
-            f" {atrium.requests_per_second / floor.requests_per_second:.2f}x,"
-            f" p50 {atrium.p50_ms / floor.p50_ms:.2f}x"
-        )
-
-
-def print_summary(rounds: list[dict[str, dict[str, LoadResult]]]) -> None:
-    print(f"\nSummary over {len(rounds)} rounds (low-high)")
-    print(f"  {'endpoint':10} {'contender':9} {'req/s':>11} {'p50 ms':>12} {'p99 ms':>13}")
-    for endpoint in rounds[0]:
-        for name in ("atrium", "floor"):
-            results = [r[endpoint][name] for r in rounds]
-            print(
-                f"  {endpoint:10} {name:9} {_span([x.requests_per_second for x in results]):>11}"
-                f" {_span([x.p50_ms for x in results], 2):>12}"
-                f" {_span([x.p99_ms for x in results], 2):>13}"
-            )
-        rates = [
-            r[endpoint]["atrium"].requests_per_second / r[endpoint]["floor"].requests_per_second
-            for r in rounds
-        ]
-        p50s = [r[endpoint]["atrium"].p50_ms / r[endpoint]["floor"].p50_ms for r in rounds]
-        print(f"  {endpoint:10} atrium/floor: req/s {_span(rates, 2)}x, p50 {_span(p50s, 2)}x")
-
-
 # --- Driver ---------------------------------------------------------------------------------
 
 
@@ -335,18 +296,17 @@ def main() -> None:
                 for contender in contenders(endpoint).values():
                     load(endpoint, contender, WARM_UP_SECONDS)
 
-            rounds: list[dict[str, dict[str, LoadResult]]] = []
+            pairs = [(f"{endpoint} atrium", f"{endpoint} floor") for endpoint in paths]
+            rounds: list[dict[str, LoadResult]] = []
             for number in range(1, args.rounds + 1):
                 results = {
-                    endpoint: {
-                        name: load(endpoint, contender, args.duration)
-                        for name, contender in contenders(endpoint).items()
-                    }
+                    f"{endpoint} {name}": load(endpoint, contender, args.duration)
                     for endpoint in paths
+                    for name, contender in contenders(endpoint).items()
                 }
                 rounds.append(results)
-                print_round(number, results)
-            print_summary(rounds)
+                print_round(number, results, pairs)
+            print_summary(rounds, pairs)
 
 
 if __name__ == "__main__":

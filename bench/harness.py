@@ -160,3 +160,47 @@ def percentile(samples: list[float], fraction: float) -> float:
     """Nearest rank; with 40 samples the p99 is the slowest one."""
     ordered = sorted(samples)
     return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
+
+
+# --- Report ---------------------------------------------------------------------------------
+
+
+def span(values: list[float], digits: int = 0) -> str:
+    """``low-high`` of a figure over rounds, or the one value when they agree."""
+    low, high = (f"{value:.{digits}f}" for value in (min(values), max(values)))
+    return low if low == high else f"{low}-{high}"
+
+
+def print_round(number: int, results: dict[str, LoadResult], pairs: list[tuple[str, str]]) -> None:
+    """One round's figures per contender, then each (atrium, floor) pair's ratios."""
+    width = max(len(name) for name in results)
+    print(f"\nRound {number}")
+    print(f"  {'contender':{width}} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
+    for name, result in results.items():
+        print(
+            f"  {name:{width}} {result.requests_per_second:9.0f}"
+            f" {result.p50_ms:8.2f} {result.p99_ms:8.2f}"
+        )
+    for atrium, floor in pairs:
+        a, f = results[atrium], results[floor]
+        print(
+            f"  {atrium} / {floor}: req/s {a.requests_per_second / f.requests_per_second:.2f}x,"
+            f" p50 {a.p50_ms / f.p50_ms:.2f}x"
+        )
+
+
+def print_summary(rounds: list[dict[str, LoadResult]], pairs: list[tuple[str, str]]) -> None:
+    """The spread of every figure and ratio over the rounds."""
+    width = max(len(name) for name in rounds[0])
+    print(f"\nSummary over {len(rounds)} rounds (low-high)")
+    print(f"  {'contender':{width}} {'req/s':>12} {'p50 ms':>12} {'p99 ms':>12}")
+    for name in rounds[0]:
+        print(
+            f"  {name:{width}} {span([r[name].requests_per_second for r in rounds]):>12}"
+            f" {span([r[name].p50_ms for r in rounds], 2):>12}"
+            f" {span([r[name].p99_ms for r in rounds], 2):>12}"
+        )
+    for atrium, floor in pairs:
+        rates = [r[atrium].requests_per_second / r[floor].requests_per_second for r in rounds]
+        p50s = [r[atrium].p50_ms / r[floor].p50_ms for r in rounds]
+        print(f"  {atrium} / {floor}: req/s {span(rates, 2)}x, p50 {span(p50s, 2)}x")
