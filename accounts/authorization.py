@@ -2,9 +2,7 @@
 
 from collections.abc import Iterable
 
-from django.contrib.postgres.fields import ArrayField
-from django.db.models import CharField, QuerySet
-from django.db.models.expressions import RawSQL
+from django.db.models import QuerySet
 
 from .models import Permission
 
@@ -12,23 +10,8 @@ _CACHE_ATTR = "_atrium_permission_names"
 
 
 def _names_granted_to(user_ref) -> QuerySet:
+    # The same rule as accounts/sql.py's lookup, which brings the names with the credential.
     return Permission.objects.filter(roles__users=user_ref).values_list("name", flat=True)
-
-
-def granted_names_of_row_user(table: str) -> RawSQL:
-    """The permission names ``table``'s row's ``user_id`` holds through roles, as an array
-    column: the credential lookup fetches them with the user, so a permission check costs no
-    query of its own. Written as SQL because the ORM's subquery cost more to compile on every
-    request than the query it saved (``_names_granted_to`` is the same rule for one user)."""
-    # ``table`` is a model's db_table, never input; there are no parameters to inject.
-    return RawSQL(  # noqa: S611
-        "ARRAY(SELECT p.name FROM permissions p"  # noqa: S608
-        " JOIN role_permissions rp ON rp.permission_id = p.id"
-        " JOIN user_roles ur ON ur.role_id = rp.role_id"
-        f' WHERE ur.user_id = "{table}"."user_id")',
-        (),
-        output_field=ArrayField(CharField()),
-    )
 
 
 def user_permission_names(user) -> frozenset[str]:

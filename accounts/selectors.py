@@ -3,12 +3,38 @@
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db import connection
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from .authorization import granted_names_of_row_user
+from core.db import instance_from_row
+
+from . import sql
 from .credentials import digest
 from .models import ApiKey, ApiSession, User, UserProfile
+
+
+def _credential(model: type[ApiSession] | type[ApiKey], statement: str, params: dict):
+    """Runs a credential lookup of accounts/sql.py and builds what ``select_related("user",
+    "user__profile")`` would: the credential with its user, the user with their profile (or
+    none), and the user's permission names as ``permission_names``."""
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    user_starts = len(model._meta.concrete_fields)
+    profile_starts = user_starts + len(User._meta.concrete_fields)
+    credential = instance_from_row(model, row[:user_starts])
+    user = instance_from_row(User, row[user_starts:profile_starts])
+    profile_values = row[profile_starts:-1]
+    profile = None if profile_values[0] is None else instance_from_row(UserProfile, profile_values)
+    model.user.field.set_cached_value(credential, user)
+    User.profile.related.set_cached_value(user, profile)
+    if profile is not None:
+        UserProfile.user.field.set_cached_value(profile, user)
+    credential.permission_names = row[-1]
+    return credential
 
 
 def session_for_token(*, token: str) -> ApiSession | None:
@@ -16,30 +42,18 @@ def session_for_token(*, token: str) -> ApiSession | None:
     one indexed query; None when the token is unknown, expired, idle too long or its user is
     disabled."""
     now = timezone.now()
-    return (
-        ApiSession.objects.select_related("user", "user__profile")
-        .annotate(permission_names=granted_names_of_row_user(ApiSession._meta.db_table))
-        .filter(
-            token=digest(token),
-            expires_at__gt=now,
-            last_accessed_at__gt=now - timedelta(seconds=settings.SESSION_IDLE_TIMEOUT),
-            user__is_active=True,
-        )
-        .first()
+    idle_since = now - timedelta(seconds=settings.SESSION_IDLE_TIMEOUT)
+    return _credential(
+        ApiSession,
+        sql.SESSION_LOOKUP,
+        {"digest": digest(token), "now": now, "idle_since": idle_since},
     )
 
 
 def api_key_for_secret(*, key: str) -> ApiKey | None:
     """The usable API key for a presented key, with its user, profile and permission names,
     in one indexed query."""
-    now = timezone.now()
-    return (
-        ApiKey.objects.select_related("user", "user__profile")
-        .annotate(permission_names=granted_names_of_row_user(ApiKey._meta.db_table))
-        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now), key=digest(key))
-        .filter(user__is_active=True)
-        .first()
-    )
+    return _credential(ApiKey, sql.API_KEY_LOOKUP, {"digest": digest(key), "now": timezone.now()})
 
 
 def session_list(*, user: User) -> QuerySet[ApiSession]:

@@ -8,8 +8,8 @@ answering the same JSON.
   invoice, sums its payments, inserts the payment and its audit event, stores the answer, in
   one transaction.
 
-Every request first runs Atrium's credential lookup (bench.floor_me, whose pool this reuses)
-and the permission lookup.
+Every request first runs Atrium's credential lookup (bench.floor_me, whose pool this reuses),
+which brings the permission names too.
 
 Run: DATABASE_URL=postgres://... gunicorn bench.floor_billing:application -w 3
 (bench/bench_billing.py starts it.)
@@ -25,15 +25,8 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
-from bench.floor_me import StartResponse, _lookup, _timestamp, pool
+from bench.floor_me import StartResponse, _timestamp, caller_of, pool
 
-PERMISSIONS_SQL = (
-    'SELECT "permissions"."name" AS "name" FROM "permissions" '
-    'INNER JOIN "role_permissions" ON ("permissions"."id" = "role_permissions"."permission_id") '
-    'INNER JOIN "roles" ON ("role_permissions"."role_id" = "roles"."id") '
-    'INNER JOIN "user_roles" ON ("roles"."id" = "user_roles"."role_id") '
-    'WHERE "user_roles"."user_id" = %s ORDER BY 1 ASC'
-)
 _INVOICE_COLUMNS = (
     '"invoices"."id", "invoices"."created_at", "invoices"."updated_at", '
     '"invoices"."customer_id", "invoices"."amount", "invoices"."status", '
@@ -111,11 +104,6 @@ def _json(status: str, body: Any, start_response: StartResponse) -> Iterable[byt
         status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
     )
     return [data]
-
-
-def _allowed(connection, user_id, permission: str) -> bool:
-    names = {row[0] for row in connection.execute(PERMISSIONS_SQL, (user_id,))}
-    return permission in names
 
 
 def _past_due(environ, connection) -> dict[str, Any]:
@@ -227,13 +215,13 @@ ROUTES = {
 
 def application(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
     route = (environ["REQUEST_METHOD"], environ["PATH_INFO"])
-    user = _lookup(environ.get("HTTP_AUTHORIZATION", ""))
+    user = caller_of(environ.get("HTTP_AUTHORIZATION", ""))
     if user is None:
         return _json("401 Unauthorized", {"status": 401}, start_response)
-    user_id = user[1]
+    user_id = user.user_id
+    if route not in ROUTES or ROUTES[route] not in user.permission_names:
+        return _json("403 Forbidden", {"status": 403}, start_response)
     with pool.connection() as connection:
-        if route not in ROUTES or not _allowed(connection, user_id, ROUTES[route]):
-            return _json("403 Forbidden", {"status": 403}, start_response)
         if route[1].endswith("/invoices"):
             return _json("200 OK", _past_due(environ, connection), start_response)
         if route[1].endswith("/revenue"):

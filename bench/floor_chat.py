@@ -1,8 +1,8 @@
 """The floor for the chat endpoints: a bare WSGI function that does what Atrium must do for each
 request and nothing more. It authenticates the bearer token with the very lookup Atrium runs
-(bench/floor_me.py), reads the caller's permission names with the query Atrium's role backend
-sends, then runs chat/sql.py's statements (the ones Atrium's selectors and services run) through
-a psycopg connection, and answers with the same JSON bytes.
+(bench/floor_me.py), which brings the caller's permission names too, then runs chat/sql.py's
+statements (the ones Atrium's selectors and services run) through a psycopg connection, and
+answers with the same JSON bytes.
 
 Routes (what bench/bench_chat.py loads):
   GET  /api/v1/conversations/<id>/messages[?cursor=...&page_size=...]   (a) and (b)
@@ -23,18 +23,10 @@ from urllib.parse import parse_qsl, urlencode
 
 # chat/sql.py and chat/cursors.py are plain Python; importing them runs no Django.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.floor_me import StartResponse, _lookup, pool
+from bench.floor_me import StartResponse, caller_of, pool
 from chat import sql
 from chat.cursors import Cursor, Direction
 
-# accounts.authorization.user_permission_names, as Django sends it.
-PERMISSIONS_SQL = (
-    'SELECT "permissions"."name" AS "name" FROM "permissions" '
-    'INNER JOIN "role_permissions" ON ("permissions"."id" = "role_permissions"."permission_id") '
-    'INNER JOIN "roles" ON ("role_permissions"."role_id" = "roles"."id") '
-    'INNER JOIN "user_roles" ON ("roles"."id" = "user_roles"."role_id") '
-    'WHERE "user_roles"."user_id" = %s ORDER BY 1 ASC'
-)
 # chat.services.message_post's INSERT, as the ORM sends it (RETURNING included).
 INSERT_SQL = (
     'INSERT INTO "messages" ("id", "deleted_at", "conversation_id", "sender_id", "content", '
@@ -43,7 +35,6 @@ INSERT_SQL = (
     'RETURNING "messages"."id", "messages"."metadata", "messages"."sent_at", '
     '"messages"."changed_at", "messages"."search_vector"'
 )
-USER_ID_COLUMN = 1  # of floor_me's user columns
 MESSAGES = re.compile(r"^/api/v1/conversations/([0-9a-fA-F-]{36})/messages$")
 CONVERSATIONS = "/api/v1/conversations"
 PAGE_SIZE, MAX_PAGE_SIZE = 50, 200
@@ -78,14 +69,13 @@ def _page_params(environ: dict[str, Any]) -> tuple[int, Cursor | None]:
 
 
 def application(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-    user = _lookup(environ.get("HTTP_AUTHORIZATION", ""))
+    user = caller_of(environ.get("HTTP_AUTHORIZATION", ""))
     if user is None:
         return _answer(start_response, "401 Unauthorized", '{"status":401}')
-    user_id = user[USER_ID_COLUMN]
+    user_id, permissions = user.user_id, user.permission_names
     path, method = environ["PATH_INFO"], environ["REQUEST_METHOD"]
     match = MESSAGES.match(path)
     with pool.connection() as db:
-        permissions = {row[0] for row in db.execute(PERMISSIONS_SQL, [user_id])}
         if match and method == "GET" and "chat.view_message" in permissions:
             page_size, cursor = _page_params(environ)
             query = sql.message_page(

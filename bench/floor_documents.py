@@ -1,8 +1,8 @@
 """The floor for the documents endpoints: a bare WSGI function that does what Atrium must do for
-each request and nothing more. It authenticates like bench/floor_me.py (the same session
-lookup), reads the user's permission names as Atrium's authorization does, sends the
-statements documents.selectors and documents.services send (captured from Django, column for
-column) and answers with the same JSON.
+each request and nothing more. It authenticates like bench/floor_me.py (the same credential
+lookup, which brings the user's permission names), sends the statements documents.selectors
+and documents.services send (captured from Django, column for column) and answers with the
+same JSON.
 
 - ``GET /api/v1/documents/<id>``: the access query, the document with its ETag.
 - ``GET /api/v1/documents``: the first page of "mine and shared with me", newest change first.
@@ -16,29 +16,17 @@ Run: DATABASE_URL=postgres://... gunicorn bench.floor_documents:application -w 3
 """
 
 import base64
-import hashlib
 import json
-import os
 import re
 import uuid
-from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from collections.abc import Iterable
+from datetime import UTC
 from typing import Any
 from urllib import parse
 
-from psycopg import ClientCursor
-from psycopg_pool import ConnectionPool
-
-# Importing floor_me opens its pool too: one idle connection per worker, never used here.
-from bench.floor_me import IDLE_TIMEOUT, SESSION_COLUMN_COUNT, SESSION_SQL, _timestamp
+from bench.floor_me import StartResponse, _timestamp, caller_of, pool
 
 PAGE_SIZE = 50
-PERMISSION_SQL = (
-    'SELECT "permissions"."name" AS "name" FROM "permissions" INNER JOIN "role_permissions" ON '
-    '("permissions"."id" = "role_permissions"."permission_id") INNER JOIN "roles" ON '
-    '("role_permissions"."role_id" = "roles"."id") INNER JOIN "user_roles" ON '
-    '("roles"."id" = "user_roles"."role_id") WHERE "user_roles"."user_id" = %s ORDER BY 1 ASC'
-)
 _LIVE = '(U0."expires_at" IS NULL OR U0."expires_at" > (STATEMENT_TIMESTAMP()))'
 _LEVEL = (
     'CASE WHEN "documents"."owner_id" = %s THEN \'owner\' ELSE (SELECT U0."permission_level" AS '
@@ -104,18 +92,6 @@ _DOCUMENT_PATH = re.compile(r"^/api/v1/documents/([0-9a-fA-F-]{36})$")
 _ENTITY_TAG = re.compile(r'"(\d{1,9})"', re.ASCII)
 VIEW, CHANGE = "documents.view_document", "documents.change_document"
 
-# As in floor_me: client-side binding and autocommit, like Django's backend; one connection
-# per sync worker.
-pool = ConnectionPool(
-    os.environ["DATABASE_URL"],
-    min_size=1,
-    max_size=1,
-    kwargs={"autocommit": True, "cursor_factory": ClientCursor},
-    open=True,
-)
-
-StartResponse = Callable[[str, list[tuple[str, str]]], Any]
-
 
 def _summary(row: tuple, *, rank: bool = False) -> dict[str, Any]:
     """DocumentSummaryOutput from the list columns (id ... title, version[, rank], level)."""
@@ -170,22 +146,6 @@ def _page(environ, rows: list[tuple], *, rank: bool) -> dict[str, Any]:
     }
 
 
-def _user(connection, environ) -> tuple[Any, frozenset[str]] | None:
-    """The signed-in user's id and permission names, as Atrium's authentication and
-    authorization read them."""
-    scheme, _, secret = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
-    if scheme.lower() != "bearer" or not secret.strip():
-        return None
-    digest = hashlib.sha256(secret.strip().encode()).hexdigest()
-    now = datetime.now(UTC)
-    row = connection.execute(SESSION_SQL, (now, now - IDLE_TIMEOUT, digest)).fetchone()
-    if row is None:
-        return None
-    user_id = row[SESSION_COLUMN_COUNT + 1]
-    names = frozenset(r[0] for r in connection.execute(PERMISSION_SQL, (user_id,)))
-    return user_id, names
-
-
 def _respond(start_response, status: str, body: Any, headers=()) -> list[bytes]:
     data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
     start_response(
@@ -225,11 +185,11 @@ def _update(connection, user_id, doc_id: str, environ) -> tuple[str, Any, list]:
 
 def application(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
     method, path = environ["REQUEST_METHOD"], environ["PATH_INFO"]
+    caller = caller_of(environ.get("HTTP_AUTHORIZATION", ""))
+    if caller is None:
+        return _respond(start_response, "401 Unauthorized", {"status": 401})
+    user_id, permissions = caller.user_id, caller.permission_names
     with pool.connection() as connection:
-        user = _user(connection, environ)
-        if user is None:
-            return _respond(start_response, "401 Unauthorized", {"status": 401})
-        user_id, permissions = user
         document = _DOCUMENT_PATH.match(path)
         if method == "GET" and path == "/api/v1/documents" and VIEW in permissions:
             rows = connection.execute(

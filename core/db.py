@@ -2,9 +2,12 @@
 PostgreSQL (so plain-SQL writers get them too), and the soft-delete manager."""
 
 import uuid
+from collections.abc import Sequence
+from functools import cache
+from typing import TypeVar
 
 from django.contrib.postgres.functions import RandomUUID
-from django.db import models
+from django.db import connections, models
 from django.db.models.functions import Now
 
 
@@ -24,6 +27,32 @@ class JSONBTypeof(models.Func):
 
     function = "jsonb_typeof"
     output_field = models.CharField()
+
+
+M = TypeVar("M", bound=models.Model)
+
+
+@cache
+def _fields_with_converters(model: type[models.Model]) -> tuple[tuple[int, models.Field], ...]:
+    return tuple(
+        (index, field)
+        for index, field in enumerate(model._meta.concrete_fields)
+        if hasattr(field, "from_db_value")
+    )
+
+
+def instance_from_row(model: type[M], values: Sequence, *, using: str = "default") -> M:
+    """The instance a queryset would build from ``values``, one per concrete field of
+    ``model`` in order, converted as the ORM converts them (JSON decoded, for one): for the
+    few hot statements written as SQL."""
+    if len(values) != len(model._meta.concrete_fields):
+        raise ValueError(f"{model.__name__} takes {len(model._meta.concrete_fields)} values.")
+    connection = connections[using]
+    converted = list(values)
+    for index, field in _fields_with_converters(model):
+        for convert in field.get_db_converters(connection):
+            converted[index] = convert(converted[index], field.cached_col, connection)
+    return model.from_db(using, None, converted)
 
 
 def uuid_primary_key() -> models.UUIDField:
