@@ -28,3 +28,6 @@ REST_FRAMEWORK = {
         REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "100000000/m"
     ),
 }
+
+# The bench's databases (atrium_bench*) are its own, filled by the scale loaders.
+DEMO_DATA_ALLOWED = True
