@@ -10,11 +10,12 @@ All four classes are in ``DEFAULT_THROTTLE_CLASSES``:
   ``"<scope>.ip"`` and ``"<scope>.account"``. Counting per IP slows one client trying many
   accounts; counting per account slows many clients trying one.
 
-Each throttle is a fixed-window counter: one ``add`` and one atomic ``incr`` per request.
+Each throttle is a fixed-window counter, created with its expiry and incremented atomically.
 DRF's own throttles keep a list of timestamps and write it back after reading it, which costs
-more and loses counts when workers race; ``incr`` is atomic in Redis (``REDIS_URL``), the
-production cache. The price of fixed windows is that a client can spend two windows' worth
-across a boundary, which a strict limit of a few requests a minute tolerates.
+more and loses counts when workers race. In Redis (``REDIS_URL``), the production cache, a hit
+is one round trip (``SET NX`` and ``INCR`` in one ``MULTI``); other caches get ``add`` and
+``incr``. The price of fixed windows is that a client can spend two windows' worth across a
+boundary, which a strict limit of a few requests a minute tolerates.
 
 A view that overrides ``throttle_classes`` drops all of these; set ``throttle_scope`` instead.
 """
@@ -27,7 +28,8 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from django.core.cache import cache
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
@@ -42,6 +44,27 @@ def parse_rate(rate: str) -> tuple[int, int]:
     """``"5/min"`` → (5, 60): requests allowed and the window in seconds."""
     count, period = rate.split("/")
     return int(count), _PERIODS[period[0]]
+
+
+def count_hit(key: str, *, timeout: int) -> int:
+    """Adds one to the counter ``key`` of the default cache, creating it to expire in
+    ``timeout`` seconds, and returns the count with this hit."""
+    cache = caches["default"]
+    if isinstance(cache, RedisCache):
+        # The cache API would take three round trips (add; incr checks the key exists first).
+        # Django exposes no client of its own Redis cache; this one shares its pool.
+        client = cache._cache.get_client(key, write=True)
+        redis_key = cache.make_and_validate_key(key)
+        pipeline = client.pipeline(transaction=True)
+        pipeline.set(redis_key, 0, ex=timeout, nx=True)
+        pipeline.incr(redis_key)
+        return pipeline.execute()[1]
+    cache.add(key, 0, timeout=timeout)
+    try:
+        return cache.incr(key)
+    except ValueError:  # the key expired between add and incr
+        cache.add(key, 1, timeout=timeout)
+        return 1
 
 
 class _WindowThrottle(BaseThrottle):
@@ -60,13 +83,7 @@ class _WindowThrottle(BaseThrottle):
         window_index = int(now // window)
         # Hashed: keeps e-mail addresses out of the cache and keys short for any backend.
         digest = hashlib.sha256(identity.encode()).hexdigest()[:32]
-        key = f"throttle:{scope}:{digest}:{window_index}"
-        cache.add(key, 0, timeout=window + 1)
-        try:
-            count = cache.incr(key)
-        except ValueError:  # the key expired between add and incr
-            cache.add(key, 1, timeout=window + 1)
-            count = 1
+        count = count_hit(f"throttle:{scope}:{digest}:{window_index}", timeout=window + 1)
         self.retry_after = math.ceil((window_index + 1) * window - now)
         return count <= allowed
 

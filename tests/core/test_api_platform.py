@@ -3,10 +3,12 @@ keyset pagination, shared-cache throttling, the OpenAPI schema and docs, securit
 health checks."""
 
 import json
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 from unittest import mock
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.core.management import call_command
 from django.db import OperationalError, connection
 from django.test import Client
@@ -15,6 +17,7 @@ from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.validation import validate_schema
 from rest_framework.test import APIClient
 
+from core.api.throttling import count_hit
 from tests.core.api_platform_urls import platform_patterns
 from tests.factories import CustomerFactory
 
@@ -333,6 +336,44 @@ def test_every_endpoint_has_a_moderate_anonymous_rate(api, settings):
 
     assert response.status_code == 429
     assert "Retry-After" in response
+
+
+@pytest.fixture
+def redis_cache(settings):
+    """The production cache: Redis on the machine (127.0.0.1:6379, as on CI), under a key
+    prefix of this test's own."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:6379/15",
+            "KEY_PREFIX": f"atrium-tests-{uuid.uuid4()}",
+        }
+    }
+    yield caches["default"]
+    caches["default"].clear()
+
+
+def test_counts_kept_in_redis_expire_with_their_window_and_refuse_past_the_rate(
+    api, settings, redis_cache
+):
+    throttle_rates(settings, anon="2/min")
+    statuses = [
+        api.post(f"{BASE}/echo/", {"email": "a@example.com"}, format="json").status_code
+        for _ in range(3)
+    ]
+
+    assert statuses == [201, 201, 429]
+    client = redis_cache._cache.get_client(write=True)
+    [key] = client.keys(f"*{redis_cache.key_prefix}*throttle:anon:*")
+    assert client.get(key) == b"3"
+    assert 0 < client.ttl(key) <= 61
+
+
+def test_concurrent_hits_on_redis_are_each_counted_once(redis_cache):
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        counts = list(pool.map(lambda _: count_hit("race", timeout=60), range(200)))
+
+    assert sorted(counts) == list(range(1, 201))
 
 
 # Pagination
