@@ -188,28 +188,27 @@ def session_create(*, user: User, request=None) -> tuple[ApiSession, str]:
     return session, token
 
 
-def _touch(queryset, *, field: str, last: datetime | None) -> None:
+def _touch(credential: ApiSession | ApiKey, *, field: str) -> None:
     """Records a credential's use at most once per CREDENTIAL_TOUCH_INTERVAL. The condition
-    sits in the UPDATE too, so concurrent requests on several workers write once."""
+    sits in the UPDATE too, so concurrent requests on several workers write once. Every API
+    request comes here: the common case, a recent use, returns before building any query."""
     now = timezone.now()
     stale_before = now - timedelta(seconds=settings.CREDENTIAL_TOUCH_INTERVAL)
+    last = getattr(credential, field)
     if last is not None and last > stale_before:
         return
-    queryset.filter(Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__lte": stale_before})).update(
-        **{field: now}
-    )
+    type(credential).objects.filter(
+        Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__lte": stale_before}),
+        pk=credential.pk,
+    ).update(**{field: now})
 
 
 def session_touch(*, session: ApiSession) -> None:
-    _touch(
-        ApiSession.objects.filter(pk=session.pk),
-        field="last_accessed_at",
-        last=session.last_accessed_at,
-    )
+    _touch(session, field="last_accessed_at")
 
 
 def api_key_touch(*, api_key: ApiKey) -> None:
-    _touch(ApiKey.objects.filter(pk=api_key.pk), field="last_used_at", last=api_key.last_used_at)
+    _touch(api_key, field="last_used_at")
 
 
 @transaction.atomic

@@ -93,7 +93,9 @@ def gunicorn(app: str, port: int, log_dir: Path) -> Iterator[subprocess.Popen]:
 def get(url: str, authorization: str) -> tuple[int, bytes]:
     request = urllib.request.Request(url, headers={"Authorization": authorization})
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
+        # Generous: a stock contender's first page on a cold cache reads its COUNT's rows from
+        # disk (tens of seconds for the busiest conversation right after a load).
+        with urllib.request.urlopen(request, timeout=120) as response:
             return response.status, response.read()
     except urllib.error.HTTPError as error:
         return error.code, error.read()

@@ -46,14 +46,23 @@ def parse_rate(rate: str) -> tuple[int, int]:
     return int(count), _PERIODS[period[0]]
 
 
+def _redis_client(cache: RedisCache):
+    """A client on the cache's own connection pool (writes always go to its first server).
+    Django exposes none and its ``get_client`` builds a new one on every call, a measurable
+    part of a request, so each cache handle (one per thread) keeps the one it made."""
+    client = getattr(cache, "_throttle_client", None)
+    if client is None:
+        client = cache._throttle_client = cache._cache.get_client(write=True)
+    return client
+
+
 def count_hit(key: str, *, timeout: int) -> int:
     """Adds one to the counter ``key`` of the default cache, creating it to expire in
     ``timeout`` seconds, and returns the count with this hit."""
     cache = caches["default"]
     if isinstance(cache, RedisCache):
         # The cache API would take three round trips (add; incr checks the key exists first).
-        # Django exposes no client of its own Redis cache; this one shares its pool.
-        client = cache._cache.get_client(key, write=True)
+        client = _redis_client(cache)
         redis_key = cache.make_and_validate_key(key)
         pipeline = client.pipeline(transaction=True)
         pipeline.set(redis_key, 0, ex=timeout, nx=True)
