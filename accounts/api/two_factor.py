@@ -14,9 +14,10 @@ from accounts import services, two_factor
 from accounts.exceptions import ValidationFailed
 from core.api.permissions import SessionCredentialOnly
 from core.api.schema import problem_responses
+from core.api.validation import validated
 
 from .serializers import LoginOutput
-from .views import _valid, login_payload
+from .views import login_payload
 
 # Every endpoint here that checks a code or the password takes the strict "two_factor" limits
 # (per IP and per account, core.api.throttling), so neither can be guessed at speed.
@@ -97,7 +98,7 @@ class TwoFactorViewSet(viewsets.GenericViewSet):
         """Turns two-factor authentication on with a code from the app; answers with the
         recovery codes, shown this once."""
         codes = two_factor.totp_confirm(
-            user=request.user, request=request, **_valid(CodeInput, request)
+            user=request.user, request=request, **validated(CodeInput, request.data)
         )
         return Response(RecoveryCodesOutput({"recovery_codes": codes}).data)
 
@@ -106,7 +107,7 @@ class TwoFactorViewSet(viewsets.GenericViewSet):
     def disable(self, request):
         """Turns two-factor authentication off; needs the password again."""
         two_factor.totp_disable(
-            user=request.user, request=request, **_valid(PasswordInput, request)
+            user=request.user, request=request, **validated(PasswordInput, request.data)
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -117,7 +118,7 @@ class TwoFactorViewSet(viewsets.GenericViewSet):
     def recovery_codes(self, request):
         """Replaces all my recovery codes with new ones; needs the password again."""
         codes = two_factor.recovery_codes_regenerate(
-            user=request.user, request=request, **_valid(PasswordInput, request)
+            user=request.user, request=request, **validated(PasswordInput, request.data)
         )
         return Response(RecoveryCodesOutput({"recovery_codes": codes}).data)
 
@@ -144,6 +145,6 @@ class SecondFactorLoginView(GenericAPIView):
     @extend_schema(responses={200: LoginOutput, **problem_responses(401, 423)})
     def post(self, request):
         result = services.login_with_second_factor(
-            **_valid(SecondFactorLoginInput, request), request=request
+            **validated(SecondFactorLoginInput, request.data), request=request
         )
         return Response(login_payload(result))

@@ -11,6 +11,7 @@ from accounts import selectors, services
 from accounts.models import ApiKey, ApiSession, Permission, Role, User
 from core.api.permissions import HasActionPermission, SessionCredentialOnly
 from core.api.schema import problem_responses
+from core.api.validation import validated
 
 from . import serializers as s
 
@@ -46,7 +47,7 @@ class AuthViewSet(viewsets.GenericViewSet):
     def register(self, request):
         """Creates an account and emails a verification link. The answer is the same whether
         or not the address already had an account."""
-        data = _valid(s.RegisterInput, request)
+        data = validated(s.RegisterInput, request.data)
         services.user_register(**data, request=request)
         return _accepted()
 
@@ -54,14 +55,14 @@ class AuthViewSet(viewsets.GenericViewSet):
     @action(detail=False, methods=["post"], url_path="verify-email")
     def verify_email(self, request):
         """Confirms an email address with the token from the verification email."""
-        user = services.user_verify_email(**_valid(s.TokenInput, request))
+        user = services.user_verify_email(**validated(s.TokenInput, request.data))
         return Response(s.MeOutput(user).data)
 
     @extend_schema(request=s.EmailInput, responses={202: s.AcceptedOutput})
     @action(detail=False, methods=["post"], url_path="verify-email/resend")
     def resend_verification(self, request):
         """Sends a new verification link to an unverified address."""
-        services.verification_resend(**_valid(s.EmailInput, request))
+        services.verification_resend(**validated(s.EmailInput, request.data))
         return _accepted()
 
     @extend_schema(
@@ -72,7 +73,9 @@ class AuthViewSet(viewsets.GenericViewSet):
     def login(self, request):
         """Signs in with email and password. Returns a session token, or, for accounts with
         two-factor authentication, a challenge to complete at /auth/login/2fa."""
-        result = services.login_with_password(**_valid(s.LoginInput, request), request=request)
+        result = services.login_with_password(
+            **validated(s.LoginInput, request.data), request=request
+        )
         return Response(login_payload(result))
 
     @extend_schema(request=None, responses={204: None})
@@ -87,7 +90,7 @@ class AuthViewSet(viewsets.GenericViewSet):
     @action(detail=False, methods=["post"], url_path="password-reset")
     def password_reset(self, request):
         """Emails a single-use link to choose a new password."""
-        services.password_reset_request(**_valid(s.EmailInput, request))
+        services.password_reset_request(**validated(s.EmailInput, request.data))
         return _accepted()
 
     @extend_schema(request=s.PasswordResetConfirmInput, responses={204: None})
@@ -95,7 +98,7 @@ class AuthViewSet(viewsets.GenericViewSet):
     def password_reset_confirm(self, request):
         """Sets a new password from a reset link; every session of the account ends."""
         services.password_reset_confirm(
-            **_valid(s.PasswordResetConfirmInput, request), request=request
+            **validated(s.PasswordResetConfirmInput, request.data), request=request
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -110,12 +113,6 @@ def login_payload(result: services.LoginResult) -> dict:
         "session_id": result.session.pk,
         "expires_at": result.session.expires_at,
     }
-
-
-def _valid(serializer_class, request) -> dict:
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 class MeView(GenericAPIView):
@@ -150,7 +147,7 @@ class PasswordChangeView(GenericAPIView):
 
     @extend_schema(responses={204: None})
     def post(self, request):
-        data = _valid(s.PasswordChangeInput, request)
+        data = validated(s.PasswordChangeInput, request.data)
         current = request.auth if isinstance(request.auth, ApiSession) else None
         services.password_change(
             user=request.user, current_session=current, request=request, **data
@@ -206,7 +203,7 @@ class ApiKeyViewSet(
     @extend_schema(request=s.ApiKeyInput, responses={201: s.ApiKeyCreatedOutput})
     def create(self, request):
         api_key, secret = services.api_key_create(
-            user=request.user, request=request, **_valid(s.ApiKeyInput, request)
+            user=request.user, request=request, **validated(s.ApiKeyInput, request.data)
         )
         api_key.key = secret
         return Response(s.ApiKeyCreatedOutput(api_key).data, status=status.HTTP_201_CREATED)
@@ -236,7 +233,7 @@ class UserDirectoryViewSet(viewsets.ReadOnlyModelViewSet):
     def roles(self, request, user_id=None):
         """Makes the given roles exactly the user's roles."""
         user = get_object_or_404(User, pk=user_id, is_active=True)
-        roles = _valid(s.UserRolesInput, request)["roles"]
+        roles = validated(s.UserRolesInput, request.data)["roles"]
         services.user_set_roles(user=user, roles=roles, actor=request.user, request=request)
         return Response({"id": user.pk, "roles": sorted(role.name for role in roles)})
 
@@ -259,7 +256,7 @@ class RoleViewSet(viewsets.ReadOnlyModelViewSet):
     def permissions(self, request, pk=None):
         """Makes the given permissions exactly the role's grants."""
         role = self.get_object()
-        permissions = _valid(s.RolePermissionsInput, request)["permissions"]
+        permissions = validated(s.RolePermissionsInput, request.data)["permissions"]
         services.role_set_permissions(
             role=role, permissions=permissions, actor=request.user, request=request
         )

@@ -16,6 +16,7 @@ from billing.filters import InvoiceFilter, PaymentFilter, ProductFilter
 from billing.models import Invoice, Payment
 from core.api.permissions import HasActionPermission
 from core.api.schema import problem_responses
+from core.api.validation import validated, validated_query
 from core.exceptions import ValidationFailed
 
 from . import serializers as s
@@ -44,12 +45,6 @@ def _crud(model: str) -> dict[str, str]:
         "partial_update": change,
         "destroy": delete,
     }
-
-
-def _valid(serializer_class, request, **kwargs) -> dict:
-    serializer = serializer_class(data=request.data, **kwargs)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 class _ServiceCrudViewSet(
@@ -150,7 +145,7 @@ class InvoiceViewSet(
     def create(self, request):
         """A draft invoice; its amount is the sum of its lines."""
         invoice = services.invoice_create(
-            **_valid(s.InvoiceInput, request), actor=request.user, request=request
+            **validated(s.InvoiceInput, request.data), actor=request.user, request=request
         )
         return self._answer(invoice, status.HTTP_201_CREATED)
 
@@ -162,7 +157,7 @@ class InvoiceViewSet(
         """Edits a draft; `lines`, when sent, replace all its lines."""
         invoice = services.invoice_update(
             invoice=self.get_object(),
-            **_valid(s.InvoiceUpdateInput, request, partial=True),
+            **validated(s.InvoiceUpdateInput, request.data, partial=True),
             actor=request.user,
             request=request,
         )
@@ -228,7 +223,7 @@ class PaymentViewSet(
     def create(self, request):
         """Records a payment; the invoice becomes paid once covered. A payment larger than
         what remains due is a 409."""
-        data = _valid(s.PaymentInput, request)
+        data = validated(s.PaymentInput, request.data)
 
         def perform() -> Response:
             payment = services.payment_record(**data, actor=request.user, request=request)
@@ -246,7 +241,7 @@ class PaymentViewSet(
         """Refunds part or (without `amount`) all that is left of a succeeded payment; never
         more than was paid. A paid invoice no longer covered goes back to open."""
         payment: Payment = self.get_object()
-        data = _valid(s.RefundInput, request)
+        data = validated(s.RefundInput, request.data)
 
         def perform() -> Response:
             refund = services.payment_refund(
@@ -278,9 +273,8 @@ class ReportViewSet(viewsets.ViewSet):
     @action(detail=False, methods=["get"])
     def revenue(self, request):
         """Money received less refunds, per calendar month (UTC), for the last `months`."""
-        query = RevenueQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        rows = selectors.revenue_by_month(**query.validated_data)
+        query = validated_query(RevenueQuery, request.query_params)
+        rows = selectors.revenue_by_month(**query)
         return Response(s.MonthlyRevenueOutput(rows, many=True).data)
 
     @extend_schema(
@@ -290,9 +284,8 @@ class ReportViewSet(viewsets.ViewSet):
     def outstanding(self, request):
         """What each customer owes on open invoices and how much of it is past due, largest
         first."""
-        query = OutstandingQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        rows = selectors.outstanding_by_customer(**query.validated_data)
+        query = validated_query(OutstandingQuery, request.query_params)
+        rows = selectors.outstanding_by_customer(**query)
         return Response(s.CustomerBalanceOutput(rows, many=True).data)
 
 

@@ -23,6 +23,7 @@ from chat.models import Participant
 from core.api.pagination import CursorPagination
 from core.api.permissions import HasActionPermission
 from core.api.schema import AutoSchema, problem_responses
+from core.api.validation import validated, validated_query
 
 from . import serializers as s
 
@@ -67,12 +68,6 @@ class ChatViewSet(viewsets.GenericViewSet):
             if name in self.kwargs:
                 self.kwargs[name] = uuid.UUID(self.kwargs[name])
         super().initial(request, *args, **kwargs)
-
-
-def _valid(serializer_class, data) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 def _cursor(query: dict, *directions: Direction) -> Cursor | None:
@@ -130,7 +125,7 @@ class ConversationViewSet(ChatViewSet):
     @extend_schema(parameters=[s.PageQuery], responses={200: s.ConversationPageOutput})
     def list(self, request):
         """My conversations, latest activity first, with my unread count in each."""
-        query = _valid(s.PageQuery, request.query_params)
+        query = validated_query(s.PageQuery, request.query_params)
         page = selectors.conversation_page(
             user_id=request.user.pk,
             page_size=query["page_size"],
@@ -142,7 +137,7 @@ class ConversationViewSet(ChatViewSet):
     def create(self, request):
         """Starts a conversation; the caller becomes its owner. Initial participants are
         announced by system messages."""
-        data = _valid(s.ConversationInput, request.data)
+        data = validated(s.ConversationInput, request.data)
         conversation = services.conversation_create(
             creator=request.user,
             title=data["title"],
@@ -156,7 +151,7 @@ class ConversationViewSet(ChatViewSet):
     @extend_schema(request=s.ConversationRenameInput, responses={200: s.ConversationOutput})
     def partial_update(self, request, pk=None):
         """Renames the conversation (owners and admins)."""
-        data = _valid(s.ConversationRenameInput, request.data)
+        data = validated(s.ConversationRenameInput, request.data)
         services.conversation_rename(conversation_id=pk, actor=request.user, title=data["title"])
         return self._conversation(request, pk)
 
@@ -171,7 +166,7 @@ class ConversationViewSet(ChatViewSet):
     def read(self, request, pk=None):
         """Marks everything up to a message read; an older message than the current mark
         changes nothing."""
-        data = _valid(s.MarkReadInput, request.data)
+        data = validated(s.MarkReadInput, request.data)
         services.conversation_mark_read(
             conversation_id=pk, actor=request.user, message_id=data["message_id"]
         )
@@ -217,7 +212,7 @@ class ParticipantViewSet(ChatViewSet):
         responses={201: s.ParticipantOutput, **problem_responses(409)},
     )
     def create(self, request, conversation_pk=None):
-        data = _valid(s.ParticipantAddInput, request.data)
+        data = validated(s.ParticipantAddInput, request.data)
         participant = services.participant_add(
             conversation_id=conversation_pk,
             actor=request.user,
@@ -232,7 +227,7 @@ class ParticipantViewSet(ChatViewSet):
     )
     def partial_update(self, request, conversation_pk=None, user_id=None):
         """Changes a participant's role (owners); a conversation keeps at least one owner."""
-        data = _valid(s.ParticipantRoleInput, request.data)
+        data = validated(s.ParticipantRoleInput, request.data)
         participant = services.participant_set_role(
             conversation_id=conversation_pk,
             actor=request.user,
@@ -274,7 +269,7 @@ class MessageViewSet(ChatViewSet):
     def list(self, request, conversation_pk=None):
         """Newest first, by cursor; or before/after a message; or what changed since a
         time (for clients that sync)."""
-        query = _valid(s.MessageListQuery, request.query_params)
+        query = validated_query(s.MessageListQuery, request.query_params)
         page = selectors.message_page(
             conversation_id=conversation_pk,
             user_id=request.user.pk,
@@ -289,7 +284,7 @@ class MessageViewSet(ChatViewSet):
     @extend_schema(request=s.MessageInput, responses={201: s.MessageOutput})
     def create(self, request, conversation_pk=None):
         """Posts a text or file message, optionally as a reply."""
-        data = _valid(s.MessageInput, request.data)
+        data = validated(s.MessageInput, request.data)
         message = services.message_post(
             conversation_id=conversation_pk, sender=request.user, **data
         )
@@ -301,7 +296,7 @@ class MessageViewSet(ChatViewSet):
     @extend_schema(request=s.MessageEditInput, responses={200: s.MessageOutput})
     def partial_update(self, request, conversation_pk=None, pk=None):
         """Edits my message; the previous content goes to its edit history."""
-        data = _valid(s.MessageEditInput, request.data)
+        data = validated(s.MessageEditInput, request.data)
         services.message_edit(
             conversation_id=conversation_pk, message_id=pk, actor=request.user, **data
         )
@@ -317,7 +312,7 @@ class MessageViewSet(ChatViewSet):
     @action(detail=True, methods=["get"])
     def thread(self, request, conversation_pk=None, pk=None):
         """A message and its replies, oldest first."""
-        query = _valid(s.PageQuery, request.query_params)
+        query = validated_query(s.PageQuery, request.query_params)
         parent, page = selectors.thread_page(
             conversation_id=conversation_pk,
             parent_id=pk,
@@ -343,7 +338,7 @@ class MessageViewSet(ChatViewSet):
     @action(detail=True, methods=["post"], url_path="reactions")
     def react(self, request, conversation_pk=None, pk=None):
         """Adds my emoji to the message: 201 the first time, 200 when it was already there."""
-        data = _valid(s.ReactionInput, request.data)
+        data = validated(s.ReactionInput, request.data)
         reaction, created = services.reaction_add(
             conversation_id=conversation_pk, message_id=pk, actor=request.user, **data
         )
@@ -377,7 +372,7 @@ class MessageSearchViewSet(ChatViewSet):
 
     @extend_schema(parameters=[s.SearchQuery], responses={200: s.MessagePageOutput})
     def list(self, request):
-        query = _valid(s.SearchQuery, request.query_params)
+        query = validated_query(s.SearchQuery, request.query_params)
         page = selectors.search_page(
             user_id=request.user.pk,
             query=query["q"],

@@ -16,6 +16,7 @@ from rest_framework.response import Response
 
 from core.api.permissions import HasActionPermission
 from core.api.schema import problem_responses
+from core.api.validation import validated, validated_query
 from core.exceptions import PermissionDenied, PreconditionRequired
 from documents import selectors, services
 from documents.filters import DocumentFilter
@@ -48,12 +49,6 @@ def expected_version(request) -> int | None:
 def _with_etag(response: Response, document: Document) -> Response:
     response["ETag"] = f'"{document.version}"'
     return response
-
-
-def _valid(serializer_class, data, **kwargs) -> dict:
-    serializer = serializer_class(data=data, **kwargs)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 def _no_user(view) -> bool:
@@ -98,7 +93,7 @@ class DocumentViewSet(viewsets.GenericViewSet):
     def create(self, request):
         """A new document at version 1."""
         document = services.document_create(
-            owner=request.user, **_valid(s.DocumentCreateInput, request.data)
+            owner=request.user, **validated(s.DocumentCreateInput, request.data)
         )
         response = Response(s.DocumentOutput(document).data, status=status.HTTP_201_CREATED)
         return _with_etag(response, document)
@@ -118,7 +113,7 @@ class DocumentViewSet(viewsets.GenericViewSet):
         current ones)."""
         partial = request.method == "PATCH"
         version = expected_version(request)
-        data = _valid(s.DocumentUpdateInput, request.data, partial=partial)
+        data = validated(s.DocumentUpdateInput, request.data, partial=partial)
         document = services.document_update(
             user=request.user, document_id=document_id, expected_version=version, **data
         )
@@ -164,7 +159,7 @@ class DocumentViewSet(viewsets.GenericViewSet):
     def search(self, request):
         """Full-text search over the title and content of the documents I may read, best
         match first."""
-        query = _valid(s.SearchQueryInput, request.query_params)["q"]
+        query = validated_query(s.SearchQueryInput, request.query_params)["q"]
         page = self.paginate_queryset(selectors.document_search(user=request.user, query=query))
         return self.get_paginated_response(s.SearchResultOutput(page, many=True).data)
 
@@ -218,7 +213,7 @@ class VersionViewSet(_DocumentChildViewSet):
     @action(detail=False, methods=["get"])
     def diff(self, request, document_id=None):
         """The unified diff from one version's content to another's (`?from=3&to=7`)."""
-        numbers = _valid(s.DiffQuery, request.query_params)
+        numbers = validated_query(s.DiffQuery, request.query_params)
         result = selectors.version_diff(
             document=self.access().document,
             from_version=numbers["from"],
@@ -236,7 +231,7 @@ class VersionViewSet(_DocumentChildViewSet):
         """Makes this version's title and content the document's next version, with a note;
         `If-Match` names the document's current version."""
         version = expected_version(request)
-        note = _valid(s.VersionRestoreInput, request.data)["note"]
+        note = validated(s.VersionRestoreInput, request.data)["note"]
         document = services.version_restore(
             user=request.user,
             document_id=document_id,
@@ -276,7 +271,7 @@ class ShareViewSet(_DocumentChildViewSet):
             actor=request.user,
             document_id=document_id,
             request=request,
-            **_valid(s.ShareGrantInput, request.data),
+            **validated(s.ShareGrantInput, request.data),
         )
         code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
         return Response(s.ShareOutput(result.share).data, status=code)
@@ -289,7 +284,7 @@ class ShareViewSet(_DocumentChildViewSet):
             document_id=document_id,
             user_id=user_id,
             request=request,
-            **_valid(s.ShareChangeInput, request.data),
+            **validated(s.ShareChangeInput, request.data),
         )
         return Response(s.ShareOutput(share).data)
 
