@@ -65,13 +65,15 @@ def _port_is_taken(port: int) -> bool:
 
 @contextmanager
 def gunicorn(app: str, port: int, log_dir: Path) -> Iterator[subprocess.Popen]:
-    """A gunicorn with 3 sync workers, stopped (master by its pid) however the block ends."""
+    """A gunicorn with 3 sync workers, stopped (master by its pid) however the block ends.
+    Workers get 120 s, not gunicorn's 30, for the stock contenders' first requests on a cold
+    cache (see ``get``)."""
     if _port_is_taken(port):
         raise SystemExit(f"Port {port} is in use: stop whatever listens there and run again.")
     log_path = log_dir / f"{port}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [str(BIN / "gunicorn"), app, "-w", "3", "-b", f"127.0.0.1:{port}"],
+            [str(BIN / "gunicorn"), app, "-w", "3", "-t", "120", "-b", f"127.0.0.1:{port}"],
             cwd=ROOT,
             stdout=log,
             stderr=subprocess.STDOUT,
