@@ -13,8 +13,8 @@ All four classes are in ``DEFAULT_THROTTLE_CLASSES``:
 Each throttle is a fixed-window counter, created with its expiry and incremented atomically.
 DRF's own throttles keep a list of timestamps and write it back after reading it, which costs
 more and loses counts when workers race. In Redis (``REDIS_URL``), the production cache, a hit
-is one round trip (``SET NX`` and ``INCR`` in one ``MULTI``); other caches get ``add`` and
-``incr``. The price of fixed windows is that a client can spend two windows' worth across a
+is one command (a script: ``INCR``, and ``EXPIRE`` on the first hit); other caches get ``add``
+and ``incr``. The price of fixed windows is that a client can spend two windows' worth across a
 boundary, which a strict limit of a few requests a minute tolerates.
 
 A view that overrides ``throttle_classes`` drops all of these; set ``throttle_scope`` instead.
@@ -46,14 +46,24 @@ def parse_rate(rate: str) -> tuple[int, int]:
     return int(count), _PERIODS[period[0]]
 
 
-def _redis_client(cache: RedisCache):
-    """A client on the cache's own connection pool (writes always go to its first server).
-    Django exposes none and its ``get_client`` builds a new one on every call, a measurable
-    part of a request, so each cache handle (one per thread) keeps the one it made."""
-    client = getattr(cache, "_throttle_client", None)
-    if client is None:
-        client = cache._throttle_client = cache._cache.get_client(write=True)
-    return client
+# One command, atomic: the counter and its expiry are created together.
+_COUNT_HIT_LUA = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return count
+"""
+
+
+def _redis_count_hit(cache: RedisCache):
+    """The counting script, on a client of the cache's own connection pool (writes always go
+    to its first server). Django exposes no client and its ``get_client`` builds a new one on
+    every call, a measurable part of a request, so each cache handle (one per thread) keeps
+    the script it registered."""
+    script = getattr(cache, "_count_hit_script", None)
+    if script is None:
+        client = cache._cache.get_client(write=True)
+        script = cache._count_hit_script = client.register_script(_COUNT_HIT_LUA)
+    return script
 
 
 def count_hit(key: str, *, timeout: int) -> int:
@@ -61,13 +71,9 @@ def count_hit(key: str, *, timeout: int) -> int:
     ``timeout`` seconds, and returns the count with this hit."""
     cache = caches["default"]
     if isinstance(cache, RedisCache):
-        # The cache API would take three round trips (add; incr checks the key exists first).
-        client = _redis_client(cache)
-        redis_key = cache.make_and_validate_key(key)
-        pipeline = client.pipeline(transaction=True)
-        pipeline.set(redis_key, 0, ex=timeout, nx=True)
-        pipeline.incr(redis_key)
-        return pipeline.execute()[1]
+        # One round trip where the cache API takes three (add; incr checks the key first).
+        script = _redis_count_hit(cache)
+        return script(keys=[cache.make_and_validate_key(key)], args=[timeout])
     cache.add(key, 0, timeout=timeout)
     try:
         return cache.incr(key)
