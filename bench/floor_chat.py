@@ -101,6 +101,7 @@ def application(environ: dict[str, Any], start_response: StartResponse) -> Itera
                 db.execute(
                     INSERT_SQL, [message_id, conversation_id, user_id, content, row[0], row[0]]
                 )
+                db.execute(sql.POST_READ_MARK, {**me, "message": message_id, "at": row[0]})
             statement, params = sql.message_json(
                 conversation_id=conversation_id, message_id=message_id, user_id=user_id
             )

@@ -353,10 +353,13 @@ def message_post(
     metadata: dict[str, Any] | None = None,
     parent_id: uuid.UUID | None = None,
 ) -> Message:
-    """Posts a text or file message, or a reply to a live message of the same conversation.
+    """Posts a text or file message, or a reply to a live message of the same conversation,
+    and moves the sender's read mark to it.
 
-    Two statements on the common path: the UPDATE that checks membership, locks the
-    conversation, moves its latest activity and reads the clock, then the INSERT."""
+    Three statements on the common path: the UPDATE that checks membership, locks the
+    conversation, moves its latest activity and reads the clock; the INSERT; the read mark.
+    Under the lock the new message is the conversation's newest, so the mark only moves
+    forward."""
     if message_type == MessageType.SYSTEM:
         raise ValidationFailed(
             fields={"message_type": ["System messages are written by Atrium itself."]}
@@ -374,7 +377,7 @@ def message_post(
         raise ValidationFailed(
             fields={"parent_id": ["No such message in this conversation."]}, code="invalid"
         )
-    return Message.objects.create(
+    message = Message.objects.create(
         conversation_id=conversation_id,
         sender=sender,
         content=content,
@@ -384,6 +387,12 @@ def message_post(
         sent_at=now,
         changed_at=now,
     )
+    with connection.cursor() as db:
+        db.execute(
+            sql.POST_READ_MARK,
+            {"message": message.pk, "at": now, "conversation": conversation_id, "me": sender.pk},
+        )
+    return message
 
 
 def _locked_message(

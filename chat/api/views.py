@@ -283,7 +283,8 @@ class MessageViewSet(ChatViewSet):
 
     @extend_schema(request=s.MessageInput, responses={201: s.MessageOutput})
     def create(self, request, conversation_pk=None):
-        """Posts a text or file message, optionally as a reply."""
+        """Posts a text or file message, optionally as a reply. The sender has read the
+        conversation up to it: their read mark moves there."""
         data = validated(s.MessageInput, request.data)
         message = services.message_post(
             conversation_id=conversation_pk, sender=request.user, **data

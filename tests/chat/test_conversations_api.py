@@ -122,6 +122,33 @@ def test_the_list_counts_what_others_wrote_after_my_last_read(room, as_):
     assert admin_view["last_read_message_id"] == first["id"]
 
 
+def test_posting_marks_the_conversation_read_for_the_sender_only(room, as_):
+    def unread_of(role: str) -> int:
+        [listed] = as_(role).get("/api/v1/conversations").json()["results"]
+        return listed["unread_count"]
+
+    post(as_("member"), room, "one")
+    post(as_("member"), room, "two")
+    owner_unread = unread_of("owner")
+
+    mine = post(as_("admin"), room, "seen both")
+
+    [sender_view] = as_("admin").get("/api/v1/conversations").json()["results"]
+    assert sender_view["unread_count"] == 0
+    assert sender_view["last_read_message_id"] == mine["id"]
+    assert unread_of("owner") == owner_unread + 1
+
+
+def test_many_own_posts_leave_the_unread_count_to_what_others_wrote_since(room, as_):
+    for n in range(5):
+        post(as_("admin"), room, f"mine {n}")
+    post(as_("member"), room, "new from someone else")
+
+    [listed] = as_("admin").get("/api/v1/conversations").json()["results"]
+
+    assert listed["unread_count"] == 1
+
+
 def test_unread_counts_stop_at_the_cap(room, as_):
     sender = room.member
     Message.objects.bulk_create(
