@@ -10,7 +10,7 @@ function running the same SQL through psycopg and answering the same bytes) and 
 version (bench/stock_chat.py: ModelViewSet + ModelSerializer + PageNumberPagination). (a) is
 also run against a database of 10,000 messages, to show it costs the same there.
 
-Run: .venv/bin/python bench/bench_chat.py [--rounds 2] [--duration 8] [--cache redis|database]
+Run: .venv/bin/python bench/bench_chat.py [--rounds 3] [--duration 8] [--cache redis|database]
 
 Needs PostgreSQL on 127.0.0.1:5432, Redis on 127.0.0.1:6379 (unless --cache database) and wrk.
 The databases atrium_bench_chat (10 million messages) and atrium_bench_chat_10k are created,
