@@ -193,6 +193,15 @@ def conversation_mark_read(
     """Marks everything up to ``message_id`` read. The marker only moves forward: a slower
     client reporting an older message changes nothing."""
     with connection.cursor() as db:
+        # My row first: the UPDATE below then starts after any concurrent post or mark-read of
+        # mine has committed, and its snapshot compares against the mark that one left. (Left
+        # to the UPDATE's own row lock, the recheck after the wait would look the new mark's
+        # message up in the old snapshot, miss it, and move the mark back.)
+        db.execute(
+            "SELECT 1 FROM participants WHERE conversation_id = %(conversation)s"
+            " AND user_id = %(me)s FOR NO KEY UPDATE",
+            {"conversation": conversation_id, "me": actor.pk},
+        )
         db.execute(
             """
             UPDATE participants p SET last_read_message_id = m.id, last_read_at = now()

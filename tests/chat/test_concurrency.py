@@ -3,13 +3,16 @@ and committing for real: every invariant holds (no duplicate reaction, no lost e
 message out of order)."""
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
+from django.utils import timezone
 
-from chat.models import Conversation, Message, MessageEdit, MessageReaction
+from chat import sql
+from chat.models import Conversation, Message, MessageEdit, MessageReaction, MessageType
 from tests.chat.conftest import client_for, post
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -117,3 +120,62 @@ def test_two_owners_leaving_at_once_never_leave_the_conversation_without_one(roo
 
     assert sorted(statuses) == [204, 409]
     assert room.conversation.participant_set.filter(role="owner").count() == 1
+
+
+def _waiting_on_a_lock() -> bool:
+    with connection.cursor() as cursor:
+        # Inside a transaction the activity view keeps its first snapshot unless cleared.
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+        )
+        return cursor.fetchone()[0] > 0
+
+
+def test_a_mark_read_waiting_on_my_post_never_moves_the_mark_back(room):
+    older = post(client_for(room.member), room, "older")
+    admin = client_for(room.admin)
+    posted, marking = threading.Event(), {}
+
+    def post_and_hold_until_the_mark_read_waits() -> None:
+        # A post's message and read mark (chat/sql.py's statement), committed only once the
+        # mark-read queues behind them.
+        with transaction.atomic():
+            now = timezone.now()
+            message = Message.objects.create(
+                conversation_id=room.id,
+                sender=room.admin,
+                content="mine",
+                message_type=MessageType.TEXT,
+                sent_at=now,
+            )
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    sql.POST_READ_MARK,
+                    {
+                        "message": message.pk,
+                        "at": now,
+                        "conversation": room.id,
+                        "me": room.admin.pk,
+                    },
+                )
+            marking["mine"] = str(message.pk)
+            posted.set()
+            deadline = time.monotonic() + 10
+            while not _waiting_on_a_lock() and time.monotonic() < deadline:
+                time.sleep(0.02)
+
+    def mark_the_older_message_read() -> None:
+        posted.wait(10)
+        marking["response"] = admin.post(
+            room.url("/read"), {"message_id": older["id"]}, format="json"
+        )
+
+    in_parallel(
+        lambda i: (post_and_hold_until_the_mark_read_waits, mark_the_older_message_read)[i](),
+        threads=2,
+    )
+
+    assert marking["response"].status_code == 200
+    assert marking["response"].json()["last_read_message_id"] == marking["mine"]
