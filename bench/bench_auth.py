@@ -14,22 +14,19 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.harness import (
-    ROOT,
-    WRK,
     Contender,
     LoadResult,
+    announce,
     bench_lock,
     gunicorn,
     manage,
@@ -261,14 +258,7 @@ def main() -> None:
     import django
 
     django.setup()
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-    ).stdout.strip()
-    print(
-        f"bench_auth {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit {commit or '?'},"
-        f" {os.cpu_count()} CPUs, {args.rounds} rounds of {args.duration}s per contender,"
-        f" wrk {' '.join(WRK[1:])}"
-    )
+    announce("bench_auth", args.rounds, args.duration)
 
     prepare_database()
     credentials = prepare_fixtures()

@@ -28,15 +28,14 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.harness import (
     ROOT,
-    WRK,
     Contender,
     LoadResult,
+    announce,
     bench_lock,
     gunicorn,
     wait_for_answer,
@@ -345,13 +344,8 @@ def main() -> None:
 
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.bench"
     os.environ["REDIS_URL"] = REDIS_URL if args.cache == "redis" else ""
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-    ).stdout.strip()
-    print(
-        f"bench_chat {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit {commit or '?'},"
-        f" {os.cpu_count()} CPUs, {args.rounds} rounds of {args.duration}s per contender,"
-        f" wrk {' '.join(WRK[1:])}, throttles counting in {args.cache}"
+    announce(
+        "bench_chat", args.rounds, args.duration, extra=f", throttles counting in {args.cache}"
     )
 
     with (

@@ -21,20 +21,17 @@ import argparse
 import json
 import os
 import re
-import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
-from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.harness import (
-    ROOT,
-    WRK,
     Contender,
     LoadResult,
+    announce,
     bench_lock,
     gunicorn,
     manage,
@@ -233,14 +230,7 @@ def main() -> None:
     import django
 
     django.setup()
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-    ).stdout.strip()
-    print(
-        f"bench_documents {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit {commit or '?'},"
-        f" {os.cpu_count()} CPUs, {args.rounds} rounds of {args.duration}s per contender,"
-        f" wrk {' '.join(WRK[1:])}"
-    )
+    announce("bench_documents", args.rounds, args.duration)
 
     with bench_lock(), tempfile.TemporaryDirectory(prefix="atrium-bench-docs-") as temp:
         directory = Path(temp)

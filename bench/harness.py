@@ -7,6 +7,7 @@ on two cores they would measure each other.
 
 import fcntl
 import math
+import os
 import re
 import socket
 import subprocess
@@ -17,6 +18,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,6 +26,18 @@ BIN = Path(sys.executable).parent
 WRK = ["wrk", "-t2", "-c16", "--latency"]
 STARTUP_TIMEOUT_SECONDS = 30
 LOCK_PATH = Path("/tmp/atrium-bench.lock")
+
+
+def announce(name: str, rounds: int, duration: int, *, extra: str = "") -> None:
+    """The first line of every report: when, on which commit and machine, measured how."""
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    print(
+        f"{name} {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit {commit or '?'},"
+        f" {os.cpu_count()} CPUs, {rounds} rounds of {duration}s per contender,"
+        f" wrk {' '.join(WRK[1:])}{extra}"
+    )
 
 
 @contextmanager
