@@ -124,6 +124,19 @@ def _system(
 # --- conversations --------------------------------------------------------------------------
 
 
+def _add(*, conversation: Conversation, actor: User, user: User, role: str) -> Participant:
+    """``user`` joins with ``role``, announced by a system message in ``actor``'s name."""
+    participant = Participant.objects.create(conversation=conversation, user=user, role=role)
+    _system(
+        conversation=conversation,
+        actor=actor,
+        text=f"{_name(actor)} added {_name(user)}",
+        event="participant.added",
+        payload={"user_id": str(user.pk), "role": role},
+    )
+    return participant
+
+
 @transaction.atomic(durable=True)
 def conversation_create(
     *,
@@ -145,14 +158,7 @@ def conversation_create(
                 fields={"participants": ["Each person can be added once; the creator is in."]}
             )
         seen.add(user.pk)
-        Participant.objects.create(conversation=conversation, user=user, role=role)
-        _system(
-            conversation=conversation,
-            actor=creator,
-            text=f"{_name(creator)} added {_name(user)}",
-            event="participant.added",
-            payload={"user_id": str(user.pk), "role": role},
-        )
+        _add(conversation=conversation, actor=creator, user=user, role=role)
     return conversation
 
 
@@ -266,15 +272,7 @@ def participant_add(
         raise ValidationFailed(fields={"user_id": ["No such user."]})
     if Participant.objects.filter(conversation=held.conversation, user=user).exists():
         raise Conflict("This person is already a participant.", code="already_participant")
-    participant = Participant.objects.create(conversation=held.conversation, user=user, role=role)
-    _system(
-        conversation=held.conversation,
-        actor=actor,
-        text=f"{_name(actor)} added {_name(user)}",
-        event="participant.added",
-        payload={"user_id": str(user.pk), "role": role},
-    )
-    return participant
+    return _add(conversation=held.conversation, actor=actor, user=user, role=role)
 
 
 @transaction.atomic(durable=True)
