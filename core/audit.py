@@ -3,17 +3,20 @@
 from typing import Any
 
 from django.db import models
-from django.http import HttpRequest
 
+from .context import SYSTEM, ActionContext
 from .models import AuditAction, AuditEvent
 
 
-def client_ip(request: HttpRequest | None) -> str | None:
-    # REMOTE_ADDR is what the proxy in front hands us; trusting X-Forwarded-For is a
-    # deployment decision made in the proxy, not here.
-    if request is None:
-        return None
-    return request.META.get("REMOTE_ADDR") or None
+def _legacy_context(request: Any) -> ActionContext:
+    # Transitional while the apps move from passing the request to passing its context.
+    from core.api.context import action_context
+
+    return SYSTEM if request is None else action_context(request)
+
+
+def client_ip(request: Any) -> str | None:
+    return _legacy_context(request).ip_address
 
 
 def record(
@@ -23,10 +26,13 @@ def record(
     target: models.Model | None = None,
     before: dict | None = None,
     after: dict | None = None,
-    request: HttpRequest | None = None,
+    context: ActionContext | None = None,
+    request: Any = None,
 ) -> AuditEvent:
     """Writes one audit event. Call it inside the service's transaction so the event and the
     change it describes commit or roll back together."""
+    if context is None:
+        context = _legacy_context(request)
     return AuditEvent.objects.create(
         action=action,
         actor=actor if actor is not None and actor.is_authenticated else None,
@@ -34,6 +40,6 @@ def record(
         target_id=str(target.pk) if target is not None else "",
         before=before,
         after=after,
-        ip_address=client_ip(request),
-        user_agent=request.headers.get("User-Agent", "") if request is not None else "",
+        ip_address=context.ip_address,
+        user_agent=context.user_agent,
     )

@@ -8,9 +8,10 @@ from django.core.management import CommandError, call_command
 from django.db.models import Q, Sum
 from django.utils import timezone
 
+from accounts.demo import DEMO_PASSWORD
 from accounts.models import User
 from billing.models import Invoice, InvoiceStatus, PaymentStatus
-from core.demo import DEMO_PASSWORD, DOCUMENTS
+from documents.demo import DOCUMENTS
 from documents.models import Document
 
 pytestmark = pytest.mark.django_db

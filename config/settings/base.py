@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "core",
+    "config",
     "accounts",
     "chat",
     "documents",

@@ -1,7 +1,8 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from core.demo import DEMO_PASSWORD, seed_demo
+from accounts.demo import DEMO_PASSWORD
+from config.demo import seed_demo
 
 
 class Command(BaseCommand):
