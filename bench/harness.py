@@ -1,6 +1,6 @@
 """What every benchmark shares: gunicorn contenders, wrk load and its figures.
 
-The method is ../shared/PERFORMANCE.md: wrk -t2 -c16 --latency, gunicorn with 3 sync workers,
+The method is docs/performance.md: wrk -t2 -c16 --latency, gunicorn with 3 sync workers,
 contenders alternated within rounds. ``bench_lock`` keeps two benchmarks from running at once:
 on two cores they would measure each other.
 """

@@ -5,7 +5,7 @@ from .db import CurrentTimestamp, UUIDModel
 
 
 class AuditAction(models.TextChoices):
-    """Every event PRODUCT.md section 1 asks to be recorded."""
+    """Every event docs/product.md §1 asks to be recorded."""
 
     LOGIN_SUCCEEDED = "login.succeeded"
     LOGIN_FAILED = "login.failed"
