@@ -1,13 +1,21 @@
 """Admin building blocks every app shares, and the audit trail's admin."""
 
+from typing import TYPE_CHECKING, Any
+
 from django.contrib import admin
 from django.core.paginator import Paginator
 from django.utils.functional import cached_property
 
 from .models import AuditEvent
 
+# The mixins below extend ModelAdmin's hooks; the type checker needs to see that base.
+if TYPE_CHECKING:
+    _ModelAdminBase = admin.ModelAdmin[Any]
+else:
+    _ModelAdminBase = object
 
-class AuditColumnsMixin:
+
+class AuditColumnsMixin(_ModelAdminBase):
     """Shows the timestamps the database fills in read-only on change pages; an add page has
     no values for them yet."""
 
@@ -18,7 +26,7 @@ class AuditColumnsMixin:
         return readonly if obj is None else (*readonly, *self.audit_columns)
 
 
-class ReadOnlyAdminMixin:
+class ReadOnlyAdminMixin(_ModelAdminBase):
     """For rows only a service may write (the write carries an audit event or an invariant):
     staff look but never add, edit or delete here. Every column shows except those in
     ``exclude`` (secrets such as token digests)."""
@@ -42,7 +50,7 @@ class ReadOnlyTabularInline(ReadOnlyAdminMixin, admin.TabularInline):
     """A read-only list of a parent's rows; ``list_select_related`` as on a changelist."""
 
     extra = 0
-    list_select_related: tuple[str, ...] = ()
+    list_select_related = ()
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
@@ -61,7 +69,7 @@ class CappedCountPaginator(Paginator):
     @cached_property
     def count(self) -> int:
         # Without ORDER BY the database stops after ``cap`` rows instead of sorting them all.
-        return self.object_list.order_by()[: self.cap].count()
+        return self.object_list.order_by()[: self.cap].count()  # type: ignore[attr-defined]
 
 
 class LargeTableAdminMixin:
@@ -70,7 +78,7 @@ class LargeTableAdminMixin:
 
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
-    paginator = CappedCountPaginator
+    paginator: type[Paginator] = CappedCountPaginator
 
 
 class DeletedFilter(admin.SimpleListFilter):
@@ -107,7 +115,7 @@ def restore_selected(modeladmin, request, queryset):
     modeladmin.message_user(request, f"Restored {restored} {modeladmin.opts.verbose_name_plural}.")
 
 
-class SoftDeleteAdminMixin:
+class SoftDeleteAdminMixin(_ModelAdminBase):
     """For models with ``deleted_at``: the admin sees deleted rows (under the "deleted"
     filter), deleting soft-deletes, and the "restore" action brings rows back."""
 

@@ -27,13 +27,14 @@ class AtriumAdminSite(admin.AdminSite):
     site_header = "Atrium administration"
     site_title = "Atrium admin"
 
-    # Without a token field on the login page a 2FA user could never become verified.
+    # Without a token field on the login page a 2FA user could never become verified. Read per
+    # request (a property where Django has a plain attribute), hence the overrides' ignores.
     @property
-    def login_form(self):
+    def login_form(self):  # type: ignore[override]
         return OTPAdminLoginForm if settings.ADMIN_REQUIRES_2FA else None
 
     @property
-    def login_template(self):
+    def login_template(self):  # type: ignore[override]
         return OTPAdminSite.login_template if settings.ADMIN_REQUIRES_2FA else None
 
     def has_permission(self, request) -> bool:

@@ -24,8 +24,8 @@ def record(
     action: AuditAction,
     actor: Any = None,
     target: models.Model | None = None,
-    before: dict | None = None,
-    after: dict | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
     context: ActionContext | None = None,
     request: Any = None,
 ) -> AuditEvent:

@@ -52,7 +52,9 @@ def instance_from_row(model: type[M], values: Sequence, *, using: str = "default
     for index, field in _fields_with_converters(model):
         for convert in field.get_db_converters(connection):
             converted[index] = convert(converted[index], field.cached_col, connection)
-    return model.from_db(using, None, converted)
+    # With every concrete field present the names are never read; building them per row would
+    # cost the hot path for nothing (the stubs want a collection).
+    return model.from_db(using, None, converted)  # type: ignore[arg-type]
 
 
 def uuid_primary_key() -> models.UUIDField:
@@ -125,14 +127,14 @@ class SoftDeleteQuerySet(models.QuerySet):
         return self.deleted().update(deleted_at=None)
 
 
-class LiveManager(models.Manager.from_queryset(SoftDeleteQuerySet)):
+AllRowsManager = models.Manager.from_queryset(SoftDeleteQuerySet)
+
+
+class LiveManager(AllRowsManager):
     """The default manager of soft-deletable models: deleted rows are invisible."""
 
     def get_queryset(self) -> SoftDeleteQuerySet:
-        return super().get_queryset().alive()
-
-
-AllRowsManager = models.Manager.from_queryset(SoftDeleteQuerySet)
+        return super().get_queryset().alive()  # type: ignore[attr-defined]
 
 
 class SoftDeleteModel(models.Model):

@@ -2,6 +2,7 @@
 the environment (12-factor), read through django-environ."""
 
 from pathlib import Path
+from typing import Any
 
 import environ
 
@@ -137,7 +138,7 @@ EMAIL_CONFIG = env.email("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Atrium <no-reply@atrium.local>")
 
-REST_FRAMEWORK = {
+REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_SCHEMA_CLASS": "core.api.schema.AutoSchema",
     # Bearer first: its WWW-Authenticate is what a 401 advertises. Cookie sessions (with CSRF)
     # serve the admin's staff and the browsable API.

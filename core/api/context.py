@@ -1,6 +1,7 @@
 """Builds the ``ActionContext`` of an HTTP request, once, for the API and the admin alike."""
 
 import uuid
+from typing import Any
 
 from django.http import HttpRequest
 
@@ -18,7 +19,7 @@ def action_context(request: HttpRequest) -> ActionContext:
     cached = getattr(request, "_atrium_action_context", None)
     if cached is not None:
         return cached
-    credential = getattr(request, "auth", None)
+    credential: Any = getattr(request, "auth", None)
     kind = getattr(getattr(credential, "_meta", None), "model_name", None)
     context = ActionContext(
         # REMOTE_ADDR is what the proxy in front hands us; trusting X-Forwarded-For is a
@@ -29,5 +30,5 @@ def action_context(request: HttpRequest) -> ActionContext:
         session_id=credential.pk if kind == "apisession" else None,
         api_key_id=credential.pk if kind == "apikey" else None,
     )
-    request._atrium_action_context = context
+    request._atrium_action_context = context  # type: ignore[attr-defined]
     return context

@@ -1,6 +1,7 @@
 """Request parsing for the API."""
 
 import io
+from collections.abc import Mapping
 from typing import IO, Any
 
 from django.conf import settings
@@ -21,7 +22,7 @@ class JSONParser(parsers.JSONParser):
         self,
         stream: IO[bytes],
         media_type: str | None = None,
-        parser_context: dict[str, Any] | None = None,
+        parser_context: Mapping[str, Any] | None = None,
     ) -> Any:
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         body = stream.read() if limit is None else stream.read(limit + 1)

@@ -1,5 +1,6 @@
 """Response rendering for the API."""
 
+from collections.abc import Mapping
 from typing import Any
 
 from rest_framework import renderers
@@ -21,7 +22,7 @@ class JSONRenderer(renderers.JSONRenderer):
         self,
         data: Any,
         accepted_media_type: str | None = None,
-        renderer_context: dict[str, Any] | None = None,
+        renderer_context: Mapping[str, Any] | None = None,
     ) -> bytes:
         response = (renderer_context or {}).get("response")
         if (

@@ -69,7 +69,8 @@ class ProblemSerializer(serializers.Serializer):
     detail = serializers.CharField(help_text="What went wrong this time, for a person.")
     instance = serializers.CharField(help_text="Path of the request that failed.")
     code = serializers.CharField(help_text="The last segment of `type`, for programs.")
-    errors = ProblemFieldErrorSerializer(many=True, help_text="Invalid fields; may be empty.")
+    # The member's name is RFC 9457's; it shadows Serializer.errors only on this schema class.
+    errors = ProblemFieldErrorSerializer(many=True, help_text="Invalid fields; may be empty.")  # type: ignore[assignment]
 
 
 def problem_responses(*statuses: int) -> dict[tuple[int, str], OpenApiResponse]:
