@@ -86,7 +86,7 @@ class UUIDModel(models.Model):
 class TimestampedModel(UUIDModel):
     """Abstract base: UUID key plus ``created_at`` and ``updated_at``.
 
-    ``updated_at`` is moved by a database trigger (core.migrations.operations.TouchUpdatedAt),
+    ``updated_at`` is moved by a database trigger (core.migration_operations.TouchUpdatedAt),
     so it also moves for ``QuerySet.update()`` and plain SQL.
     """
 
