@@ -6,6 +6,8 @@ from typing import Any
 
 import environ
 
+from core.net import parse_trusted_proxies
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
@@ -177,10 +179,15 @@ REST_FRAMEWORK: dict[str, Any] = {
         "two_factor.ip": "20/min",
         "two_factor.account": "5/min",
     },
-    # Throttles key on REMOTE_ADDR, like the audit trail (core.audit.client_ip). DRF's default
-    # (None) would trust any X-Forwarded-For a client sends and let it pick its own bucket.
+    # Throttles find the client's address as the audit trail does (core/net.py, from
+    # TRUSTED_PROXIES); DRF's own X-Forwarded-For handling stays off.
     "NUM_PROXIES": 0,
 }
+
+# The reverse proxies in front of the app: a number of hops ("1" behind one TLS proxy) or the
+# networks they run in ("10.0.0.0/8"). Empty: clients connect directly, X-Forwarded-For is
+# ignored. See core/net.py.
+TRUSTED_PROXIES = parse_trusted_proxies(env.str("TRUSTED_PROXIES", default=""))
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Atrium API",

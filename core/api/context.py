@@ -6,6 +6,7 @@ from typing import Any
 from django.http import HttpRequest
 
 from core.context import ActionContext
+from core.net import client_ip
 
 # Lengths the audit trail keeps; a header longer than this is noise, not evidence.
 _USER_AGENT_MAX = 512
@@ -22,9 +23,7 @@ def action_context(request: HttpRequest) -> ActionContext:
     credential: Any = getattr(request, "auth", None)
     kind = getattr(getattr(credential, "_meta", None), "model_name", None)
     context = ActionContext(
-        # REMOTE_ADDR is what the proxy in front hands us; trusting X-Forwarded-For is a
-        # deployment decision made in the proxy, not here.
-        ip_address=request.META.get("REMOTE_ADDR") or None,
+        ip_address=client_ip(request.META),
         user_agent=request.headers.get("User-Agent", "")[:_USER_AGENT_MAX],
         request_id=(request.headers.get("X-Request-ID") or uuid.uuid4().hex)[:_REQUEST_ID_MAX],
         session_id=credential.pk if kind == "apisession" else None,

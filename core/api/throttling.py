@@ -33,6 +33,8 @@ from django.core.cache.backends.redis import RedisCache
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
+from core.net import client_ip
+
 if TYPE_CHECKING:
     from rest_framework.request import Request
     from rest_framework.views import APIView
@@ -127,7 +129,7 @@ class AnonRateThrottle(_WindowThrottle):
     def get_identity(self, request: Request, view: APIView) -> str | None:
         if request.user and request.user.is_authenticated:
             return None
-        return self.get_ident(request)
+        return client_ip(request.META)
 
 
 class UserRateThrottle(_WindowThrottle):
@@ -153,12 +155,13 @@ class _ScopedThrottle(_WindowThrottle):
 
 
 class ScopedIPRateThrottle(_ScopedThrottle):
-    """Counts a sensitive scope per client IP (``REMOTE_ADDR``; see ``NUM_PROXIES``)."""
+    """Counts a sensitive scope per client IP (core/net.py: ``TRUSTED_PROXIES`` decides how far
+    ``X-Forwarded-For`` is believed)."""
 
     dimension = "ip"
 
     def get_identity(self, request: Request, view: APIView) -> str | None:
-        return self.get_ident(request)
+        return client_ip(request.META)
 
 
 class ScopedAccountRateThrottle(_ScopedThrottle):

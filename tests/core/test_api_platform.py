@@ -299,6 +299,28 @@ def test_a_forged_forwarded_for_header_does_not_escape_the_ip_throttle(api, sett
     assert response.status_code == 429
 
 
+def test_behind_a_trusted_proxy_each_client_has_its_own_count(api, settings):
+    settings.TRUSTED_PROXIES = 1
+    throttle_rates(settings, **{"login.ip": "1/min", "login.account": "100/min"})
+
+    def login_from(client_address: str, forged: str = "") -> int:
+        # The proxy appends the address it was connected from; a client may send anything.
+        chain = ", ".join(hop for hop in (forged, client_address) if hop)
+        return api.post(
+            f"{BASE}/login-like/",
+            {"email": f"{client_address}@example.com"},
+            format="json",
+            REMOTE_ADDR="10.0.0.1",
+            HTTP_X_FORWARDED_FOR=chain,
+        ).status_code
+
+    assert login_from("198.51.100.7") == 200
+    assert login_from("198.51.100.8") == 200  # another client behind the same proxy
+    assert login_from("198.51.100.7") == 429
+    # Whatever a client writes further left, the proxy's hop is the one counted.
+    assert login_from("198.51.100.7", forged="203.0.113.50") == 429
+
+
 def test_another_ip_has_its_own_count(api, settings):
     throttle_rates(settings, **{"login.ip": "1/min", "login.account": "100/min"})
     api.post(f"{BASE}/login-like/", {"email": "a@example.com"}, format="json")

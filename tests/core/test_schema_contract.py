@@ -1,5 +1,6 @@
-"""The migrated database keeps the table contract of docs/contract/schema.sql: it is loaded into a scratch schema and compared with what
-the migrations built, table by table and column by column."""
+"""The migrated database keeps the table contract of docs/contract/schema.sql: the contract is
+loaded into a scratch schema and compared with what the migrations built, table by table and
+column by column."""
 
 from pathlib import Path
 
