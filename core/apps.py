@@ -9,6 +9,9 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
     default_auto_field = "django.db.models.BigAutoField"
 
+    def ready(self) -> None:
+        from core import checks  # noqa: F401 (registers the system checks)
+
 
 class AtriumAdminConfig(admin_apps.AdminConfig):
     """Django's admin with Atrium's site (the 2FA gate) as ``admin.site``; listed in

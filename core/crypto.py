@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 
-__all__ = ["InvalidToken", "decrypt", "encrypt"]
+__all__ = ["InvalidToken", "decrypt", "encrypt", "key_problems"]
 
 # Distinct from every other use of SECRET_KEY (signing), so the derived key reveals nothing
 # about it and the signatures reveal nothing about the key.
@@ -25,6 +25,21 @@ _HKDF_INFO = b"atrium.core.crypto.field-encryption"
 def _key_from_secret_key() -> bytes:
     hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_HKDF_INFO)
     return base64.urlsafe_b64encode(hkdf.derive(settings.SECRET_KEY.encode()))
+
+
+def key_problems(keys: list[str]) -> list[str]:
+    """What is wrong with each configured key, so a bad one stops the process at start rather
+    than at the first 2FA sign-in. Keys are named by position, never shown."""
+    problems = []
+    for position, key in enumerate(keys, start=1):
+        try:
+            Fernet(key)
+        except (ValueError, TypeError):
+            problems.append(
+                f"FIELD_ENCRYPTION_KEYS key {position} is not a Fernet key "
+                "(32 url-safe base64-encoded bytes)."
+            )
+    return problems
 
 
 def _fernet() -> MultiFernet:

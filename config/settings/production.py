@@ -2,6 +2,8 @@
 
 from django.core.exceptions import ImproperlyConfigured
 
+from core.crypto import key_problems
+
 from .base import *  # noqa: F403
 from .base import env
 
@@ -17,6 +19,8 @@ if not FIELD_ENCRYPTION_KEYS:
         "make one with: python -c 'from cryptography.fernet import Fernet; "
         "print(Fernet.generate_key().decode())')."
     )
+if key_problems(FIELD_ENCRYPTION_KEYS):
+    raise ImproperlyConfigured(" ".join(key_problems(FIELD_ENCRYPTION_KEYS)))
 DEBUG = False
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 

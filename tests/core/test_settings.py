@@ -8,6 +8,8 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
+from core.checks import field_encryption_keys
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -41,6 +43,27 @@ def test_production_refuses_to_start_without_field_encryption_keys():
 
     assert result.returncode != 0
     assert "FIELD_ENCRYPTION_KEYS must be set" in result.stderr
+
+
+def test_production_refuses_to_start_with_a_malformed_encryption_key():
+    result = _manage(
+        "check",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        FIELD_ENCRYPTION_KEYS=f"{Fernet.generate_key().decode()},not-a-key",
+        ALLOWED_HOSTS="atrium.example.com",
+    )
+
+    assert result.returncode != 0
+    assert "FIELD_ENCRYPTION_KEYS key 2 is not a Fernet key" in result.stderr
+    assert "not-a-key" not in result.stderr
+
+
+def test_a_malformed_encryption_key_fails_the_system_checks(settings):
+    settings.FIELD_ENCRYPTION_KEYS = ["short"]
+
+    errors = field_encryption_keys()
+
+    assert [error.id for error in errors] == ["core.E001"]
 
 
 def test_production_passes_the_deployment_checks_with_a_real_secret():
