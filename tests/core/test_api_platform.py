@@ -116,6 +116,37 @@ def test_json_nested_beyond_the_recursion_limit_is_a_400(api):
 
 
 @pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ('{"email": "a\\u0000b@example.com"}', "email"),
+        (
+            '{"email": "a@example.com", "lines": [{"quantity": 1}, {"note": "x\\ud800"}]}',
+            "lines.1.note",
+        ),
+        ('{"email": "a@example.com", "meta": {"payload": {"k": "\\uDFFF"}}}', "meta.payload.k"),
+        ('{"email": "a@example.com", "meta": {"bad\\u0000key": 1}}', "meta.bad\\x00key"),
+    ],
+)
+def test_a_string_postgresql_cannot_store_is_a_400_naming_its_field(api, body, field):
+    response = api.post(f"{BASE}/echo/", body, content_type="application/json")
+
+    assert response.status_code == 400
+    (error,) = problem_of(response)["errors"]
+    assert error["field"] == field
+    assert "Null characters" in error["message"]
+
+
+def test_escaped_characters_postgresql_can_store_pass(api):
+    # An emoji spelled as a surrogate pair is one ordinary character once decoded.
+    body = '{"email": "a@example.com", "tags": ["\\ud83d\\ude00"]}'
+
+    response = api.post(f"{BASE}/echo/", body, content_type="application/json")
+
+    assert response.status_code == 201
+    assert response.json()["tags"] == ["\N{GRINNING FACE}"]
+
+
+@pytest.mark.parametrize(
     "content_type", ["text/plain", "application/x-www-form-urlencoded", "application/xml"]
 )
 def test_a_body_that_is_not_json_is_a_415(api, content_type):
