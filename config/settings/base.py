@@ -184,6 +184,11 @@ REST_FRAMEWORK: dict[str, Any] = {
     "NUM_PROXIES": 0,
 }
 
+# How long a soft-deleted row stays restorable before `manage.py purge_deleted` removes it, in
+# days, per model label ("default" for the rest). Money records are never purged, whatever
+# this says: a customer or product that invoices point at is kept.
+SOFT_DELETE_RETENTION_DAYS = {"default": 30, "documents.document": 90}
+
 # The reverse proxies in front of the app: a number of hops ("1" behind one TLS proxy) or the
 # networks they run in ("10.0.0.0/8"). Empty: clients connect directly, X-Forwarded-For is
 # ignored. See core/net.py.
