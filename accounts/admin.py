@@ -8,20 +8,12 @@ from core.admin import (
     ReadOnlyAdminMixin,
     ReadOnlyTabularInline,
 )
+from core.api.context import action_context
 
 from .forms import RoleForm, UserChangeForm, UserCreationForm
 from .models import ApiKey, ApiSession, Permission, Role, User, UserProfile
-from .services import (
-    api_key_revoke,
-    api_keys_revoke_all,
-    role_set_permissions,
-    session_revoke,
-    sessions_revoke_all,
-    user_lock,
-    user_set_roles,
-    user_unlock,
-)
-from .two_factor import two_factor_reset, two_factor_status
+from .selectors import two_factor_status
+from .services import credentials, login, roles, two_factor
 
 # Authorization lives in roles; RoleBackend never reads Django's groups.
 admin.site.unregister(Group)
@@ -142,7 +134,7 @@ class UserAdmin(auth_admin.UserAdmin):
         users = list(queryset)
         allowed = [user for user in users if self.has_change_permission(request, user)]
         for user in allowed:
-            service(user=user, actor=request.user, request=request)
+            service(user=user, actor=request.user, context=action_context(request))
         self.message_user(request, f"{done} for {len(allowed)} user(s).")
         if len(allowed) < len(users):
             self.message_user(
@@ -154,19 +146,23 @@ class UserAdmin(auth_admin.UserAdmin):
 
     @admin.action(description="Lock sign-in and end sessions", permissions=["change"])
     def lock(self, request, queryset) -> None:
-        self._apply(request, queryset, service=user_lock, done="Sign-in locked")
+        self._apply(request, queryset, service=login.user_lock, done="Sign-in locked")
 
     @admin.action(description="Unlock sign-in", permissions=["change"])
     def unlock(self, request, queryset) -> None:
-        self._apply(request, queryset, service=user_unlock, done="Sign-in unlocked")
+        self._apply(request, queryset, service=login.user_unlock, done="Sign-in unlocked")
 
     @admin.action(description="Revoke all sessions", permissions=["change"])
     def revoke_sessions(self, request, queryset) -> None:
-        self._apply(request, queryset, service=sessions_revoke_all, done="Sessions revoked")
+        self._apply(
+            request, queryset, service=credentials.sessions_revoke_all, done="Sessions revoked"
+        )
 
     @admin.action(description="Revoke all API keys", permissions=["change"])
     def revoke_api_keys(self, request, queryset) -> None:
-        self._apply(request, queryset, service=api_keys_revoke_all, done="API keys revoked")
+        self._apply(
+            request, queryset, service=credentials.api_keys_revoke_all, done="API keys revoked"
+        )
 
     @admin.action(description="Reset two-factor authentication", permissions=["change"])
     def reset_two_factor(self, request, queryset) -> None:
@@ -175,18 +171,18 @@ class UserAdmin(auth_admin.UserAdmin):
         self._apply(
             request,
             queryset.filter(totp_enabled=True),
-            service=two_factor_reset,
+            service=two_factor.two_factor_reset,
             done="Two-factor authentication reset",
         )
 
     def save_related(self, request, form, formsets, change) -> None:
         super().save_related(request, form, formsets, change)
         if "assigned_roles" in form.changed_data:
-            user_set_roles(
+            roles.user_set_roles(
                 user=form.instance,
                 roles=list(form.cleaned_data["assigned_roles"]),
                 actor=request.user,
-                request=request,
+                context=action_context(request),
             )
 
 
@@ -220,11 +216,11 @@ class RoleAdmin(AuditColumnsMixin, admin.ModelAdmin):
     def save_related(self, request, form, formsets, change) -> None:
         super().save_related(request, form, formsets, change)
         if "granted_permissions" in form.changed_data:
-            role_set_permissions(
+            roles.role_set_permissions(
                 role=form.instance,
                 permissions=list(form.cleaned_data["granted_permissions"]),
                 actor=request.user,
-                request=request,
+                context=action_context(request),
             )
 
 
@@ -254,8 +250,11 @@ class ApiSessionAdmin(RevokeAdminMixin, ReadOnlyAdminMixin, LargeTableAdminMixin
     exclude = ("token",)
 
     def revoke(self, session: ApiSession, request) -> None:
-        session_revoke(
-            user=session.user, session_id=session.pk, actor=request.user, request=request
+        credentials.session_revoke(
+            user=session.user,
+            session_id=session.pk,
+            actor=request.user,
+            context=action_context(request),
         )
 
 
@@ -268,4 +267,6 @@ class ApiKeyAdmin(RevokeAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     exclude = ("key",)
 
     def revoke(self, api_key: ApiKey, request) -> None:
-        api_key_revoke(api_key=api_key, actor=request.user, request=request)
+        credentials.api_key_revoke(
+            api_key=api_key, actor=request.user, context=action_context(request)
+        )
