@@ -1,5 +1,7 @@
 from django.contrib import admin, messages
+from django.contrib.admin.options import csrf_protect_m
 from django.contrib.auth import admin as auth_admin
+from django.contrib.auth.admin import sensitive_post_parameters_m
 from django.contrib.auth.models import Group
 
 from core.admin import (
@@ -13,7 +15,7 @@ from core.api.context import action_context
 from .forms import RoleForm, UserChangeForm, UserCreationForm
 from .models import ApiKey, ApiSession, Permission, Role, User, UserProfile
 from .selectors import two_factor_status
-from .services import credentials, login, roles, two_factor
+from .services import credentials, login, roles, two_factor, users
 
 # Authorization lives in roles; RoleBackend never reads Django's groups.
 admin.site.unregister(Group)
@@ -23,6 +25,17 @@ def may_grant_access(request) -> bool:
     """Handing out access (roles, staff or superuser status) is a right of its own: whoever
     may merely edit accounts must not be able to make themselves an admin."""
     return request.user.has_perm("accounts.change_userrole")
+
+
+class ServiceWritesAdminMixin:
+    """Django's admin wraps its add and change pages in a transaction of its own. The pages
+    here save through services that are each their own (durable) transaction and may not be
+    nested, so these pages open none: plain field edits commit as the form saves them, each
+    change with rules commits in its service."""
+
+    @csrf_protect_m
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        return self._changeform_view(request, object_id, form_url, extra_context)
 
 
 class UserProfileInline(admin.StackedInline):
@@ -46,7 +59,7 @@ class ApiKeyInline(ReadOnlyTabularInline):
 
 
 @admin.register(User)
-class UserAdmin(auth_admin.UserAdmin):
+class UserAdmin(ServiceWritesAdminMixin, auth_admin.UserAdmin):
     form = UserChangeForm
     add_form = UserCreationForm
     fieldsets = (
@@ -104,6 +117,12 @@ class UserAdmin(auth_admin.UserAdmin):
     inlines = [UserProfileInline, ApiSessionInline, ApiKeyInline]
     actions = ["lock", "unlock", "revoke_sessions", "revoke_api_keys", "reset_two_factor"]
 
+    @sensitive_post_parameters_m
+    @csrf_protect_m
+    def add_view(self, request, form_url="", extra_context=None):
+        # auth's UserAdmin opens a transaction here too; see ServiceWritesAdminMixin.
+        return self._add_view(request, form_url, extra_context)
+
     def get_inlines(self, request, obj):
         # The add page asks for a login only, then opens the change page with these.
         return self.inlines if obj is not None else []
@@ -119,6 +138,34 @@ class UserAdmin(auth_admin.UserAdmin):
         if not may_grant_access(request):
             readonly = (*readonly, "is_staff", "is_superuser", "assigned_roles")
         return readonly
+
+    def save_model(self, request, obj: User, form, change: bool) -> None:
+        """Accounts are made, and their status flags switched, by the services, which hold
+        the rules (who may hand out access) and audit the change."""
+        context = action_context(request)
+        if not change:
+            created = users.user_create(
+                email=obj.email,
+                password=form.cleaned_data.get("password1") or None,
+                roles=[],
+                actor=request.user,
+                context=context,
+            )
+            # The admin carries on with the object it handed in (the log, the redirect).
+            obj.__dict__.update(created.__dict__)
+            return
+        flags = {
+            name: form.cleaned_data[name]
+            for name in users.STATUS_FLAGS
+            if name in form.changed_data
+        }
+        for name in flags:
+            setattr(obj, name, form.initial[name])
+        super().save_model(request, obj, form, change)
+        if flags:
+            users.user_set_status(user=obj, actor=request.user, context=context, **flags)
+            for name, value in flags.items():
+                setattr(obj, name, value)
 
     @admin.display(description="Roles")
     def assigned_roles(self, obj: User) -> str:
@@ -207,7 +254,7 @@ class PermissionAdmin(AuditColumnsMixin, admin.ModelAdmin):
 
 
 @admin.register(Role)
-class RoleAdmin(AuditColumnsMixin, admin.ModelAdmin):
+class RoleAdmin(ServiceWritesAdminMixin, AuditColumnsMixin, admin.ModelAdmin):
     form = RoleForm
     list_display = ("name", "created_at")
     search_fields = ("name",)

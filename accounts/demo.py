@@ -75,6 +75,7 @@ def _ensure_user(*, spec: DemoUser, roles: dict[str, Role], summary: DemoSummary
             display_name=spec.display_name,
             bio=spec.bio,
             is_staff=spec.is_staff,
+            verified=True,
             roles=[roles[spec.role]],
             actor=None,
             context=SYSTEM,

@@ -15,6 +15,8 @@ from core.context import ActionContext
 from core.events import Audience, publish
 from core.models import AuditAction
 
+from .roles import require_may_change_account
+
 
 def issue_session(*, user: User, context: ActionContext) -> tuple[ApiSession, str]:
     """Opens a session for a user whose identity is established; returns the row and the
@@ -120,6 +122,7 @@ def session_revoke_others(*, user: User, current: ApiSession | None, context: Ac
 @transaction.atomic(durable=True)
 def sessions_revoke_all(*, user: User, actor: User | None, context: ActionContext) -> int:
     """Staff action: ends every session of the user."""
+    require_may_change_account(actor, user)
     return revoke_sessions(user=user, keep=None, actor=actor, context=context)
 
 
@@ -226,6 +229,7 @@ def api_key_revoke(*, api_key: ApiKey, actor: User | None, context: ActionContex
 @transaction.atomic(durable=True)
 def api_keys_revoke_all(*, user: User, actor: User | None, context: ActionContext) -> int:
     """Staff action: revokes every API key of the user; returns how many."""
+    require_may_change_account(actor, user)
     keys = list(ApiKey.objects.select_for_update().filter(user=user))
     for api_key in keys:
         _revoke_key(api_key=api_key, actor=actor, context=context)

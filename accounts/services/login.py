@@ -18,6 +18,7 @@ from core.events import Audience, publish
 from core.models import AuditAction
 
 from .credentials import issue_session, revoke_sessions
+from .roles import require_may_change_account
 from .two_factor import two_factor_verify
 from .users import signed_user
 
@@ -195,6 +196,7 @@ def user_lock(*, user: User, actor: User | None, context: ActionContext) -> date
     """Staff action: blocks sign-in for the longest lockout and ends the user's sessions, for
     an account that looks compromised. Returns when the lock ends."""
     user = User.objects.select_for_update().get(pk=user.pk)
+    require_may_change_account(actor, user)
     user.locked_until = timezone.now() + timedelta(seconds=settings.LOGIN_LOCKOUT_MAX_SECONDS)
     user.save(update_fields=["locked_until"])
     _announce_lock(user=user, actor=actor, context=context)
@@ -206,6 +208,7 @@ def user_lock(*, user: User, actor: User | None, context: ActionContext) -> date
 def user_unlock(*, user: User, actor: User | None, context: ActionContext) -> bool:
     """Lifts a lockout and forgets past failures; returns whether the user was locked."""
     user = User.objects.select_for_update().get(pk=user.pk)
+    require_may_change_account(actor, user)
     was_locked = user.locked_until is not None and user.locked_until > timezone.now()
     user.locked_until = None
     user.failed_login_attempts = 0

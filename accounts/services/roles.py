@@ -81,6 +81,18 @@ def require_grant_right(actor: User | None, perm: str) -> None:
         raise PermissionDenied("You may not hand out access.")
 
 
+def require_may_change_account(actor: User | None, user: User) -> None:
+    """Staff acting on someone's account need the right to change accounts, and for a staff
+    account the right to hand out access too: taking a staff account over is as good as
+    making oneself staff. None is the system."""
+    if actor is None:
+        return
+    if not actor.has_perm("accounts.change_user"):
+        raise PermissionDenied("You may not change this account.")
+    if user.is_staff:
+        require_grant_right(actor, "accounts.change_userrole")
+
+
 def _replace_links(through, *, owner_field: str, owner, target_field: str, wanted: set) -> bool:
     """Makes ``wanted`` the exact set of ``target_field`` ids linked to ``owner`` through a
     join table; returns whether anything changed."""

@@ -27,6 +27,8 @@ from core.events import Audience, publish
 from core.exceptions import Conflict, Locked, ValidationFailed
 from core.models import AuditAction
 
+from .roles import require_may_change_account
+
 RECOVERY_CODE_COUNT = 10
 # 31 symbols without the look-alikes 0/o, 1/l/i: 12 of them carry 59 bits, and people can
 # copy them off paper. Shown in groups of four ("k7qm-x3tp-wzr9").
@@ -179,6 +181,7 @@ def totp_disable(*, user: User, password: str, context: ActionContext) -> None:
 def two_factor_reset(*, user: User, actor: User | None, context: ActionContext) -> None:
     """Staff action for a user who lost the authenticator and the recovery codes: turns
     two-factor authentication off, recorded as done by ``actor``."""
+    require_may_change_account(actor, user)
     _turn_off(user=user, actor=actor, context=context)
 
 

@@ -23,7 +23,7 @@ from core.exceptions import PermissionDenied
 from core.models import AuditAction
 
 from .credentials import revoke_sessions
-from .roles import assign_roles, require_grant_right
+from .roles import assign_roles, require_grant_right, require_may_change_account
 
 _VERIFY_SALT = "accounts.verify-email"
 
@@ -105,15 +105,17 @@ def user_create(
     *,
     email: str,
     password: str | None,
-    display_name: str,
+    display_name: str | None = None,
     bio: str = "",
     is_staff: bool = False,
+    verified: bool = False,
     roles: list[Role],
     actor: User | None,
     context: ActionContext,
 ) -> User:
-    """Staff make an account for someone: verified (staff vouch for the address), with a
-    profile and ``roles``; a password of None means one that cannot sign in until reset."""
+    """Staff make an account for someone, with a profile and ``roles``; ``verified`` when
+    staff vouch for the address. A password of None means one that cannot sign in until
+    reset, no display name the address's local part (the person can change it)."""
     if actor is not None and not actor.has_perm("accounts.add_user"):
         raise PermissionDenied("You may not create accounts.")
     if is_staff:
@@ -124,10 +126,10 @@ def user_create(
         user = _new_user(
             email=email,
             password=password,
-            display_name=display_name,
+            display_name=email.split("@")[0] if display_name is None else display_name,
             bio=bio,
             is_staff=is_staff,
-            verified=True,
+            verified=verified,
         )
     if user is None:
         raise ValidationFailed(
@@ -145,24 +147,26 @@ def user_create(
     return user
 
 
-# What staff may switch on an account outside the roles.
-_STATUS_FLAGS = frozenset({"is_active", "is_staff", "verified"})
+# What staff may switch on an account outside the roles; the first two hand out access.
+_ACCESS_FLAGS = frozenset({"is_staff", "is_superuser"})
+STATUS_FLAGS = frozenset({"is_active", "verified", *_ACCESS_FLAGS})
 
 
 @transaction.atomic(durable=True)
 def user_set_status(
     *, user: User, actor: User | None, context: ActionContext, **flags: bool
 ) -> User:
-    """Staff action: sets ``is_active``, ``is_staff`` or ``verified``; writes only what
-    differs. Making someone staff (or no longer) is handing out access."""
-    unknown = flags.keys() - _STATUS_FLAGS
+    """Staff action: sets the ``STATUS_FLAGS`` given; writes only what differs. Making
+    someone staff or superuser (or no longer) is handing out access."""
+    unknown = flags.keys() - STATUS_FLAGS
     if unknown:
         raise ValueError(f"Not a status flag: {', '.join(sorted(unknown))}")
     user = User.objects.select_for_update().get(pk=user.pk)
+    require_may_change_account(actor, user)
     changes = {name: value for name, value in flags.items() if getattr(user, name) != value}
     if not changes:
         return user
-    if "is_staff" in changes:
+    if changes.keys() & _ACCESS_FLAGS:
         require_grant_right(actor, "accounts.change_userrole")
     before = {name: getattr(user, name) for name in changes}
     save_changes(user, changes)
@@ -274,9 +278,8 @@ def password_set(
     *, user: User, new_password: str, actor: User | None, context: ActionContext
 ) -> None:
     """Staff action: gives the user a new password and ends every session of theirs."""
-    if actor is not None and not actor.has_perm("accounts.change_user"):
-        raise PermissionDenied("You may not change this account.")
     user = User.objects.select_for_update().get(pk=user.pk)
+    require_may_change_account(actor, user)
     _validate_password(new_password, user=user, field="new_password")
     user.set_password(new_password)
     user.save(update_fields=["password"])

@@ -398,10 +398,10 @@ def test_an_expired_challenge_is_refused(api, enrolled, clock, monkeypatch, sett
     assert problem_fields(response) == {"challenge"}
 
 
-def test_a_challenge_dies_when_2fa_is_reset(api, enrolled, clock):
+def test_a_challenge_dies_when_2fa_is_reset(api, synced_roles, enrolled, clock):
     user, app, _ = enrolled
     challenge = password_step(api, user)
-    two_factor.two_factor_reset(user=user, actor=StaffUserFactory(), context=SYSTEM)
+    two_factor.two_factor_reset(user=user, actor=StaffUserFactory(roles=["admin"]), context=SYSTEM)
 
     assert second_step(api, challenge, app.at(clock.now)).status_code == 400
 
