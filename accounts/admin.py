@@ -178,15 +178,15 @@ class UserAdmin(ServiceWritesAdminMixin, auth_admin.UserAdmin):
     def _apply(self, request, queryset, *, service, done: str) -> None:
         """Runs a user service on each selected account the requester may change; staff
         accounts need the right to grant access, as on the change page."""
-        users = list(queryset)
-        allowed = [user for user in users if self.has_change_permission(request, user)]
+        selected = list(queryset)
+        allowed = [user for user in selected if self.has_change_permission(request, user)]
         for user in allowed:
             service(user=user, actor=request.user, context=action_context(request))
         self.message_user(request, f"{done} for {len(allowed)} user(s).")
-        if len(allowed) < len(users):
+        if len(allowed) < len(selected):
             self.message_user(
                 request,
-                f"{len(users) - len(allowed)} staff account(s) left as they were: changing "
+                f"{len(selected) - len(allowed)} staff account(s) left as they were: changing "
                 "them needs the right to grant access.",
                 level=messages.WARNING,
             )

@@ -82,7 +82,7 @@ def _ensure_user(*, spec: DemoUser, roles: dict[str, Role], summary: DemoSummary
         )
     if summary.dry_run:
         return user
-    users.user_set_status(
+    user = users.user_set_status(
         user=user, actor=None, context=SYSTEM, is_staff=spec.is_staff, is_active=True, verified=True
     )
     # Comparing first keeps a re-run from rewriting every hash (a fresh salt each time).
@@ -96,8 +96,8 @@ def _ensure_user(*, spec: DemoUser, roles: dict[str, Role], summary: DemoSummary
 
 
 def seed_people(*, summary: DemoSummary) -> dict[str, User]:
-    """The roles and every demo account, by handle. Each account is its own transaction, so
-    a failure leaves the accounts made before it in place; a re-run completes the set."""
+    """The roles and every demo account, by handle. Each service call is its own transaction,
+    so a failure leaves the accounts made before it in place; a re-run completes the set."""
     synced = role_service.permissions_sync(dry_run=summary.dry_run)
     summary.add(Permission, synced.permissions_created)
     summary.add(Role, synced.roles_created)
