@@ -1,5 +1,7 @@
 from django.contrib import admin, messages
+from django.contrib.admin.options import csrf_protect_m
 from django.contrib.auth import admin as auth_admin
+from django.contrib.auth.admin import sensitive_post_parameters_m
 from django.contrib.auth.models import Group
 
 from core.admin import (
@@ -8,20 +10,12 @@ from core.admin import (
     ReadOnlyAdminMixin,
     ReadOnlyTabularInline,
 )
+from core.api.context import action_context
 
 from .forms import RoleForm, UserChangeForm, UserCreationForm
 from .models import ApiKey, ApiSession, Permission, Role, User, UserProfile
-from .services import (
-    api_key_revoke,
-    api_keys_revoke_all,
-    role_set_permissions,
-    session_revoke,
-    sessions_revoke_all,
-    user_lock,
-    user_set_roles,
-    user_unlock,
-)
-from .two_factor import two_factor_reset, two_factor_status
+from .selectors import two_factor_status
+from .services import credentials, login, roles, two_factor, users
 
 # Authorization lives in roles; RoleBackend never reads Django's groups.
 admin.site.unregister(Group)
@@ -31,6 +25,17 @@ def may_grant_access(request) -> bool:
     """Handing out access (roles, staff or superuser status) is a right of its own: whoever
     may merely edit accounts must not be able to make themselves an admin."""
     return request.user.has_perm("accounts.change_userrole")
+
+
+class ServiceWritesAdminMixin:
+    """Django's admin wraps its add and change pages in a transaction of its own. The pages
+    here save through services that are each their own (durable) transaction and may not be
+    nested, so these pages open none: plain field edits commit as the form saves them, each
+    change with rules commits in its service."""
+
+    @csrf_protect_m
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        return self._changeform_view(request, object_id, form_url, extra_context)
 
 
 class UserProfileInline(admin.StackedInline):
@@ -54,7 +59,7 @@ class ApiKeyInline(ReadOnlyTabularInline):
 
 
 @admin.register(User)
-class UserAdmin(auth_admin.UserAdmin):
+class UserAdmin(ServiceWritesAdminMixin, auth_admin.UserAdmin):
     form = UserChangeForm
     add_form = UserCreationForm
     fieldsets = (
@@ -112,6 +117,12 @@ class UserAdmin(auth_admin.UserAdmin):
     inlines = [UserProfileInline, ApiSessionInline, ApiKeyInline]
     actions = ["lock", "unlock", "revoke_sessions", "revoke_api_keys", "reset_two_factor"]
 
+    @sensitive_post_parameters_m
+    @csrf_protect_m
+    def add_view(self, request, form_url="", extra_context=None):
+        # auth's UserAdmin opens a transaction here too; see ServiceWritesAdminMixin.
+        return self._add_view(request, form_url, extra_context)
+
     def get_inlines(self, request, obj):
         # The add page asks for a login only, then opens the change page with these.
         return self.inlines if obj is not None else []
@@ -128,6 +139,34 @@ class UserAdmin(auth_admin.UserAdmin):
             readonly = (*readonly, "is_staff", "is_superuser", "assigned_roles")
         return readonly
 
+    def save_model(self, request, obj: User, form, change: bool) -> None:
+        """Accounts are made, and their status flags switched, by the services, which hold
+        the rules (who may hand out access) and audit the change."""
+        context = action_context(request)
+        if not change:
+            created = users.user_create(
+                email=obj.email,
+                password=form.cleaned_data.get("password1") or None,
+                roles=[],
+                actor=request.user,
+                context=context,
+            )
+            # The admin carries on with the object it handed in (the log, the redirect).
+            obj.__dict__.update(created.__dict__)
+            return
+        flags = {
+            name: form.cleaned_data[name]
+            for name in users.STATUS_FLAGS
+            if name in form.changed_data
+        }
+        for name in flags:
+            setattr(obj, name, form.initial[name])
+        super().save_model(request, obj, form, change)
+        if flags:
+            users.user_set_status(user=obj, actor=request.user, context=context, **flags)
+            for name, value in flags.items():
+                setattr(obj, name, value)
+
     @admin.display(description="Roles")
     def assigned_roles(self, obj: User) -> str:
         return ", ".join(obj.roles.values_list("name", flat=True))
@@ -139,34 +178,38 @@ class UserAdmin(auth_admin.UserAdmin):
     def _apply(self, request, queryset, *, service, done: str) -> None:
         """Runs a user service on each selected account the requester may change; staff
         accounts need the right to grant access, as on the change page."""
-        users = list(queryset)
-        allowed = [user for user in users if self.has_change_permission(request, user)]
+        selected = list(queryset)
+        allowed = [user for user in selected if self.has_change_permission(request, user)]
         for user in allowed:
-            service(user=user, actor=request.user, request=request)
+            service(user=user, actor=request.user, context=action_context(request))
         self.message_user(request, f"{done} for {len(allowed)} user(s).")
-        if len(allowed) < len(users):
+        if len(allowed) < len(selected):
             self.message_user(
                 request,
-                f"{len(users) - len(allowed)} staff account(s) left as they were: changing "
+                f"{len(selected) - len(allowed)} staff account(s) left as they were: changing "
                 "them needs the right to grant access.",
                 level=messages.WARNING,
             )
 
     @admin.action(description="Lock sign-in and end sessions", permissions=["change"])
     def lock(self, request, queryset) -> None:
-        self._apply(request, queryset, service=user_lock, done="Sign-in locked")
+        self._apply(request, queryset, service=login.user_lock, done="Sign-in locked")
 
     @admin.action(description="Unlock sign-in", permissions=["change"])
     def unlock(self, request, queryset) -> None:
-        self._apply(request, queryset, service=user_unlock, done="Sign-in unlocked")
+        self._apply(request, queryset, service=login.user_unlock, done="Sign-in unlocked")
 
     @admin.action(description="Revoke all sessions", permissions=["change"])
     def revoke_sessions(self, request, queryset) -> None:
-        self._apply(request, queryset, service=sessions_revoke_all, done="Sessions revoked")
+        self._apply(
+            request, queryset, service=credentials.sessions_revoke_all, done="Sessions revoked"
+        )
 
     @admin.action(description="Revoke all API keys", permissions=["change"])
     def revoke_api_keys(self, request, queryset) -> None:
-        self._apply(request, queryset, service=api_keys_revoke_all, done="API keys revoked")
+        self._apply(
+            request, queryset, service=credentials.api_keys_revoke_all, done="API keys revoked"
+        )
 
     @admin.action(description="Reset two-factor authentication", permissions=["change"])
     def reset_two_factor(self, request, queryset) -> None:
@@ -175,18 +218,18 @@ class UserAdmin(auth_admin.UserAdmin):
         self._apply(
             request,
             queryset.filter(totp_enabled=True),
-            service=two_factor_reset,
+            service=two_factor.two_factor_reset,
             done="Two-factor authentication reset",
         )
 
     def save_related(self, request, form, formsets, change) -> None:
         super().save_related(request, form, formsets, change)
         if "assigned_roles" in form.changed_data:
-            user_set_roles(
+            roles.user_set_roles(
                 user=form.instance,
                 roles=list(form.cleaned_data["assigned_roles"]),
                 actor=request.user,
-                request=request,
+                context=action_context(request),
             )
 
 
@@ -211,7 +254,7 @@ class PermissionAdmin(AuditColumnsMixin, admin.ModelAdmin):
 
 
 @admin.register(Role)
-class RoleAdmin(AuditColumnsMixin, admin.ModelAdmin):
+class RoleAdmin(ServiceWritesAdminMixin, AuditColumnsMixin, admin.ModelAdmin):
     form = RoleForm
     list_display = ("name", "created_at")
     search_fields = ("name",)
@@ -220,11 +263,11 @@ class RoleAdmin(AuditColumnsMixin, admin.ModelAdmin):
     def save_related(self, request, form, formsets, change) -> None:
         super().save_related(request, form, formsets, change)
         if "granted_permissions" in form.changed_data:
-            role_set_permissions(
+            roles.role_set_permissions(
                 role=form.instance,
                 permissions=list(form.cleaned_data["granted_permissions"]),
                 actor=request.user,
-                request=request,
+                context=action_context(request),
             )
 
 
@@ -254,8 +297,11 @@ class ApiSessionAdmin(RevokeAdminMixin, ReadOnlyAdminMixin, LargeTableAdminMixin
     exclude = ("token",)
 
     def revoke(self, session: ApiSession, request) -> None:
-        session_revoke(
-            user=session.user, session_id=session.pk, actor=request.user, request=request
+        credentials.session_revoke(
+            user=session.user,
+            session_id=session.pk,
+            actor=request.user,
+            context=action_context(request),
         )
 
 
@@ -268,4 +314,6 @@ class ApiKeyAdmin(RevokeAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     exclude = ("key",)
 
     def revoke(self, api_key: ApiKey, request) -> None:
-        api_key_revoke(api_key=api_key, actor=request.user, request=request)
+        credentials.api_key_revoke(
+            api_key=api_key, actor=request.user, context=action_context(request)
+        )

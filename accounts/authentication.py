@@ -5,8 +5,9 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.exceptions import AuthenticationFailed
 
-from . import selectors, services
+from . import selectors
 from .authorization import remember_permissions
+from .services import credentials
 
 
 class _HeaderCredentialAuthentication(BaseAuthentication):
@@ -50,7 +51,7 @@ class BearerSessionAuthentication(_HeaderCredentialAuthentication):
         return selectors.session_for_token(token=secret)
 
     def record_use(self, credential) -> None:
-        services.session_touch(session=credential)
+        credentials.session_touch(session=credential)
 
 
 class ApiKeyAuthentication(_HeaderCredentialAuthentication):
@@ -61,7 +62,7 @@ class ApiKeyAuthentication(_HeaderCredentialAuthentication):
         return selectors.api_key_for_secret(key=secret)
 
     def record_use(self, credential) -> None:
-        services.api_key_touch(api_key=credential)
+        credentials.api_key_touch(api_key=credential)
 
 
 class BearerSessionScheme(OpenApiAuthenticationExtension):

@@ -4,9 +4,12 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import BaseBackend
 from django.core.exceptions import PermissionDenied, ValidationError
 
+from core.api.context import action_context
+from core.context import SYSTEM
+
 from .authorization import user_permission_names
 from .exceptions import AccountLocked, InvalidCredentials
-from .services import authenticate_password
+from .services.login import authenticate_password
 
 
 class RoleBackend(BaseBackend):
@@ -18,7 +21,9 @@ class RoleBackend(BaseBackend):
         if email is None or password is None:
             return None
         try:
-            return authenticate_password(email=email, password=password, request=request)
+            # Django's authenticate() may be called without a request (a shell, a test).
+            context = SYSTEM if request is None else action_context(request)
+            return authenticate_password(email=email, password=password, context=context)
         except InvalidCredentials:
             return None
         except AccountLocked as locked:

@@ -2,8 +2,11 @@
 
 from dataclasses import dataclass
 
+from accounts import selectors
 from accounts.models import Permission, Role, User, UserProfile
-from accounts.services import permissions_sync, user_set_roles
+from accounts.services import roles as role_service
+from accounts.services import users
+from core.context import SYSTEM
 from core.demo import DemoSummary
 
 # Published on purpose (README, command output): these accounts exist to be signed into.
@@ -56,35 +59,46 @@ DEMO_USERS_BY_HANDLE: dict[str, DemoUser] = {user.handle: user for user in DEMO_
 
 
 def _ensure_user(*, spec: DemoUser, roles: dict[str, Role], summary: DemoSummary) -> User:
-    """Creates the demo account or puts back what its printed login depends on."""
-    wanted = {"is_staff": spec.is_staff, "is_active": True, "verified": True}
-    user = User.objects.filter(email__iexact=spec.email).first()
+    """Creates the demo account or puts back what its printed login depends on, through the
+    accounts services (as the system: no actor). In a dry run it only counts, and an account
+    still to be made stands in unsaved."""
+    summary.logins.append((spec.email, spec.role))
+    user = selectors.user_by_email(email=spec.email)
     if user is None:
-        user = User.objects.create_user(spec.email, DEMO_PASSWORD, **wanted)
         summary.add(User)
-    else:
-        changed = [name for name, value in wanted.items() if getattr(user, name) != value]
-        for name in changed:
-            setattr(user, name, wanted[name])
-        # Comparing first keeps a re-run from rewriting every hash (a fresh salt each time).
-        if not user.check_password(DEMO_PASSWORD):
-            user.set_password(DEMO_PASSWORD)
-            changed.append("password")
-        if changed:
-            user.save(update_fields=changed)
-
-    _, created = UserProfile.objects.get_or_create(
-        user=user, defaults={"display_name": spec.display_name, "bio": spec.bio}
+        summary.add(UserProfile)
+        if summary.dry_run:
+            return User(email=spec.email, is_staff=spec.is_staff, verified=True)
+        return users.user_create(
+            email=spec.email,
+            password=DEMO_PASSWORD,
+            display_name=spec.display_name,
+            bio=spec.bio,
+            is_staff=spec.is_staff,
+            verified=True,
+            roles=[roles[spec.role]],
+            actor=None,
+            context=SYSTEM,
+        )
+    if summary.dry_run:
+        return user
+    user = users.user_set_status(
+        user=user, actor=None, context=SYSTEM, is_staff=spec.is_staff, is_active=True, verified=True
     )
-    summary.add(UserProfile, created)
-    user_set_roles(user=user, roles=[roles[spec.role]])
-    summary.logins.append((user.email, spec.role))
+    # Comparing first keeps a re-run from rewriting every hash (a fresh salt each time).
+    if not user.check_password(DEMO_PASSWORD):
+        users.password_set(user=user, new_password=DEMO_PASSWORD, actor=None, context=SYSTEM)
+    if not UserProfile.objects.filter(user=user).exists():
+        users.profile_update(user=user, display_name=spec.display_name, bio=spec.bio)
+        summary.add(UserProfile)
+    role_service.user_set_roles(user=user, roles=[roles[spec.role]], actor=None, context=SYSTEM)
     return user
 
 
 def seed_people(*, summary: DemoSummary) -> dict[str, User]:
-    """The roles and every demo account, by handle."""
-    synced = permissions_sync()
+    """The roles and every demo account, by handle. Each service call is its own transaction,
+    so a failure leaves the accounts made before it in place; a re-run completes the set."""
+    synced = role_service.permissions_sync(dry_run=summary.dry_run)
     summary.add(Permission, synced.permissions_created)
     summary.add(Role, synced.roles_created)
     roles = {role.name: role for role in Role.objects.all()}

@@ -1,5 +1,6 @@
 """Reads for accounts."""
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -11,7 +12,7 @@ from core.db import instance_from_row
 
 from . import sql
 from .credentials import digest
-from .models import ApiKey, ApiSession, User, UserProfile
+from .models import ApiKey, ApiSession, RecoveryCode, User, UserProfile
 
 
 def _credential(model: type[ApiSession] | type[ApiKey], statement: str, params: dict):
@@ -82,3 +83,19 @@ def user_directory(*, search: str | None = None) -> QuerySet[UserProfile]:
     if search:
         profiles = profiles.filter(display_name__icontains=search)
     return profiles.order_by("display_name", "user_id")
+
+
+@dataclass(frozen=True)
+class TwoFactorStatus:
+    enabled: bool
+    recovery_codes_left: int
+
+
+def recovery_codes_left(*, user: User) -> int:
+    return RecoveryCode.objects.filter(user=user, used_at__isnull=True).count()
+
+
+def two_factor_status(*, user: User) -> TwoFactorStatus:
+    return TwoFactorStatus(
+        enabled=bool(user.totp_enabled), recovery_codes_left=recovery_codes_left(user=user)
+    )

@@ -89,8 +89,9 @@ def prepare_fixtures() -> Credentials:
     dropped, since their secrets are gone anyway, and the filler is only topped up."""
     from django.db import connection, transaction
 
-    from accounts import services
     from accounts.models import ApiKey, ApiSession, User, UserProfile
+    from accounts.services import credentials
+    from core.context import SYSTEM
 
     with transaction.atomic():
         user = User.objects.filter(email=BENCH_EMAIL).first() or User(email=BENCH_EMAIL)
@@ -103,10 +104,11 @@ def prepare_fixtures() -> Credentials:
         UserProfile.objects.get_or_create(user=user, defaults={"display_name": "Bench User"})
         ApiSession.objects.filter(user=user).delete()
         ApiKey.objects.filter(user=user).delete()
-        _, token = services.session_create(user=user)
-        _, api_key = services.api_key_create(user=user, name="bench")
         with connection.cursor() as cursor:
             _fill(cursor)
+    # Durable services: their own transactions, after the fixtures'.
+    _, token = credentials.session_create(user=user, context=SYSTEM)
+    _, api_key = credentials.api_key_create(user=user, name="bench", context=SYSTEM)
     connection.close_pool()
     return Credentials(token=token, api_key=api_key)
 

@@ -82,17 +82,20 @@ def prepare_fixtures() -> tuple[str, list[str]]:
     the invoices payments go to."""
     from django.db import connection
 
-    from accounts import services
     from accounts.models import ApiSession, Role, User, UserProfile
+    from accounts.services import credentials, roles
     from billing.models import Invoice, InvoiceStatus
+    from core.context import SYSTEM
 
     if not Invoice.objects.exists():
         manage("seed_billing_scale", "--invoices", str(INVOICES))
     user, _ = User.objects.get_or_create(email=BENCH_EMAIL, defaults={"verified": True})
     UserProfile.objects.get_or_create(user=user, defaults={"display_name": "Billing Bench"})
-    services.user_set_roles(user=user, roles=[Role.objects.get(name="billing_manager")])
+    roles.user_set_roles(
+        user=user, roles=[Role.objects.get(name="billing_manager")], actor=None, context=SYSTEM
+    )
     ApiSession.objects.filter(user=user).delete()
-    _, token = services.session_create(user=user)
+    _, token = credentials.session_create(user=user, context=SYSTEM)
     payable = [
         str(pk)
         for pk in Invoice.objects.filter(status=InvoiceStatus.OPEN)

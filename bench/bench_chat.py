@@ -127,10 +127,11 @@ def fixtures(deep: int) -> None:
     messages before its end."""
     from django.db import connection, transaction
 
-    from accounts import services
     from accounts.models import ApiSession, Role, User, UserProfile, UserRole
+    from accounts.services import credentials
     from chat.cursors import Cursor, Direction, Key
     from chat.models import Conversation, Message, Participant
+    from core.context import SYSTEM
 
     busy = list(
         Conversation.objects.filter(title__in=["Busy room 0", "Busy room 1"]).order_by("title")
@@ -145,7 +146,6 @@ def fixtures(deep: int) -> None:
         UserProfile.objects.get_or_create(user=user, defaults={"display_name": "Bench"})
         UserRole.objects.get_or_create(user=user, role=Role.objects.get(name="member"))
         ApiSession.objects.filter(user=user).delete()
-        _, token = services.session_create(user=user)
         others = list(
             Conversation.objects.filter(title__startswith="Scale chat").order_by("id")[
                 :OTHER_CONVERSATIONS
@@ -167,6 +167,8 @@ def fixtures(deep: int) -> None:
                     "last_read_at": last_read[1],
                 },
             )
+    # A durable service: its own transaction, after the fixtures'.
+    _, token = credentials.session_create(user=user, context=SYSTEM)
     # The key of the message ``deep`` rows down the busiest conversation: where a client
     # that paged that far would be. (The bench may use OFFSET; the API never does.)
     with connection.cursor() as cursor:

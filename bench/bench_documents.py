@@ -118,8 +118,9 @@ def prepare(documents: int, versions: int) -> str:
     manage("createcachetable", "--verbosity", "0")
     manage("sync_permissions", "--verbosity", "0")
 
-    from accounts import services
     from accounts.models import ApiSession, Role, User, UserProfile, UserRole
+    from accounts.services import credentials
+    from core.context import SYSTEM
     from documents.models import Document
 
     user, _ = User.objects.get_or_create(email=BENCH_EMAIL, defaults={"verified": True})
@@ -142,7 +143,7 @@ def prepare(documents: int, versions: int) -> str:
             BENCH_EMAIL,
         )
     ApiSession.objects.filter(user=user).delete()
-    _, token = services.session_create(user=user)
+    _, token = credentials.session_create(user=user, context=SYSTEM)
     connection.close()
     return token
 

@@ -30,9 +30,11 @@ def seed_demo(*, dry_run: bool = False) -> DemoSummary:
     transaction is rolled back and the summary tells what would have been created."""
     summary = DemoSummary(dry_run=dry_run)
     now = timezone.now()
+    # The people come first and outside: accounts builds them through its own durable
+    # services, which honour ``summary.dry_run`` themselves.
+    users = seed_people(summary=summary)
     # Durable: the whole set commits or nothing does, so it is never half there.
     with transaction.atomic(durable=True):
-        users = seed_people(summary=summary)
         seed_chat(users=users, now=now, summary=summary)
         seed_documents(users=users, now=now, summary=summary)
         seed_billing(now=now, summary=summary)

@@ -22,6 +22,8 @@ class AuditAction(models.TextChoices):
     ROLES_CHANGED = "roles.changed"
     ROLE_PERMISSIONS_CHANGED = "role.permissions_changed"
     RECOVERY_CODES_REGENERATED = "2fa.recovery_codes_regenerated"
+    USER_CREATED = "user.created"
+    USER_UPDATED = "user.updated"
     SHARE_GRANTED = "share.granted"
     SHARE_REVOKED = "share.revoked"
     INVOICE_FINALIZED = "invoice.finalized"

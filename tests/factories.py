@@ -127,7 +127,7 @@ class AuthenticatorDeviceFactory(DjangoModelFactory):
     class Meta:
         model = AuthenticatorDevice
 
-    # The device's secret is its user's, stored encrypted (accounts.two_factor).
+    # The device's secret is its user's, stored encrypted (accounts.services.two_factor).
     user = factory.SubFactory(
         UserFactory,
         totp_enabled=True,

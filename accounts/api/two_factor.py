@@ -1,5 +1,6 @@
 """Two-factor authentication API: managing my authenticator app and recovery codes, and the
-second step of signing in. The work happens in accounts.two_factor and accounts.services."""
+second step of signing in. The work happens in accounts.services.two_factor and
+accounts.services.login."""
 
 from collections.abc import Mapping
 
@@ -10,8 +11,10 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
-from accounts import services, two_factor
+from accounts import selectors
 from accounts.exceptions import ValidationFailed
+from accounts.services import login, two_factor
+from core.api.context import action_context
 from core.api.permissions import SessionCredentialOnly
 from core.api.schema import problem_responses
 from core.api.validation import validated
@@ -66,7 +69,7 @@ class TwoFactorStatusView(GenericAPIView):
     permission_classes = [IsAuthenticated, SessionCredentialOnly]
 
     def get(self, request):
-        state = two_factor.two_factor_status(user=request.user)
+        state = selectors.two_factor_status(user=request.user)
         return Response(self.get_serializer(state).data)
 
 
@@ -98,7 +101,9 @@ class TwoFactorViewSet(viewsets.GenericViewSet):
         """Turns two-factor authentication on with a code from the app; answers with the
         recovery codes, shown this once."""
         codes = two_factor.totp_confirm(
-            user=request.user, request=request, **validated(CodeInput, request.data)
+            user=request.user,
+            context=action_context(request),
+            **validated(CodeInput, request.data),
         )
         return Response(RecoveryCodesOutput({"recovery_codes": codes}).data)
 
@@ -107,7 +112,9 @@ class TwoFactorViewSet(viewsets.GenericViewSet):
     def disable(self, request):
         """Turns two-factor authentication off; needs the password again."""
         two_factor.totp_disable(
-            user=request.user, request=request, **validated(PasswordInput, request.data)
+            user=request.user,
+            context=action_context(request),
+            **validated(PasswordInput, request.data),
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -118,7 +125,9 @@ class TwoFactorViewSet(viewsets.GenericViewSet):
     def recovery_codes(self, request):
         """Replaces all my recovery codes with new ones; needs the password again."""
         codes = two_factor.recovery_codes_regenerate(
-            user=request.user, request=request, **validated(PasswordInput, request.data)
+            user=request.user,
+            context=action_context(request),
+            **validated(PasswordInput, request.data),
         )
         return Response(RecoveryCodesOutput({"recovery_codes": codes}).data)
 
@@ -138,13 +147,13 @@ class SecondFactorLoginView(GenericAPIView):
         if not isinstance(challenge, str):
             return None
         try:
-            return str(services.user_for_two_factor_challenge(challenge=challenge).pk)
+            return str(login.user_for_two_factor_challenge(challenge=challenge).pk)
         except ValidationFailed:
             return None
 
     @extend_schema(responses={200: LoginOutput, **problem_responses(401, 423)})
     def post(self, request):
-        result = services.login_with_second_factor(
-            **validated(SecondFactorLoginInput, request.data), request=request
+        result = login.login_with_second_factor(
+            **validated(SecondFactorLoginInput, request.data), context=action_context(request)
         )
         return Response(login_payload(result))

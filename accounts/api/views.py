@@ -7,8 +7,10 @@ from rest_framework.generics import GenericAPIView, get_object_or_404
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
-from accounts import selectors, services
+from accounts import selectors
 from accounts.models import ApiKey, ApiSession, Permission, Role, User
+from accounts.services import credentials, login, roles, users
+from core.api.context import action_context
 from core.api.permissions import HasActionPermission, SessionCredentialOnly
 from core.api.schema import problem_responses
 from core.api.validation import validated
@@ -47,22 +49,21 @@ class AuthViewSet(viewsets.GenericViewSet):
     def register(self, request):
         """Creates an account and emails a verification link. The answer is the same whether
         or not the address already had an account."""
-        data = validated(s.RegisterInput, request.data)
-        services.user_register(**data, request=request)
+        users.user_register(**validated(s.RegisterInput, request.data))
         return _accepted()
 
     @extend_schema(request=s.TokenInput, responses={200: s.MeOutput})
     @action(detail=False, methods=["post"], url_path="verify-email")
     def verify_email(self, request):
         """Confirms an email address with the token from the verification email."""
-        user = services.user_verify_email(**validated(s.TokenInput, request.data))
+        user = users.user_verify_email(**validated(s.TokenInput, request.data))
         return Response(s.MeOutput(user).data)
 
     @extend_schema(request=s.EmailInput, responses={202: s.AcceptedOutput})
     @action(detail=False, methods=["post"], url_path="verify-email/resend")
     def resend_verification(self, request):
         """Sends a new verification link to an unverified address."""
-        services.verification_resend(**validated(s.EmailInput, request.data))
+        users.verification_resend(**validated(s.EmailInput, request.data))
         return _accepted()
 
     @extend_schema(
@@ -73,8 +74,8 @@ class AuthViewSet(viewsets.GenericViewSet):
     def login(self, request):
         """Signs in with email and password. Returns a session token, or, for accounts with
         two-factor authentication, a challenge to complete at /auth/login/2fa."""
-        result = services.login_with_password(
-            **validated(s.LoginInput, request.data), request=request
+        result = login.login_with_password(
+            **validated(s.LoginInput, request.data), context=action_context(request)
         )
         return Response(login_payload(result))
 
@@ -83,27 +84,33 @@ class AuthViewSet(viewsets.GenericViewSet):
     def logout(self, request):
         """Ends the session whose token signed this request."""
         if isinstance(request.auth, ApiSession):
-            services.session_revoke(user=request.user, session_id=request.auth.pk, request=request)
+            credentials.session_revoke(
+                user=request.user,
+                session_id=request.auth.pk,
+                actor=request.user,
+                context=action_context(request),
+            )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=s.EmailInput, responses={202: s.AcceptedOutput})
     @action(detail=False, methods=["post"], url_path="password-reset")
     def password_reset(self, request):
         """Emails a single-use link to choose a new password."""
-        services.password_reset_request(**validated(s.EmailInput, request.data))
+        users.password_reset_request(**validated(s.EmailInput, request.data))
         return _accepted()
 
     @extend_schema(request=s.PasswordResetConfirmInput, responses={204: None})
     @action(detail=False, methods=["post"], url_path="password-reset/confirm")
     def password_reset_confirm(self, request):
         """Sets a new password from a reset link; every session of the account ends."""
-        services.password_reset_confirm(
-            **validated(s.PasswordResetConfirmInput, request.data), request=request
+        users.password_reset_confirm(
+            **validated(s.PasswordResetConfirmInput, request.data),
+            context=action_context(request),
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-def login_payload(result: services.LoginResult) -> dict:
+def login_payload(result: login.LoginResult) -> dict:
     """The body of a sign-in answer: a session, or the second-factor challenge."""
     if result.two_factor_challenge is not None:
         return {"two_factor_required": True, "challenge": result.two_factor_challenge}
@@ -135,7 +142,7 @@ class ProfileView(GenericAPIView):
     def patch(self, request):
         serializer = self.get_serializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        profile = services.profile_update(user=request.user, **serializer.validated_data)
+        profile = users.profile_update(user=request.user, **serializer.validated_data)
         return Response(self.get_serializer(profile).data)
 
 
@@ -149,8 +156,8 @@ class PasswordChangeView(GenericAPIView):
     def post(self, request):
         data = validated(s.PasswordChangeInput, request.data)
         current = request.auth if isinstance(request.auth, ApiSession) else None
-        services.password_change(
-            user=request.user, current_session=current, request=request, **data
+        users.password_change(
+            user=request.user, current_session=current, context=action_context(request), **data
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -168,8 +175,11 @@ class SessionViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets.G
         return selectors.session_list(user=self.request.user)
 
     def perform_destroy(self, instance):
-        services.session_revoke(
-            user=self.request.user, session_id=instance.pk, request=self.request
+        credentials.session_revoke(
+            user=self.request.user,
+            session_id=instance.pk,
+            actor=self.request.user,
+            context=action_context(self.request),
         )
 
     @extend_schema(request=None, responses={200: s.RevokedOutput})
@@ -177,8 +187,8 @@ class SessionViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets.G
     def revoke_others(self, request):
         """Ends every session but the current one."""
         current = request.auth if isinstance(request.auth, ApiSession) else None
-        revoked = services.session_revoke_others(
-            user=request.user, current=current, request=request
+        revoked = credentials.session_revoke_others(
+            user=request.user, current=current, context=action_context(request)
         )
         return Response({"revoked": revoked})
 
@@ -202,14 +212,18 @@ class ApiKeyViewSet(
 
     @extend_schema(request=s.ApiKeyInput, responses={201: s.ApiKeyCreatedOutput})
     def create(self, request):
-        api_key, secret = services.api_key_create(
-            user=request.user, request=request, **validated(s.ApiKeyInput, request.data)
+        api_key, secret = credentials.api_key_create(
+            user=request.user,
+            context=action_context(request),
+            **validated(s.ApiKeyInput, request.data),
         )
         api_key.key = secret
         return Response(s.ApiKeyCreatedOutput(api_key).data, status=status.HTTP_201_CREATED)
 
     def perform_destroy(self, instance):
-        services.api_key_revoke(api_key=instance, actor=self.request.user, request=self.request)
+        credentials.api_key_revoke(
+            api_key=instance, actor=self.request.user, context=action_context(self.request)
+        )
 
 
 class UserDirectoryViewSet(viewsets.ReadOnlyModelViewSet):
@@ -233,9 +247,11 @@ class UserDirectoryViewSet(viewsets.ReadOnlyModelViewSet):
     def roles(self, request, user_id=None):
         """Makes the given roles exactly the user's roles."""
         user = get_object_or_404(User, pk=user_id, is_active=True)
-        roles = validated(s.UserRolesInput, request.data)["roles"]
-        services.user_set_roles(user=user, roles=roles, actor=request.user, request=request)
-        return Response({"id": user.pk, "roles": sorted(role.name for role in roles)})
+        wanted = validated(s.UserRolesInput, request.data)["roles"]
+        roles.user_set_roles(
+            user=user, roles=wanted, actor=request.user, context=action_context(request)
+        )
+        return Response({"id": user.pk, "roles": sorted(role.name for role in wanted)})
 
 
 class RoleViewSet(viewsets.ReadOnlyModelViewSet):
@@ -257,8 +273,8 @@ class RoleViewSet(viewsets.ReadOnlyModelViewSet):
         """Makes the given permissions exactly the role's grants."""
         role = self.get_object()
         permissions = validated(s.RolePermissionsInput, request.data)["permissions"]
-        services.role_set_permissions(
-            role=role, permissions=permissions, actor=request.user, request=request
+        roles.role_set_permissions(
+            role=role, permissions=permissions, actor=request.user, context=action_context(request)
         )
         return Response(s.RoleOutput(self.get_queryset().get(pk=role.pk)).data)
 

@@ -4,7 +4,8 @@ import pytest
 from django.core import mail
 from rest_framework.test import APIClient
 
-from accounts import services
+from accounts.services import credentials
+from core.context import SYSTEM
 from tests.factories import DEFAULT_PASSWORD, UserFactory, UserProfileFactory
 
 
@@ -38,7 +39,7 @@ def signed_in(api, user) -> APIClient:
 
 
 def session_token_for(user) -> str:
-    _, token = services.session_create(user=user)
+    _, token = credentials.session_create(user=user, context=SYSTEM)
     return token
 
 

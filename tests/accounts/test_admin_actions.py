@@ -13,6 +13,7 @@ from tests.factories import (
     StaffUserFactory,
     UserFactory,
 )
+from tests.test_admin import form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -110,3 +111,30 @@ def test_an_admin_sign_in_is_audited(client, synced_roles):
 
     assert response.status_code == 302
     assert AuditEvent.objects.filter(action=AuditAction.LOGIN_SUCCEEDED, actor=staff).exists()
+
+
+def test_the_add_page_makes_the_account_through_the_service(admin_client):
+    response = admin_client.post(
+        reverse("admin:accounts_user_add"),
+        {"email": "new.person@example.com", "usable_password": "false"},
+    )
+
+    assert response.status_code == 302
+    user = User.objects.get(email="new.person@example.com")
+    assert not user.has_usable_password()
+    assert user.profile.display_name == "new.person"
+    assert AuditEvent.objects.filter(action=AuditAction.USER_CREATED, target_id=str(user.pk))
+
+
+def test_status_flags_on_the_user_page_are_switched_by_the_service(admin_client):
+    member = UserFactory(verified=False)
+    url = reverse("admin:accounts_user_change", args=[member.pk])
+    data = form_data(admin_client.get(url))
+    data["verified"] = True
+
+    response = admin_client.post(url, data)
+
+    assert response.status_code == 302
+    assert User.objects.get(pk=member.pk).verified
+    event = AuditEvent.objects.get(action=AuditAction.USER_UPDATED, target_id=str(member.pk))
+    assert (event.before, event.after) == ({"verified": False}, {"verified": True})

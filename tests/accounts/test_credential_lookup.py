@@ -5,7 +5,8 @@ import pytest
 from accounts import selectors, sql
 from accounts.credentials import digest
 from accounts.models import ApiKey, ApiSession, User, UserProfile
-from accounts.services import session_create
+from accounts.services.credentials import session_create
+from core.context import SYSTEM
 from tests.factories import (
     ApiKeyFactory,
     PermissionFactory,
@@ -43,7 +44,7 @@ def test_a_session_comes_with_the_same_user_profile_and_values_as_the_orm_reads(
     user = UserFactory()
     UserProfileFactory(user=user, display_name="Ana", bio="Ops")
     _granted(user, "chat.view_message", "chat.add_message")
-    stored, token = session_create(user=user)
+    stored, token = session_create(user=user, context=SYSTEM)
 
     found = selectors.session_for_token(token=token)
 
@@ -61,7 +62,7 @@ def test_a_session_comes_with_the_same_user_profile_and_values_as_the_orm_reads(
 
 
 def test_a_user_without_a_profile_reads_as_having_none(django_assert_num_queries):
-    _, token = session_create(user=UserFactory())
+    _, token = session_create(user=UserFactory(), context=SYSTEM)
 
     found = selectors.session_for_token(token=token)
 
@@ -84,7 +85,7 @@ def test_an_api_key_brings_its_scopes_decoded_and_its_users_permissions():
 
 def test_an_inactive_users_credentials_find_nothing():
     user = UserFactory()
-    _, token = session_create(user=user)
+    _, token = session_create(user=user, context=SYSTEM)
     User.objects.filter(pk=user.pk).update(is_active=False)
 
     assert selectors.session_for_token(token=token) is None

@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from accounts.credentials import digest
 from accounts.models import ApiKey, ApiSession, Role
-from accounts.services import user_set_roles
+from accounts.services.roles import user_set_roles
+from core.context import SYSTEM
 from tests.accounts.conftest import sign_in
 from tests.factories import ApiKeyFactory, ApiSessionFactory, UserFactory
 
@@ -237,6 +238,6 @@ def test_a_scoped_key_loses_what_its_owner_loses(synced_roles, api):
     admin = UserFactory(roles=["admin"])
     sign_in(api, admin)
     key = _create_key(api, scopes=["accounts.view_role"])["key"]
-    user_set_roles(user=admin, roles=[Role.objects.get(name="member")])
+    user_set_roles(user=admin, roles=[Role.objects.get(name="member")], actor=None, context=SYSTEM)
 
     assert _with(api.__class__(), f"Api-Key {key}").get("/api/v1/roles").status_code == 403

@@ -8,9 +8,10 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
-from accounts import services
 from accounts.exceptions import InvalidCredentials
 from accounts.models import User
+from accounts.services import login
+from core.context import SYSTEM
 from core.models import AuditAction, AuditEvent
 from tests.accounts.conftest import sign_in
 from tests.factories import DEFAULT_PASSWORD, StaffUserFactory, UserFactory
@@ -89,7 +90,7 @@ def test_concurrent_wrong_passwords_are_all_counted(settings):
 
     def wrong_password(_):
         try:
-            services.login_with_password(email=user.email, password="wrong")
+            login.login_with_password(email=user.email, password="wrong", context=SYSTEM)
         except InvalidCredentials:
             return "refused"
         finally:
@@ -110,7 +111,7 @@ def test_concurrent_failures_at_the_threshold_lock_exactly_once(settings):
 
     def wrong_password(_):
         try:
-            services.login_with_password(email=user.email, password="wrong")
+            login.login_with_password(email=user.email, password="wrong", context=SYSTEM)
         except Exception as error:  # the kind of refusal is what the test collects
             return type(error).__name__
         finally:

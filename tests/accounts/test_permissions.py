@@ -3,7 +3,8 @@ from django.contrib.auth import authenticate
 from django.core.management import call_command
 
 from accounts.models import Permission, Role, RolePermission
-from accounts.services import role_set_permissions, user_set_roles
+from accounts.services.roles import role_set_permissions, user_set_roles
+from core.context import SYSTEM
 from core.models import AuditAction, AuditEvent
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 
@@ -58,10 +59,10 @@ def test_has_perm_follows_role_changes(synced_roles):
     billing = Role.objects.get(name="billing_manager")
 
     assert not _fresh(user).has_perm("billing.view_invoice")
-    user_set_roles(user=user, roles=[billing])
+    user_set_roles(user=user, roles=[billing], actor=None, context=SYSTEM)
     assert _fresh(user).has_perm("billing.view_invoice")
     assert _fresh(user).has_module_perms("billing")
-    user_set_roles(user=user, roles=[])
+    user_set_roles(user=user, roles=[], actor=None, context=SYSTEM)
     assert not _fresh(user).has_perm("billing.view_invoice")
     assert not _fresh(user).has_module_perms("billing")
 
@@ -71,7 +72,12 @@ def test_has_perm_follows_changes_to_a_roles_permissions(synced_roles):
     member = Role.objects.get(name="member")
     view_invoice = Permission.objects.get(name="billing.view_invoice")
 
-    role_set_permissions(role=member, permissions=[*member.permissions.all(), view_invoice])
+    role_set_permissions(
+        role=member,
+        permissions=[*member.permissions.all(), view_invoice],
+        actor=None,
+        context=SYSTEM,
+    )
 
     assert _fresh(user).has_perm("billing.view_invoice")
 
@@ -80,7 +86,9 @@ def test_a_role_change_applies_to_the_same_user_object_at_once(synced_roles):
     user = UserFactory()
     assert not user.has_perm("billing.view_invoice")
 
-    user_set_roles(user=user, roles=[Role.objects.get(name="billing_manager")])
+    user_set_roles(
+        user=user, roles=[Role.objects.get(name="billing_manager")], actor=None, context=SYSTEM
+    )
 
     assert user.has_perm("billing.view_invoice")
 
@@ -102,9 +110,9 @@ def test_permissions_are_not_answered_per_object(synced_roles):
 
 
 def test_role_changes_are_audited(synced_roles):
-    actor, user = UserFactory(), UserFactory()
+    actor, user = UserFactory(roles=["admin"]), UserFactory()
 
-    user_set_roles(user=user, roles=[Role.objects.get(name="staff")], actor=actor)
+    user_set_roles(user=user, roles=[Role.objects.get(name="staff")], actor=actor, context=SYSTEM)
 
     event = AuditEvent.objects.get(action=AuditAction.ROLES_CHANGED)
     assert (event.actor, event.target_id) == (actor, str(user.pk))
@@ -114,7 +122,7 @@ def test_role_changes_are_audited(synced_roles):
 def test_setting_the_same_roles_again_writes_no_audit_event(synced_roles):
     user = UserFactory(roles=["staff"])
 
-    user_set_roles(user=user, roles=[Role.objects.get(name="staff")])
+    user_set_roles(user=user, roles=[Role.objects.get(name="staff")], actor=None, context=SYSTEM)
 
     assert not AuditEvent.objects.exists()
 

@@ -14,10 +14,11 @@ from django.db import connection
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from accounts import services, two_factor
 from accounts.exceptions import InvalidCredentials
 from accounts.models import AuthenticatorDevice, RecoveryCode, User
+from accounts.services import credentials, login, two_factor
 from core import crypto
+from core.context import SYSTEM
 from core.models import AuditAction, AuditEvent
 from tests.accounts.conftest import last_email_token, sign_in
 from tests.factories import DEFAULT_PASSWORD, StaffUserFactory, UserFactory
@@ -66,7 +67,7 @@ def enrolled(user, clock) -> tuple[User, pyotp.TOTP, list[str]]:
     their recovery codes. The clock has moved on since the confirming code."""
     setup = two_factor.totp_setup(user=user)
     app = pyotp.TOTP(setup.secret)
-    codes = two_factor.totp_confirm(user=user, code=app.at(clock.now))
+    codes = two_factor.totp_confirm(user=user, code=app.at(clock.now), context=SYSTEM)
     clock.advance(5)
     user.refresh_from_db()
     return user, app, codes
@@ -234,7 +235,7 @@ def test_once_a_code_is_used_an_older_one_is_refused(api, enrolled, clock):
 def test_the_confirming_code_cannot_also_sign_in(api, user, clock):
     setup = two_factor.totp_setup(user=user)
     code = pyotp.TOTP(setup.secret).at(clock.now)
-    two_factor.totp_confirm(user=user, code=code)
+    two_factor.totp_confirm(user=user, code=code, context=SYSTEM)
 
     assert second_step(api, password_step(api, user), code).status_code == 401
 
@@ -284,7 +285,9 @@ def test_a_wrong_confirming_code_leaves_2fa_off(signed_in, user, clock):
 
 def test_setup_is_refused_while_2fa_is_on(api, enrolled):
     user, _, _ = enrolled
-    api.credentials(HTTP_AUTHORIZATION=f"Bearer {services.session_create(user=user)[1]}")
+    api.credentials(
+        HTTP_AUTHORIZATION=f"Bearer {credentials.session_create(user=user, context=SYSTEM)[1]}"
+    )
 
     response = api.post("/api/v1/me/2fa/setup")
 
@@ -298,7 +301,9 @@ def test_setup_is_refused_while_2fa_is_on(api, enrolled):
 
 def test_regenerating_recovery_codes_needs_the_password_and_retires_the_old_ones(api, enrolled):
     user, _, old_codes = enrolled
-    api.credentials(HTTP_AUTHORIZATION=f"Bearer {services.session_create(user=user)[1]}")
+    api.credentials(
+        HTTP_AUTHORIZATION=f"Bearer {credentials.session_create(user=user, context=SYSTEM)[1]}"
+    )
 
     wrong = api.post("/api/v1/me/2fa/recovery-codes", {"password": "not it"}, format="json")
     fresh = api.post("/api/v1/me/2fa/recovery-codes", {"password": DEFAULT_PASSWORD}, format="json")
@@ -359,7 +364,7 @@ MANAGEMENT_CALLS = [
 
 @pytest.mark.parametrize(("method", "path"), MANAGEMENT_CALLS)
 def test_managing_2fa_refuses_api_keys(api, user, method, path):
-    _, key = services.api_key_create(user=user, name="script")
+    _, key = credentials.api_key_create(user=user, name="script", context=SYSTEM)
     api.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
 
     assert getattr(api, method)(path, {}, format="json").status_code == 403
@@ -393,10 +398,10 @@ def test_an_expired_challenge_is_refused(api, enrolled, clock, monkeypatch, sett
     assert problem_fields(response) == {"challenge"}
 
 
-def test_a_challenge_dies_when_2fa_is_reset(api, enrolled, clock):
+def test_a_challenge_dies_when_2fa_is_reset(api, synced_roles, enrolled, clock):
     user, app, _ = enrolled
     challenge = password_step(api, user)
-    two_factor.two_factor_reset(user=user, actor=StaffUserFactory())
+    two_factor.two_factor_reset(user=user, actor=StaffUserFactory(roles=["admin"]), context=SYSTEM)
 
     assert second_step(api, challenge, app.at(clock.now)).status_code == 400
 
@@ -409,10 +414,12 @@ def test_one_code_sent_by_parallel_requests_signs_in_at_most_once(clock):
     user = UserFactory()
     setup = two_factor.totp_setup(user=user)
     app = pyotp.TOTP(setup.secret)
-    two_factor.totp_confirm(user=user, code=app.at(clock.now))
+    two_factor.totp_confirm(user=user, code=app.at(clock.now), context=SYSTEM)
     clock.advance(5)
     user.refresh_from_db()
-    challenge = services.login_with_password(email=user.email, password=DEFAULT_PASSWORD)
+    challenge = login.login_with_password(
+        email=user.email, password=DEFAULT_PASSWORD, context=SYSTEM
+    )
     code = app.at(clock.now)
     parallel = 6
     start = threading.Barrier(parallel)
@@ -421,7 +428,9 @@ def test_one_code_sent_by_parallel_requests_signs_in_at_most_once(clock):
     def attempt() -> None:
         try:
             start.wait()
-            services.login_with_second_factor(challenge=challenge.two_factor_challenge, code=code)
+            login.login_with_second_factor(
+                challenge=challenge.two_factor_challenge, code=code, context=SYSTEM
+            )
             outcomes.append("signed in")
         except InvalidCredentials:
             outcomes.append("refused")
@@ -455,7 +464,7 @@ def staff_enrolled(clock) -> tuple[User, pyotp.TOTP]:
     staff = StaffUserFactory()
     setup = two_factor.totp_setup(user=staff)
     app = pyotp.TOTP(setup.secret)
-    two_factor.totp_confirm(user=staff, code=app.at(clock.now))
+    two_factor.totp_confirm(user=staff, code=app.at(clock.now), context=SYSTEM)
     clock.advance(5)
     return staff, app
 

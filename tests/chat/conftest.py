@@ -6,10 +6,10 @@ from dataclasses import dataclass
 import pytest
 from rest_framework.test import APIClient
 
-from accounts import services as accounts_services
 from accounts.models import User
 from chat import services
 from chat.models import Conversation, ParticipantRole
+from tests.accounts.conftest import session_token_for
 from tests.factories import UserFactory, UserProfileFactory
 
 
@@ -21,7 +21,7 @@ def member_user(name: str) -> User:
 
 
 def client_for(user: User) -> APIClient:
-    _, token = accounts_services.session_create(user=user)
+    token = session_token_for(user)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     return client

@@ -3,8 +3,8 @@ the API answers without a 5xx and with a response the schema describes."""
 
 import pytest
 
-from accounts import services as accounts_services
 from chat import services as chat_services
+from tests.accounts.conftest import session_token_for
 from tests.schema_run import call_and_validate, examples, schema, wsgi_keeps_test_connection
 
 pytestmark = pytest.mark.usefixtures(wsgi_keeps_test_connection.__name__)
@@ -16,7 +16,7 @@ def member_headers(room) -> dict[str, str]:
     chat_services.message_post(
         conversation_id=room.id, sender=room.member, content="launch checklist"
     )
-    _, token = accounts_services.session_create(user=room.member)
+    token = session_token_for(room.member)
     return {"Authorization": f"Bearer {token}"}
 
 

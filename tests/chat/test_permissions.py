@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import pytest
 from rest_framework.test import APIClient
 
-from accounts import services as accounts_services
+from accounts.services import credentials as account_credentials
+from core.context import SYSTEM
 from tests.chat.conftest import post
 
 pytestmark = pytest.mark.django_db
@@ -161,8 +162,11 @@ def test_a_not_found_says_nothing_of_the_conversation(scene, as_):
 
 
 def test_an_api_key_without_chat_scopes_reads_no_chat(scene):
-    _, key = accounts_services.api_key_create(
-        user=scene.room.member, name="docs only", scopes=["documents.view_document"]
+    _, key = account_credentials.api_key_create(
+        user=scene.room.member,
+        name="docs only",
+        scopes=["documents.view_document"],
+        context=SYSTEM,
     )
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")

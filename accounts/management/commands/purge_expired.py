@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from accounts import services
+from accounts.services import credentials
 
 
 class Command(BaseCommand):
@@ -12,5 +12,5 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, dry_run: bool = False, **options):
-        count = services.sessions_purge_expired(dry_run=dry_run)
+        count = credentials.sessions_purge_expired(dry_run=dry_run)
         self.stdout.write(f"{'Would delete' if dry_run else 'Deleted'} {count} expired sessions.")

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from accounts.services import permissions_sync
+from accounts.services.roles import permissions_sync
 
 
 class Command(BaseCommand):

@@ -1,6 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts import selectors, services
+from accounts import selectors
+from accounts.services import login
+from core.context import SYSTEM
 
 
 class Command(BaseCommand):
@@ -26,7 +28,7 @@ class Command(BaseCommand):
             )
             self.stdout.write(f"{user.email} is {state}; nothing changed.")
             return
-        was_locked = services.user_unlock(user=user, actor=None)
+        was_locked = login.user_unlock(user=user, actor=None, context=SYSTEM)
         self.stdout.write(
             f"Unlocked {user.email}."
             if was_locked

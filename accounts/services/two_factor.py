@@ -19,11 +19,15 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.models import AuthenticatorDevice, RecoveryCode, User
+from accounts.selectors import recovery_codes_left
 from core import audit, crypto
+from core.context import ActionContext
+from core.events import Audience, publish
 from core.exceptions import Conflict, Locked, ValidationFailed
 from core.models import AuditAction
 
-from .models import AuthenticatorDevice, RecoveryCode, User
+from .roles import require_may_change_account
 
 RECOVERY_CODE_COUNT = 10
 # 31 symbols without the look-alikes 0/o, 1/l/i: 12 of them carry 59 bits, and people can
@@ -41,12 +45,6 @@ class TotpSetup:
     secret: str
     otpauth_uri: str
     qr_svg: str
-
-
-@dataclass(frozen=True)
-class TwoFactorStatus:
-    enabled: bool
-    recovery_codes_left: int
 
 
 def _locked_user(user: User) -> User:
@@ -81,7 +79,7 @@ def _qr_svg(data: str) -> str:
     return out.getvalue().decode()
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def totp_setup(*, user: User) -> TotpSetup:
     """Gives the user a new secret to load into an authenticator app. Nothing changes at
     sign-in until ``totp_confirm``; calling this again replaces the pending secret."""
@@ -98,8 +96,8 @@ def totp_setup(*, user: User) -> TotpSetup:
     return TotpSetup(secret=secret, otpauth_uri=uri, qr_svg=_qr_svg(uri))
 
 
-@transaction.atomic
-def totp_confirm(*, user: User, code: str, request=None) -> list[str]:
+@transaction.atomic(durable=True)
+def totp_confirm(*, user: User, code: str, context: ActionContext) -> list[str]:
     """Turns two-factor authentication on once ``code`` shows the app holds the pending
     secret; returns the recovery codes, which exist nowhere else from here on."""
     user = _locked_user(user)
@@ -120,12 +118,20 @@ def totp_confirm(*, user: User, code: str, request=None) -> list[str]:
         user=user, name="Authenticator app", confirmed=True, last_t=step
     )
     codes = _replace_recovery_codes(user)
-    audit.record(action=AuditAction.TWO_FACTOR_ENABLED, actor=user, target=user, request=request)
+    audit.record(action=AuditAction.TWO_FACTOR_ENABLED, actor=user, target=user, context=context)
+    publish(
+        type="two_factor.enabled",
+        target=user,
+        audience=Audience.user(user.pk),
+        actor=user,
+        context=context,
+        payload={"recovery_codes_left": len(codes)},
+    )
     return codes
 
 
 @transaction.atomic(durable=True)
-def two_factor_verify(*, user: User, code: str, request=None) -> bool:
+def two_factor_verify(*, user: User, code: str, context: ActionContext) -> bool:
     """The second step of signing in: whether ``code`` is a current authenticator code not
     used before, or one of the user's unused recovery codes (which it uses up).
 
@@ -157,29 +163,30 @@ def two_factor_verify(*, user: User, code: str, request=None) -> bool:
         action=AuditAction.RECOVERY_CODE_USED,
         actor=user,
         target=user,
-        after={"recovery_codes_left": _recovery_codes_left(user)},
-        request=request,
+        after={"recovery_codes_left": recovery_codes_left(user=user)},
+        context=context,
     )
     return True
 
 
-@transaction.atomic
-def totp_disable(*, user: User, password: str, request=None) -> None:
+@transaction.atomic(durable=True)
+def totp_disable(*, user: User, password: str, context: ActionContext) -> None:
     """Turns two-factor authentication off; the password must be given again, so a stolen
     session alone cannot remove the second factor."""
     _check_password(user, password)
-    _turn_off(user=user, actor=user, request=request)
+    _turn_off(user=user, actor=user, context=context)
 
 
-@transaction.atomic
-def two_factor_reset(*, user: User, actor: User, request=None) -> None:
+@transaction.atomic(durable=True)
+def two_factor_reset(*, user: User, actor: User | None, context: ActionContext) -> None:
     """Staff action for a user who lost the authenticator and the recovery codes: turns
     two-factor authentication off, recorded as done by ``actor``."""
-    _turn_off(user=user, actor=actor, request=request)
+    require_may_change_account(actor, user)
+    _turn_off(user=user, actor=actor, context=context)
 
 
-@transaction.atomic
-def recovery_codes_regenerate(*, user: User, password: str, request=None) -> list[str]:
+@transaction.atomic(durable=True)
+def recovery_codes_regenerate(*, user: User, password: str, context: ActionContext) -> list[str]:
     """Replaces every recovery code, used or not, with new ones; returns them."""
     _check_password(user, password)
     user = _locked_user(user)
@@ -187,15 +194,9 @@ def recovery_codes_regenerate(*, user: User, password: str, request=None) -> lis
         raise Conflict("Two-factor authentication is off.", code="two_factor_disabled")
     codes = _replace_recovery_codes(user)
     audit.record(
-        action=AuditAction.RECOVERY_CODES_REGENERATED, actor=user, target=user, request=request
+        action=AuditAction.RECOVERY_CODES_REGENERATED, actor=user, target=user, context=context
     )
     return codes
-
-
-def two_factor_status(*, user: User) -> TwoFactorStatus:
-    return TwoFactorStatus(
-        enabled=bool(user.totp_enabled), recovery_codes_left=_recovery_codes_left(user)
-    )
 
 
 def _check_password(user: User, password: str) -> None:
@@ -205,7 +206,7 @@ def _check_password(user: User, password: str) -> None:
         )
 
 
-def _turn_off(*, user: User, actor: User, request) -> None:
+def _turn_off(*, user: User, actor: User | None, context: ActionContext) -> None:
     """Removes the device, the secret (pending or in use) and the recovery codes; records the
     change when two-factor authentication was on."""
     locked = _locked_user(user)
@@ -218,7 +219,15 @@ def _turn_off(*, user: User, actor: User, request) -> None:
     user.totp_enabled, user.totp_secret = False, None
     if was_enabled:
         audit.record(
-            action=AuditAction.TWO_FACTOR_DISABLED, actor=actor, target=user, request=request
+            action=AuditAction.TWO_FACTOR_DISABLED, actor=actor, target=user, context=context
+        )
+        publish(
+            type="two_factor.disabled",
+            target=user,
+            audience=Audience.user(user.pk),
+            actor=actor,
+            context=context,
+            payload={"by_staff": actor is not None and actor.pk != user.pk},
         )
 
 
@@ -253,7 +262,3 @@ def _use_recovery_code(*, user: User, code: str) -> bool:
         user=user, code_hash=_recovery_code_digest(code), used_at__isnull=True
     ).update(used_at=timezone.now())
     return used == 1
-
-
-def _recovery_codes_left(user: User) -> int:
-    return RecoveryCode.objects.filter(user=user, used_at__isnull=True).count()

@@ -1,0 +1,343 @@
+"""A person's account: registration and email verification, passwords, the public profile,
+and accounts staff make or look after."""
+
+from functools import partial
+
+from django.conf import settings
+from django.contrib.auth import password_validation
+from django.contrib.auth.tokens import default_token_generator
+from django.core import signing
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
+
+from accounts import emails, selectors
+from accounts.exceptions import ValidationFailed
+from accounts.models import ApiSession, Role, User, UserProfile, UserRole
+from core import audit
+from core.context import ActionContext
+from core.db import save_changes
+from core.events import Audience, publish
+from core.exceptions import PermissionDenied
+from core.models import AuditAction
+
+from .credentials import revoke_sessions
+from .roles import assign_roles, require_grant_right, require_may_change_account
+
+_VERIFY_SALT = "accounts.verify-email"
+
+
+def _verification_token(user: User) -> str:
+    # The email is signed in so a link stops working if the address changes.
+    return signing.dumps({"user": str(user.pk), "email": user.email}, salt=_VERIFY_SALT)
+
+
+def _validate_password(password: str, *, user: User, field: str = "password") -> None:
+    try:
+        password_validation.validate_password(password, user=user)
+    except DjangoValidationError as error:
+        raise ValidationFailed(
+            "The password is not strong enough.", fields={field: list(error.messages)}
+        ) from error
+
+
+def _validated_profile(profile: UserProfile) -> UserProfile:
+    """The profile's field rules (a display name, a URL, the lengths) as a 400 naming each
+    bad field, whoever calls: the API's serializer says the same, the admin and the demo do
+    not go through it."""
+    try:
+        profile.full_clean(exclude=["user"], validate_unique=False)
+    except DjangoValidationError as error:
+        raise ValidationFailed(
+            "The profile is not valid.", fields=dict(error.message_dict)
+        ) from error
+    return profile
+
+
+def _new_user(
+    *, email: str, password: str | None, display_name: str, bio: str, **flags: bool
+) -> User | None:
+    """Saves a user and their profile, or None when the address is taken (a concurrent
+    registration included). Runs inside the caller's transaction."""
+    user = User(email=email, **flags)
+    profile = _validated_profile(UserProfile(user=user, display_name=display_name, bio=bio))
+    if password is None:
+        user.set_unusable_password()
+    else:
+        _validate_password(password, user=user)
+        user.set_password(password)
+    try:
+        # A savepoint, so a concurrent registration of the same address only undoes this.
+        with transaction.atomic():
+            user.save()
+    except IntegrityError:
+        return None
+    profile.save()
+    return user
+
+
+@transaction.atomic(durable=True)
+def user_register(*, email: str, password: str, display_name: str) -> User | None:
+    """Creates an unverified user with a profile and the ``member`` role and emails a
+    verification link. An address that already has an account gets a notice instead, and the
+    caller sees the same answer, so registration cannot be used to probe for accounts.
+    Returns the new user, or None when the address was taken."""
+    email = User.objects.normalize_email(email.strip())
+    existing = selectors.user_by_email(email=email)
+    if existing is not None:
+        transaction.on_commit(partial(emails.send_already_registered, user=existing))
+        return None
+    user = _new_user(email=email, password=password, display_name=display_name, bio="")
+    if user is None:
+        return None
+    member = Role.objects.filter(name="member").first()
+    if member is not None:
+        UserRole.objects.create(user=user, role=member)
+    transaction.on_commit(
+        partial(emails.send_verification, user=user, token=_verification_token(user))
+    )
+    return user
+
+
+@transaction.atomic(durable=True)
+def user_create(
+    *,
+    email: str,
+    password: str | None,
+    display_name: str | None = None,
+    bio: str = "",
+    is_staff: bool = False,
+    verified: bool = False,
+    roles: list[Role],
+    actor: User | None,
+    context: ActionContext,
+) -> User:
+    """Staff make an account for someone, with a profile and ``roles``; ``verified`` when
+    staff vouch for the address. A password of None means one that cannot sign in until
+    reset, no display name the address's local part (the person can change it)."""
+    if actor is not None and not actor.has_perm("accounts.add_user"):
+        raise PermissionDenied("You may not create accounts.")
+    if is_staff:
+        require_grant_right(actor, "accounts.change_userrole")
+    email = User.objects.normalize_email(email.strip())
+    user = None
+    if selectors.user_by_email(email=email) is None:
+        user = _new_user(
+            email=email,
+            password=password,
+            display_name=email.split("@")[0] if display_name is None else display_name,
+            bio=bio,
+            is_staff=is_staff,
+            verified=verified,
+        )
+    if user is None:
+        raise ValidationFailed(
+            "This address already has an account.",
+            fields={"email": ["An account with this address exists."]},
+        )
+    audit.record(
+        action=AuditAction.USER_CREATED,
+        actor=actor,
+        target=user,
+        after={"email": user.email, "is_staff": is_staff},
+        context=context,
+    )
+    assign_roles(user=user, roles=roles, actor=actor, context=context)
+    return user
+
+
+# What staff may switch on an account outside the roles; the first two hand out access.
+_ACCESS_FLAGS = frozenset({"is_staff", "is_superuser"})
+STATUS_FLAGS = frozenset({"is_active", "verified", *_ACCESS_FLAGS})
+
+
+@transaction.atomic(durable=True)
+def user_set_status(
+    *, user: User, actor: User | None, context: ActionContext, **flags: bool
+) -> User:
+    """Staff action: sets the ``STATUS_FLAGS`` given; writes only what differs. Making
+    someone staff or superuser (or no longer) is handing out access."""
+    unknown = flags.keys() - STATUS_FLAGS
+    if unknown:
+        raise ValueError(f"Not a status flag: {', '.join(sorted(unknown))}")
+    user = User.objects.select_for_update().get(pk=user.pk)
+    require_may_change_account(actor, user)
+    changes = {name: value for name, value in flags.items() if getattr(user, name) != value}
+    if not changes:
+        return user
+    if changes.keys() & _ACCESS_FLAGS:
+        require_grant_right(actor, "accounts.change_userrole")
+    before = {name: getattr(user, name) for name in changes}
+    save_changes(user, changes)
+    audit.record(
+        action=AuditAction.USER_UPDATED,
+        actor=actor,
+        target=user,
+        before=before,
+        after=changes,
+        context=context,
+    )
+    return user
+
+
+def signed_user(
+    value: str, *, salt: str, max_age: int, field: str, refusal: str, **user_filters
+) -> User:
+    """The user a signed, time-limited value names, or a 400 naming ``field``. The value's
+    claims (other than "user") must match the user's current columns, so e.g. a verification
+    link dies when the address changes."""
+    invalid = ValidationFailed(refusal, fields={field: ["Invalid or expired."]})
+    try:
+        claims = signing.loads(value, salt=salt, max_age=max_age)
+    except signing.BadSignature as error:  # SignatureExpired is a BadSignature
+        raise invalid from error
+    user_id = claims.pop("user")
+    user = User.objects.filter(pk=user_id, **claims, **user_filters).first()
+    if user is None:
+        raise invalid
+    return user
+
+
+@transaction.atomic(durable=True)
+def user_verify_email(*, token: str) -> User:
+    """Marks the address in a verification link as verified; using a link twice is harmless."""
+    user = signed_user(
+        token,
+        salt=_VERIFY_SALT,
+        max_age=settings.EMAIL_VERIFICATION_MAX_AGE,
+        field="token",
+        refusal="This verification link is invalid or has expired; ask for a new one.",
+    )
+    User.objects.filter(pk=user.pk).exclude(verified=True).update(verified=True)
+    user.verified = True
+    return user
+
+
+def verification_resend(*, email: str) -> None:
+    """Sends a fresh verification link if the address belongs to an unverified account; says
+    nothing either way."""
+    user = selectors.user_by_email(email=email)
+    if user is not None and not user.verified:
+        emails.send_verification(user=user, token=_verification_token(user))
+
+
+# --- Passwords ---------------------------------------------------------------------------
+
+
+def _password_changed(
+    *,
+    user: User,
+    keep: ApiSession | None,
+    actor: User | None,
+    context: ActionContext,
+    via: str,
+) -> None:
+    """Records a new password, ends the sessions it outdates and tells the user."""
+    audit.record(
+        action=AuditAction.PASSWORD_CHANGED,
+        actor=actor,
+        target=user,
+        after={"via": via},
+        context=context,
+    )
+    ended = revoke_sessions(user=user, keep=keep, actor=actor, context=context)
+    publish(
+        type="password.changed",
+        target=user,
+        audience=Audience.user(user.pk),
+        actor=actor,
+        context=context,
+        payload={"via": via, "sessions_ended": ended},
+    )
+
+
+@transaction.atomic(durable=True)
+def password_change(
+    *,
+    user: User,
+    current_password: str,
+    new_password: str,
+    current_session: ApiSession | None,
+    context: ActionContext,
+) -> None:
+    """Changes the password and ends every other session of the user."""
+    if not user.check_password(current_password):
+        raise ValidationFailed(
+            "The current password is wrong.",
+            fields={"current_password": ["Does not match your password."]},
+        )
+    _validate_password(new_password, user=user, field="new_password")
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    _password_changed(user=user, keep=current_session, actor=user, context=context, via="change")
+
+
+@transaction.atomic(durable=True)
+def password_set(
+    *, user: User, new_password: str, actor: User | None, context: ActionContext
+) -> None:
+    """Staff action: gives the user a new password and ends every session of theirs."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    require_may_change_account(actor, user)
+    _validate_password(new_password, user=user, field="new_password")
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    _password_changed(user=user, keep=None, actor=actor, context=context, via="staff")
+
+
+def password_reset_request(*, email: str) -> None:
+    """Emails a single-use reset link if the address has an account; says nothing either
+    way. Django's token embeds the password hash, so it dies once the password changes."""
+    user = selectors.user_by_email(email=email)
+    if user is not None and user.is_active:
+        emails.send_password_reset(
+            user=user,
+            uid=urlsafe_base64_encode(force_bytes(user.pk)),
+            token=default_token_generator.make_token(user),
+        )
+
+
+@transaction.atomic(durable=True)
+def password_reset_confirm(
+    *, uid: str, token: str, new_password: str, context: ActionContext
+) -> User:
+    """Sets a new password from a reset link, ends every session and lifts any lockout."""
+    invalid = ValidationFailed(
+        "This reset link is invalid or has been used.", fields={"token": ["Invalid or used."]}
+    )
+    try:
+        user_id = urlsafe_base64_decode(uid).decode()
+        user = User.objects.select_for_update().filter(pk=user_id, is_active=True).first()
+    except (ValueError, DjangoValidationError):
+        user = None
+    if user is None or not default_token_generator.check_token(user, token):
+        raise invalid
+    _validate_password(new_password, user=user, field="new_password")
+    user.set_password(new_password)
+    user.failed_login_attempts = 0
+    user.lockout_count = 0
+    user.locked_until = None
+    user.save(update_fields=["password", "failed_login_attempts", "lockout_count", "locked_until"])
+    _password_changed(user=user, keep=None, actor=user, context=context, via="reset")
+    return user
+
+
+# --- Profile -----------------------------------------------------------------------------
+
+_PROFILE_FIELDS = frozenset({"display_name", "avatar_url", "bio"})
+
+
+@transaction.atomic(durable=True)
+def profile_update(*, user: User, **changes) -> UserProfile:
+    """Updates the given profile fields (display_name, avatar_url, bio)."""
+    unknown = changes.keys() - _PROFILE_FIELDS
+    if unknown:
+        raise ValueError(f"Not a profile field: {', '.join(sorted(unknown))}")
+    profile, _ = UserProfile.objects.select_for_update().get_or_create(
+        user=user, defaults={"display_name": user.email.split("@")[0]}
+    )
+    for name, value in changes.items():
+        setattr(profile, name, value)
+    _validated_profile(profile)
+    return save_changes(profile, changes)
