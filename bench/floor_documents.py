@@ -1,9 +1,7 @@
 """The floor for the documents endpoints: a bare WSGI function that does what Atrium must do for
 each request and nothing more. It authenticates like bench/floor_me.py (the same credential
 lookup, which brings the user's permission names), sends the statements documents.selectors
-and documents.services send and answers with the same JSON. The access check, the new version
-and its row are documents/sql.py's own statements, imported; the list and search statements
-are compiled by Django's ORM in Atrium, so they are captured here column for column.
+and documents.services send, imported from documents/sql.py, and answers with the same JSON.
 
 - ``GET /api/v1/documents/<id>``: the access query, the document with its ETag.
 - ``GET /api/v1/documents``: the first page of "mine and shared with me", newest change first.
@@ -30,44 +28,6 @@ from bench.floor_me import StartResponse, _timestamp, caller_of, pool
 from documents import sql
 
 PAGE_SIZE = 50
-_LIVE = '(U0."expires_at" IS NULL OR U0."expires_at" > (STATEMENT_TIMESTAMP()))'
-_LEVEL = (
-    'CASE WHEN "documents"."owner_id" = %s THEN \'owner\' ELSE (SELECT U0."permission_level" AS '
-    '"permission_level" FROM "document_shares" U0 WHERE (' + _LIVE + ' AND U0."document_id" = '
-    '("documents"."id") AND U0."user_id" = %s) LIMIT 1) END'
-)
-_SUMMARY_COLUMNS = (
-    '"documents"."id", "documents"."created_at", "documents"."updated_at", '
-    '"documents"."deleted_at", "documents"."owner_id", "documents"."title", '
-)
-_READABLE = (
-    '"documents"."id" IN ((SELECT U0."id" AS "id" FROM "documents" U0 WHERE U0."owner_id" = %s) '
-    'UNION ALL (SELECT U0."document_id" AS "document_id" FROM "document_shares" U0 WHERE '
-    "(" + _LIVE + ' AND U0."user_id" = %s)))'
-)
-LIST_SQL = (
-    "SELECT "
-    + _SUMMARY_COLUMNS
-    + '"documents"."version", '
-    + _LEVEL
-    + ' AS "access_level" FROM "documents" WHERE ("documents"."deleted_at" IS NULL AND '
-    + _READABLE
-    + ') ORDER BY "documents"."updated_at" DESC, "documents"."id" DESC LIMIT %s'
-)
-_QUERY = "websearch_to_tsquery('english'::regconfig, %s)"
-SEARCH_SQL = (
-    "SELECT "
-    + _SUMMARY_COLUMNS
-    + '"documents"."version", (ts_rank("documents"."search_vector", '
-    + _QUERY
-    + '))::double precision AS "rank", '
-    + _LEVEL
-    + ' AS "access_level" FROM "documents" WHERE ("documents"."deleted_at" IS NULL AND '
-    + _READABLE
-    + ' AND "documents"."search_vector" @@ ('
-    + _QUERY
-    + ')) ORDER BY 8 DESC, "documents"."id" DESC LIMIT %s'
-)
 _DOCUMENT_PATH = re.compile(r"^/api/v1/documents/([0-9a-fA-F-]{36})$")
 _ENTITY_TAG = re.compile(r'"(\d{1,9})"', re.ASCII)
 VIEW, CHANGE = "documents.view_document", "documents.change_document"
@@ -171,13 +131,14 @@ def application(environ: dict[str, Any], start_response: StartResponse) -> Itera
         document = _DOCUMENT_PATH.match(path)
         if method == "GET" and path == "/api/v1/documents" and VIEW in permissions:
             rows = connection.execute(
-                LIST_SQL, (user_id, user_id, user_id, user_id, PAGE_SIZE + 1)
+                sql.DOCUMENT_LIST_PAGE, (user_id, user_id, user_id, user_id, PAGE_SIZE + 1)
             ).fetchall()
             return _respond(start_response, "200 OK", _page(environ, rows, rank=False))
         if method == "GET" and path == "/api/v1/documents/search" and VIEW in permissions:
             query = parse.parse_qs(environ.get("QUERY_STRING", "")).get("q", [""])[0]
             rows = connection.execute(
-                SEARCH_SQL, (query, user_id, user_id, user_id, user_id, query, PAGE_SIZE + 1)
+                sql.DOCUMENT_SEARCH_PAGE,
+                (query, user_id, user_id, user_id, user_id, query, PAGE_SIZE + 1),
             ).fetchall()
             return _respond(start_response, "200 OK", _page(environ, rows, rank=True))
         if document and method == "GET" and VIEW in permissions:

@@ -4,6 +4,11 @@ documents/selectors.py and documents/services.py run these statements through Dj
 connection; bench/floor_documents.py runs the very same ones through a bare psycopg pool, so
 the benchmark's floor measures Atrium's SQL and nothing else.
 
+The first pages of the document list and of the search are the exception: documents.selectors
+builds them with the ORM (filters, orderings and the page cursor vary them), and their text
+here is what the ORM compiles for the plain first page, so the floor sends that same statement.
+tests/documents/test_sql.py holds the two equal.
+
 Values are always bound parameters. The variants of the access check are written out from
 this module's own fragments when it is imported; nothing is formatted at run time.
 """
@@ -52,4 +57,53 @@ WRITE_NEXT_VERSION = (
 INSERT_VERSION = (
     "INSERT INTO document_versions (document_id, version, title, content, note, created_by)"
     " VALUES (%s, %s, %s, %s, %s, %s)"
+)
+
+
+# --- the first pages the ORM compiles (see above) ---------------------------------------------
+# Literals the ORM binds as parameters ('owner', 'english') are written in: both send the
+# same text to the server.
+
+_LIVE_SHARE = '(U0."expires_at" IS NULL OR U0."expires_at" > (STATEMENT_TIMESTAMP()))'
+_LEVEL = (
+    'CASE WHEN "documents"."owner_id" = %s THEN \'owner\' ELSE (SELECT U0."permission_level" AS '
+    '"permission_level" FROM "document_shares" U0 WHERE ('
+    + _LIVE_SHARE
+    + ' AND U0."document_id" = '
+    '("documents"."id") AND U0."user_id" = %s) LIMIT 1) END'
+)
+_SUMMARY_COLUMNS = (
+    '"documents"."id", "documents"."created_at", "documents"."updated_at", '
+    '"documents"."deleted_at", "documents"."owner_id", "documents"."title", '
+)
+_READABLE = (
+    '"documents"."id" IN ((SELECT U0."id" AS "id" FROM "documents" U0 WHERE U0."owner_id" = %s) '
+    'UNION ALL (SELECT U0."document_id" AS "document_id" FROM "document_shares" U0 WHERE '
+    "(" + _LIVE_SHARE + ' AND U0."user_id" = %s)))'
+)
+# "Mine and shared with me", newest change first. Parameters: the user four times, the limit.
+DOCUMENT_LIST_PAGE = (
+    "SELECT "
+    + _SUMMARY_COLUMNS
+    + '"documents"."version", '
+    + _LEVEL
+    + ' AS "access_level" FROM "documents" WHERE ("documents"."deleted_at" IS NULL AND '
+    + _READABLE
+    + ') ORDER BY "documents"."updated_at" DESC, "documents"."id" DESC LIMIT %s'
+)
+_QUERY = "websearch_to_tsquery('english'::regconfig, %s)"
+# Ranked matches, best first (the rank is column 8). Parameters: the search terms, the user four
+# times, the search terms again, the limit.
+DOCUMENT_SEARCH_PAGE = (
+    "SELECT "
+    + _SUMMARY_COLUMNS
+    + '"documents"."version", (ts_rank("documents"."search_vector", '
+    + _QUERY
+    + '))::double precision AS "rank", '
+    + _LEVEL
+    + ' AS "access_level" FROM "documents" WHERE ("documents"."deleted_at" IS NULL AND '
+    + _READABLE
+    + ' AND "documents"."search_vector" @@ ('
+    + _QUERY
+    + ')) ORDER BY 8 DESC, "documents"."id" DESC LIMIT %s'
 )
