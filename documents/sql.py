@@ -32,7 +32,8 @@ WHERE d.id = %(document)s
 """
 _LIVE = "  AND d.deleted_at IS NULL\n"
 _TRASHED = "  AND d.deleted_at IS NOT NULL\n"
-# Only the document's row: a share row locked too would block its grantee's other requests.
+# The document's row only: the share is on the nullable side of the outer join, which
+# PostgreSQL cannot lock, and the document's lock is what every write of it takes.
 _LOCK = "FOR UPDATE OF d\n"
 
 # A live document and the caller's level on it.
