@@ -1,8 +1,7 @@
 """The floor for the documents endpoints: a bare WSGI function that does what Atrium must do for
 each request and nothing more. It authenticates like bench/floor_me.py (the same credential
 lookup, which brings the user's permission names), sends the statements documents.selectors
-and documents.services send (captured from Django, column for column) and answers with the
-same JSON.
+and documents.services send, imported from documents/sql.py, and answers with the same JSON.
 
 - ``GET /api/v1/documents/<id>``: the access query, the document with its ETag.
 - ``GET /api/v1/documents``: the first page of "mine and shared with me", newest change first.
@@ -18,7 +17,6 @@ Run: DATABASE_URL=postgres://... gunicorn bench.floor_documents:application -w 3
 import base64
 import json
 import re
-import uuid
 from collections.abc import Iterable
 from datetime import UTC
 from typing import Any
@@ -26,68 +24,10 @@ from urllib import parse
 
 from bench.floor_me import StartResponse, _timestamp, caller_of, pool
 
-PAGE_SIZE = 50
-_LIVE = '(U0."expires_at" IS NULL OR U0."expires_at" > (STATEMENT_TIMESTAMP()))'
-_LEVEL = (
-    'CASE WHEN "documents"."owner_id" = %s THEN \'owner\' ELSE (SELECT U0."permission_level" AS '
-    '"permission_level" FROM "document_shares" U0 WHERE (' + _LIVE + ' AND U0."document_id" = '
-    '("documents"."id") AND U0."user_id" = %s) LIMIT 1) END'
-)
-_SUMMARY_COLUMNS = (
-    '"documents"."id", "documents"."created_at", "documents"."updated_at", '
-    '"documents"."deleted_at", "documents"."owner_id", "documents"."title", '
-)
-_READABLE = (
-    '"documents"."id" IN ((SELECT U0."id" AS "id" FROM "documents" U0 WHERE U0."owner_id" = %s) '
-    'UNION ALL (SELECT U0."document_id" AS "document_id" FROM "document_shares" U0 WHERE '
-    "(" + _LIVE + ' AND U0."user_id" = %s)))'
-)
-# documents.selectors._ACCESS_SQL, live and, for updates, locked.
-ACCESS_SQL = """
-SELECT d.id, d.created_at, d.updated_at, d.deleted_at, d.owner_id, d.title, d.content,
-       d.version,
-       CASE WHEN d.owner_id = %(user)s THEN 'owner' ELSE s.permission_level END AS access_level
-FROM documents d
-LEFT JOIN document_shares s
-  ON s.document_id = d.id AND s.user_id = %(user)s
- AND (s.expires_at IS NULL OR s.expires_at > STATEMENT_TIMESTAMP())
-WHERE d.id = %(document)s AND d.deleted_at IS  NULL
-  AND (d.owner_id = %(user)s OR s.id IS NOT NULL)
-"""
-LIST_SQL = (
-    "SELECT "
-    + _SUMMARY_COLUMNS
-    + '"documents"."version", '
-    + _LEVEL
-    + ' AS "access_level" FROM "documents" WHERE ("documents"."deleted_at" IS NULL AND '
-    + _READABLE
-    + ') ORDER BY "documents"."updated_at" DESC, "documents"."id" DESC LIMIT %s'
-)
-_QUERY = "websearch_to_tsquery('english'::regconfig, %s)"
-SEARCH_SQL = (
-    "SELECT "
-    + _SUMMARY_COLUMNS
-    + '"documents"."version", (ts_rank("documents"."search_vector", '
-    + _QUERY
-    + '))::double precision AS "rank", '
-    + _LEVEL
-    + ' AS "access_level" FROM "documents" WHERE ("documents"."deleted_at" IS NULL AND '
-    + _READABLE
-    + ' AND "documents"."search_vector" @@ ('
-    + _QUERY
-    + ')) ORDER BY 8 DESC, "documents"."id" DESC LIMIT %s'
-)
-UPDATE_SQL = (
-    "UPDATE documents SET title = %s, content = %s, version = version + 1"
-    " WHERE id = %s AND version = %s RETURNING version, updated_at"
-)
-VERSION_INSERT_SQL = (
-    'INSERT INTO "document_versions" ("id", "document_id", "version", "title", "content", '
-    '"note", "created_at", "created_by") VALUES (%s, %s, %s, %s, %s, %s, DEFAULT, %s) '
-    'RETURNING "document_versions"."id", "document_versions"."note", '
-    '"document_versions"."created_at"'
-)
+# documents/sql.py is plain Python; importing it runs no Django.
+from documents import sql
 
+PAGE_SIZE = 50
 _DOCUMENT_PATH = re.compile(r"^/api/v1/documents/([0-9a-fA-F-]{36})$")
 _ENTITY_TAG = re.compile(r'"(\d{1,9})"', re.ASCII)
 VIEW, CHANGE = "documents.view_document", "documents.change_document"
@@ -161,7 +101,7 @@ def _update(connection, user_id, doc_id: str, environ) -> tuple[str, Any, list]:
     content = json.loads(environ["wsgi.input"].read(length))["content"]
     with connection.transaction():
         row = connection.execute(
-            ACCESS_SQL + "FOR UPDATE OF d", {"user": user_id, "document": doc_id}
+            sql.ACCESS_FOR_UPDATE, {"user": user_id, "document": doc_id}
         ).fetchone()
         if row is None:
             return "404 Not Found", {"status": 404}, []
@@ -174,11 +114,9 @@ def _update(connection, user_id, doc_id: str, environ) -> tuple[str, Any, list]:
         if content == row[6]:
             return "200 OK", _document(row), [("ETag", f'"{current}"')]
         version, updated_at = connection.execute(
-            UPDATE_SQL, (title, content, doc_id, current)
+            sql.WRITE_NEXT_VERSION, (title, content, doc_id, current)
         ).fetchone()
-        connection.execute(
-            VERSION_INSERT_SQL, (uuid.uuid4(), doc_id, version, title, content, "", user_id)
-        )
+        connection.execute(sql.INSERT_VERSION, (doc_id, version, title, content, "", user_id))
     body = _document((*row[:2], updated_at, *row[3:6], content, version, row[-1]))
     return "200 OK", body, [("ETag", f'"{version}"')]
 
@@ -193,18 +131,19 @@ def application(environ: dict[str, Any], start_response: StartResponse) -> Itera
         document = _DOCUMENT_PATH.match(path)
         if method == "GET" and path == "/api/v1/documents" and VIEW in permissions:
             rows = connection.execute(
-                LIST_SQL, (user_id, user_id, user_id, user_id, PAGE_SIZE + 1)
+                sql.DOCUMENT_LIST_PAGE, (user_id, user_id, user_id, user_id, PAGE_SIZE + 1)
             ).fetchall()
             return _respond(start_response, "200 OK", _page(environ, rows, rank=False))
         if method == "GET" and path == "/api/v1/documents/search" and VIEW in permissions:
             query = parse.parse_qs(environ.get("QUERY_STRING", "")).get("q", [""])[0]
             rows = connection.execute(
-                SEARCH_SQL, (query, user_id, user_id, user_id, user_id, query, PAGE_SIZE + 1)
+                sql.DOCUMENT_SEARCH_PAGE,
+                (query, user_id, user_id, user_id, user_id, query, PAGE_SIZE + 1),
             ).fetchall()
             return _respond(start_response, "200 OK", _page(environ, rows, rank=True))
         if document and method == "GET" and VIEW in permissions:
             doc_id = document.group(1)
-            row = connection.execute(ACCESS_SQL, {"user": user_id, "document": doc_id}).fetchone()
+            row = connection.execute(sql.ACCESS, {"user": user_id, "document": doc_id}).fetchone()
             if row is None:
                 return _respond(start_response, "404 Not Found", {"status": 404})
             return _respond(start_response, "200 OK", _document(row), [("ETag", f'"{row[7]}"')])

@@ -6,8 +6,20 @@ from core.admin import (
     ReadOnlyTabularInline,
     SoftDeleteAdminMixin,
 )
+from core.api.context import action_context
 
+from . import services
 from .models import Document, DocumentShare, DocumentVersion
+
+
+@admin.action(permissions=["delete"], description="Restore selected documents")
+def restore_selected(modeladmin, request, queryset):
+    context = action_context(request)
+    restored = sum(
+        services.document_moderate_restore(actor=request.user, document_id=pk, context=context)
+        for pk in queryset.values_list("pk", flat=True)
+    )
+    modeladmin.message_user(request, f"Restored {restored} documents.")
 
 
 class DocumentVersionInline(ReadOnlyTabularInline):
@@ -41,9 +53,27 @@ class DocumentAdmin(SoftDeleteAdminMixin, admin.ModelAdmin):
         "updated_at",
     )
     inlines = [DocumentVersionInline, DocumentShareInline]
+    # Staff moderate through the documents service, so readers hear of it: each document is
+    # moved to the trash or restored in a transaction of its own.
+    actions = [restore_selected]
 
     def has_add_permission(self, request) -> bool:
         return False
+
+    def delete_view(self, request, object_id, extra_context=None):
+        # Django runs this page inside a transaction, where the service's durable one cannot
+        # start; the service is the page's only write.
+        return self._delete_view(request, object_id, extra_context)
+
+    def delete_model(self, request, obj) -> None:
+        services.document_moderate_delete(
+            actor=request.user, document_id=obj.pk, context=action_context(request)
+        )
+
+    def delete_queryset(self, request, queryset) -> None:
+        context = action_context(request)
+        for pk in queryset.values_list("pk", flat=True):
+            services.document_moderate_delete(actor=request.user, document_id=pk, context=context)
 
 
 @admin.register(DocumentVersion)

@@ -1,10 +1,17 @@
-"""The demo's documents: each with a version per edit and a few shares."""
+"""The demo's documents: each with a version per edit and a few shares, built through the
+documents services like any user's, so demo rows obey the same rules and are announced.
+
+No service writes a past time, so every version is written when the demo is seeded: the
+history shows who wrote each version and in what order, all "just now".
+"""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from accounts.models import User
+from core.context import SYSTEM
 from core.demo import DemoSummary, demo_rng
+from documents import services
 from documents.models import Document, DocumentShare, DocumentVersion, ShareLevel
 
 
@@ -22,7 +29,6 @@ class DemoDocument:
     # Version n holds the first n sections: each edit added one.
     sections: tuple[str, ...]
     shares: tuple[DemoShare, ...] = ()
-    started_days_ago: int = 20
 
 
 DOCUMENTS: tuple[DemoDocument, ...] = (
@@ -36,7 +42,6 @@ DOCUMENTS: tuple[DemoDocument, ...] = (
             "## Operations\n\n- Status page updated\n- Support rota covers launch week",
         ),
         (DemoShare("ben", ShareLevel.EDITOR), DemoShare("grace", ShareLevel.VIEWER)),
-        started_days_ago=26,
     ),
     DemoDocument(
         "ben",
@@ -47,7 +52,6 @@ DOCUMENTS: tuple[DemoDocument, ...] = (
             "## Shipping\n\nEvery change goes through review; small pull requests merge fastest.",
         ),
         (DemoShare("ana", ShareLevel.COMMENTER),),
-        started_days_ago=40,
     ),
     DemoDocument(
         "chloe",
@@ -58,7 +62,6 @@ DOCUMENTS: tuple[DemoDocument, ...] = (
         ),
         # A contractor's access that runs out on its own.
         (DemoShare("hugo", ShareLevel.EDITOR, expires_in_days=30),),
-        started_days_ago=15,
     ),
     DemoDocument(
         "dev",
@@ -71,7 +74,6 @@ DOCUMENTS: tuple[DemoDocument, ...] = (
             "## Actions\n\n- Lint migrations for table locks\n- Page on the login error rate",
         ),
         (DemoShare("elena", ShareLevel.VIEWER), DemoShare("farid", ShareLevel.COMMENTER)),
-        started_days_ago=11,
     ),
     DemoDocument(
         "elena",
@@ -82,7 +84,6 @@ DOCUMENTS: tuple[DemoDocument, ...] = (
             "## Password reset\n\nUse 'Forgot password' on the sign-in page; links last an hour.",
         ),
         (DemoShare("farid", ShareLevel.EDITOR),),
-        started_days_ago=30,
     ),
     DemoDocument(
         "grace",
@@ -91,7 +92,6 @@ DOCUMENTS: tuple[DemoDocument, ...] = (
             "# Team offsite\n\nTwo days by the lake, laptops optional.",
             "## Day one\n\nMorning: roadmap review. Afternoon: kayaks or a long lunch.",
         ),
-        started_days_ago=8,
     ),
 )
 
@@ -103,56 +103,45 @@ def _seed_document(
     now: datetime,
     summary: DemoSummary,
 ) -> None:
+    summary.add(Document)
+    summary.add(DocumentVersion, len(spec.sections))
+    summary.add(DocumentShare, len(spec.shares))
+    if summary.dry_run:
+        return
     rng = demo_rng(f"document:{spec.owner}:{spec.title}")
     owner = users[spec.owner]
-    authors = [owner] + [users[s.user] for s in spec.shares if s.level == ShareLevel.EDITOR]
-    started = now - timedelta(days=spec.started_days_ago)
-
-    edited_at = started
-    versions = []
-    for number in range(1, len(spec.sections) + 1):
-        versions.append(
-            DocumentVersion(
-                version=number,
-                title=spec.title,
-                content="\n\n".join(spec.sections[:number]),
-                # The owner writes the first version; editors may write the later ones.
-                created_by=owner if number == 1 else rng.choice(authors),
-                created_at=edited_at,
-            )
-        )
-        edited_at += timedelta(hours=rng.randint(2, 72))
-    newest = versions[-1]
-    document = Document.objects.create(
-        owner=owner,
-        title=spec.title,
-        content=newest.content,
-        version=newest.version,
-        created_at=started,
-        updated_at=newest.created_at,
+    document = services.document_create(
+        actor=owner, title=spec.title, content=spec.sections[0], context=SYSTEM
     )
-    for version in versions:
-        version.document = document
-    DocumentVersion.objects.bulk_create(versions)
-    DocumentShare.objects.bulk_create(
-        DocumentShare(
-            document=document,
-            user=users[share.user],
+    # Shared first, so the editors among the sharees may write the later versions.
+    for share in spec.shares:
+        services.share_grant(
+            actor=owner,
+            document_id=document.pk,
+            user_id=users[share.user].pk,
             permission_level=share.level,
             expires_at=(
                 None
                 if share.expires_in_days is None
                 else now + timedelta(days=share.expires_in_days)
             ),
+            context=SYSTEM,
         )
-        for share in spec.shares
-    )
-    summary.add(Document)
-    summary.add(DocumentVersion, len(versions))
-    summary.add(DocumentShare, len(spec.shares))
+    authors = [owner] + [users[s.user] for s in spec.shares if s.level == ShareLevel.EDITOR]
+    for number in range(2, len(spec.sections) + 1):
+        services.document_update(
+            actor=rng.choice(authors),
+            document_id=document.pk,
+            expected_version=number - 1,
+            content="\n\n".join(spec.sections[:number]),
+            context=SYSTEM,
+        )
 
 
 def seed_documents(*, users: dict[str, User], now: datetime, summary: DemoSummary) -> None:
+    """Each document (keyed by owner and title) is built whole the first time and left as it
+    is afterwards. Each write is its own transaction; with ``summary.dry_run`` nothing is
+    written and the summary counts what would be."""
     for spec in DOCUMENTS:
         if not Document.all_objects.filter(owner=users[spec.owner], title=spec.title).exists():
             _seed_document(spec=spec, users=users, now=now, summary=summary)

@@ -196,7 +196,11 @@ def documents_scale_load(
     progress: Callable[[str], None] = print,
 ) -> ScaleResult:
     """Loads the data set into the database Django is connected to. Refuses to load into a
-    database that already holds documents, so running it twice never doubles the data."""
+    database that already holds documents, so running it twice never doubles the data.
+
+    The service-level code of ``seed_documents_scale``: it owns its transactions, one per
+    batch (durable, so nobody wraps the whole load into one huge transaction), and the
+    command only passes its options."""
     started = time.monotonic()
     totals = {"documents": 0, "versions": 0, "shares": 0}
     with connection.cursor() as cursor:
@@ -204,12 +208,12 @@ def documents_scale_load(
         if cursor.fetchone()[0]:
             raise ValueError("The documents table is not empty; load into a fresh database.")
         cursor.execute("SET synchronous_commit = off")
-        with transaction.atomic():
+        with transaction.atomic(durable=True):
             _users(cursor, owners)
             _copy_pools(cursor)
         for start in range(1, documents + 1, BATCH):
             stop = min(start + BATCH - 1, documents)
-            with transaction.atomic():
+            with transaction.atomic(durable=True):
                 cursor.execute(
                     _BATCH_SQL,
                     {
@@ -234,13 +238,12 @@ def documents_scale_load(
                 f" ({time.monotonic() - started:.0f}s)"
             )
         if for_user is not None:
-            with transaction.atomic():
+            with transaction.atomic(durable=True):
                 totals["shares"] += _bench_user_shares(
                     cursor, for_user=for_user, owned=owned, shared=shared
                 )
         progress("  VACUUM ANALYZE ...")
-        for table in ("documents", "document_versions", "document_shares", "users"):
-            cursor.execute(f"VACUUM ANALYZE {table}")
+        cursor.execute("VACUUM ANALYZE documents, document_versions, document_shares, users")
         cursor.execute("SET synchronous_commit = on")
     return ScaleResult(
         users=owners,

@@ -29,6 +29,7 @@ from django.db.models.functions import Cast, Now
 
 from core.exceptions import NotFound, ValidationFailed
 
+from . import sql
 from .models import Document, DocumentShare, DocumentVersion, ShareLevel
 
 # What each level may do; the owner of the document is "owner" too.
@@ -78,21 +79,13 @@ def readable_ids(*, user) -> QuerySet:
     return owned.union(shared, all=True)
 
 
-# The access check runs on every object endpoint, so it is one fixed statement: building the
-# equivalent ORM query (a CASE over a correlated subquery, and an EXISTS) cost more time per
-# request than running it (bench/bench_documents.py). The share condition is live_shares()'s;
-# the unique (document_id, user_id) key makes the join yield at most one row.
-_ACCESS_SQL = """
-SELECT d.id, d.created_at, d.updated_at, d.deleted_at, d.owner_id, d.title, d.content,
-       d.version,
-       CASE WHEN d.owner_id = %(user)s THEN 'owner' ELSE s.permission_level END AS access_level
-FROM documents d
-LEFT JOIN document_shares s
-  ON s.document_id = d.id AND s.user_id = %(user)s
- AND (s.expires_at IS NULL OR s.expires_at > STATEMENT_TIMESTAMP())
-WHERE d.id = %(document)s AND d.deleted_at IS {deleted} NULL
-  AND (d.owner_id = %(user)s OR s.id IS NOT NULL)
-{lock}"""
+# The access statement for each (deleted, lock) the callers may ask for.
+_ACCESS_SQL = {
+    (False, False): sql.ACCESS,
+    (False, True): sql.ACCESS_FOR_UPDATE,
+    (True, False): sql.TRASHED_ACCESS,
+    (True, True): sql.TRASHED_ACCESS_FOR_UPDATE,
+}
 
 
 def document_access(*, user, document_id, deleted: bool = False, lock: bool = False) -> Access:
@@ -104,10 +97,10 @@ def document_access(*, user, document_id, deleted: bool = False, lock: bool = Fa
         key = uuid.UUID(str(document_id))
     except ValueError:
         raise NotFound() from None
-    sql = _ACCESS_SQL.format(
-        deleted="NOT" if deleted else "", lock="FOR UPDATE OF d" if lock else ""
+    statement = _ACCESS_SQL[deleted, lock]
+    document = next(
+        iter(Document.all_objects.raw(statement, {"user": user.pk, "document": key})), None
     )
-    document = next(iter(Document.all_objects.raw(sql, {"user": user.pk, "document": key})), None)
     if document is None:
         raise NotFound()
     return Access(document=document, level=document.access_level)

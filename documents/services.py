@@ -5,17 +5,23 @@ compares the version the caller read with the current one, moves ``version`` on 
 writes the matching ``document_versions`` row, so the history has neither gaps nor duplicates
 (the unique ``(document_id, version)`` constraint is the last line). Share changes take the
 same lock, so a grant or revocation never interleaves with an edit's access check.
+
+Each write announces what happened (core.events) inside its transaction, so receivers hear of
+it on commit only; share changes are audited too. Callers pass the actor and the
+``ActionContext`` of the action (the API and the admin build it from the request, commands and
+the demo pass ``core.context.SYSTEM``).
 """
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import User
 from core import audit
+from core.context import ActionContext
+from core.events import Audience, publish
 from core.exceptions import (
     NotFound,
     PermissionDenied,
@@ -24,19 +30,63 @@ from core.exceptions import (
 )
 from core.models import AuditAction
 
-from . import selectors
-from .models import Document, DocumentShare, DocumentVersion, ShareLevel
+from . import selectors, sql
+from .models import Document, DocumentShare, ShareLevel
 
 SHARE_MAX_LIFETIME = timedelta(days=365)
+TITLE_MAX_LENGTH = Document._meta.get_field("title").max_length
+NOTE_MAX_LENGTH = 1000
+# Staff moderate any document (move to the trash, bring back) with this permission.
+MODERATE_PERMISSION = "documents.delete_document"
 _UNSET = object()
 
 
-def document_create(*, owner: User, title: str, content: str) -> Document:
-    """A new document at version 1, with its first version row."""
+def _check_title(title: str) -> None:
+    if not title.strip():
+        raise ValidationFailed(fields={"title": ["A document needs a title."]})
+    if len(title) > TITLE_MAX_LENGTH:
+        raise ValidationFailed(
+            fields={"title": [f"Ensure this field has no more than {TITLE_MAX_LENGTH} characters."]}
+        )
+
+
+def _add_version(*, document: Document, actor: User, note: str = "") -> None:
+    """The version row of the document's current title and content: every version row is
+    written here, with the statement the benchmark floor sends."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql.INSERT_VERSION,
+            [document.pk, document.version, document.title, document.content, note, actor.pk],
+        )
+
+
+def _announce(
+    type: str, *, document: Document, actor: User, context: ActionContext, **payload
+) -> None:
+    """Tells whoever may read the document what happened to it, once the change commits."""
+    publish(
+        type=type,
+        target=document,
+        audience=Audience.document(document.pk),
+        actor=actor,
+        context=context,
+        payload={"document_id": str(document.pk), "version": document.version, **payload},
+    )
+
+
+def document_create(*, actor: User, title: str, content: str, context: ActionContext) -> Document:
+    """A new document of ``actor``'s at version 1, with its first version row."""
+    _check_title(title)
     with transaction.atomic(durable=True):
-        document = Document.objects.create(owner=owner, title=title, content=content)
-        DocumentVersion.objects.create(
-            document=document, version=1, title=title, content=content, created_by=owner
+        document = Document.objects.create(owner=actor, title=title, content=content)
+        _add_version(document=document, actor=actor)
+        _announce(
+            "document.created",
+            document=document,
+            actor=actor,
+            context=context,
+            title=title,
+            owner_id=str(actor.pk),
         )
     document.access_level = ShareLevel.OWNER.value
     return document
@@ -55,107 +105,173 @@ def _check_version(document: Document, expected_version: int | None) -> None:
         )
 
 
-def _editable(*, user: User, document_id, expected_version: int | None) -> Document:
-    """The live document, locked, after checking the user may edit it and read its current
+def _editable(*, actor: User, document_id, expected_version: int | None) -> Document:
+    """The live document, locked, after checking the actor may edit it and read its current
     version. Caller is inside a transaction."""
-    access = selectors.document_access(user=user, document_id=document_id, lock=True)
+    access = selectors.document_access(user=actor, document_id=document_id, lock=True)
     if not access.can_edit:
         raise PermissionDenied("Your share of this document does not allow editing.")
     _check_version(access.document, expected_version)
     return access.document
 
 
-def _write(*, document: Document, user: User, title: str, content: str, note: str = "") -> Document:
-    """Makes ``title`` and ``content`` the next version of the locked ``document``; nothing is
-    written when neither changes."""
+def _write(
+    *,
+    document: Document,
+    actor: User,
+    title: str,
+    content: str,
+    context: ActionContext,
+    note: str = "",
+    restored_from: int | None = None,
+) -> Document:
+    """Makes ``title`` and ``content`` the next version of the locked ``document`` and
+    announces it; nothing is written when neither changes."""
+    _check_title(title)
     if title == document.title and content == document.content:
         return document
     with connection.cursor() as cursor:
-        # The version condition repeats what the lock already guarantees, so the write can
-        # never skip or reuse a number even if a caller forgot the lock.
-        cursor.execute(
-            "UPDATE documents SET title = %s, content = %s, version = version + 1"
-            " WHERE id = %s AND version = %s RETURNING version, updated_at",
-            [title, content, document.pk, document.version],
-        )
+        cursor.execute(sql.WRITE_NEXT_VERSION, [title, content, document.pk, document.version])
         row = cursor.fetchone()
     if row is None:
         raise PreconditionFailed("The document changed while this edit was being saved.")
     document.version, document.updated_at = row
     document.title, document.content = title, content
-    DocumentVersion.objects.create(
+    _add_version(document=document, actor=actor, note=note)
+    _announce(
+        "document.updated",
         document=document,
-        version=document.version,
+        actor=actor,
+        context=context,
         title=title,
-        content=content,
-        note=note,
-        created_by=user,
+        restored_from=restored_from,
     )
     return document
 
 
 def document_update(
     *,
-    user: User,
+    actor: User,
     document_id,
     expected_version: int | None,
     title: str | None = None,
     content: str | None = None,
+    context: ActionContext,
 ) -> Document:
-    """Changes the title and/or the content (``None`` keeps it) of the version the user read."""
+    """Changes the title and/or the content (``None`` keeps it) of the version the actor
+    read."""
     with transaction.atomic(durable=True):
-        document = _editable(user=user, document_id=document_id, expected_version=expected_version)
+        document = _editable(
+            actor=actor, document_id=document_id, expected_version=expected_version
+        )
         return _write(
             document=document,
-            user=user,
+            actor=actor,
             title=document.title if title is None else title,
             content=document.content if content is None else content,
+            context=context,
         )
 
 
 def version_restore(
-    *, user: User, document_id, number: int, expected_version: int | None, note: str = ""
+    *,
+    actor: User,
+    document_id,
+    number: int,
+    expected_version: int | None,
+    note: str = "",
+    context: ActionContext,
 ) -> Document:
     """Makes an old version's title and content the next version, noting where it came from.
     A version written without a title (by a contract-only writer) keeps the current title."""
+    if len(note) > NOTE_MAX_LENGTH:
+        raise ValidationFailed(
+            fields={"note": [f"Ensure this field has no more than {NOTE_MAX_LENGTH} characters."]}
+        )
     with transaction.atomic(durable=True):
-        document = _editable(user=user, document_id=document_id, expected_version=expected_version)
+        document = _editable(
+            actor=actor, document_id=document_id, expected_version=expected_version
+        )
         old = selectors.version_get(document=document, number=number)
         reason = f"Restored from version {number}" + (f": {note}" if note else "")
         return _write(
             document=document,
-            user=user,
+            actor=actor,
             title=old.title or document.title,
             content=old.content,
             note=reason,
+            context=context,
+            restored_from=number,
         )
 
 
-def _managed(*, user: User, document_id, deleted: bool = False) -> Document:
-    """The document, locked, after checking the user may share, delete and restore it."""
+def _managed(*, actor: User, document_id, deleted: bool = False) -> Document:
+    """The document, locked, after checking the actor may share, delete and restore it."""
     access = selectors.document_access(
-        user=user, document_id=document_id, deleted=deleted, lock=True
+        user=actor, document_id=document_id, deleted=deleted, lock=True
     )
     if not access.can_manage:
         raise PermissionDenied("Only the document's owners may do this.")
     return access.document
 
 
-def document_delete(*, user: User, document_id, expected_version: int | None) -> None:
-    """Moves the document to the trash, if the user read its current version."""
+def _trash(*, document: Document, actor: User, context: ActionContext) -> None:
+    Document.objects.filter(pk=document.pk).soft_delete()
+    _announce("document.deleted", document=document, actor=actor, context=context)
+
+
+def _untrash(*, document: Document, actor: User, context: ActionContext) -> None:
+    Document.all_objects.filter(pk=document.pk).restore()
+    document.deleted_at = None
+    _announce("document.restored", document=document, actor=actor, context=context)
+
+
+def document_delete(
+    *, actor: User, document_id, expected_version: int | None, context: ActionContext
+) -> None:
+    """Moves the document to the trash, if the actor read its current version."""
     with transaction.atomic(durable=True):
-        document = _managed(user=user, document_id=document_id)
+        document = _managed(actor=actor, document_id=document_id)
         _check_version(document, expected_version)
-        Document.objects.filter(pk=document.pk).soft_delete()
+        _trash(document=document, actor=actor, context=context)
 
 
-def document_restore(*, user: User, document_id) -> Document:
+def document_restore(*, actor: User, document_id, context: ActionContext) -> Document:
     """Brings a document back from the trash, at the version it had."""
     with transaction.atomic(durable=True):
-        document = _managed(user=user, document_id=document_id, deleted=True)
-        Document.all_objects.filter(pk=document.pk).restore()
-    document.deleted_at = None
+        document = _managed(actor=actor, document_id=document_id, deleted=True)
+        _untrash(document=document, actor=actor, context=context)
     return document
+
+
+def _moderated(*, actor: User, document_id, deleted: bool) -> Document | None:
+    """For staff: the document, locked, when it is in the state the moderation changes
+    (``None`` otherwise: someone already moved it, and there is nothing left to do)."""
+    if not actor.has_perm(MODERATE_PERMISSION):
+        raise PermissionDenied("Moderating documents needs the permission to delete them.")
+    documents = Document.all_objects.select_for_update().filter(pk=document_id)
+    return (documents.deleted() if deleted else documents.alive()).first()
+
+
+def document_moderate_delete(*, actor: User, document_id, context: ActionContext) -> bool:
+    """Staff move any live document to the trash, whoever owns it; ``False`` when it was
+    not live."""
+    with transaction.atomic(durable=True):
+        document = _moderated(actor=actor, document_id=document_id, deleted=False)
+        if document is None:
+            return False
+        _trash(document=document, actor=actor, context=context)
+    return True
+
+
+def document_moderate_restore(*, actor: User, document_id, context: ActionContext) -> bool:
+    """Staff bring any document back from the trash; ``False`` when it was not there."""
+    with transaction.atomic(durable=True):
+        document = _moderated(actor=actor, document_id=document_id, deleted=True)
+        if document is None:
+            return False
+        _untrash(document=document, actor=actor, context=context)
+    return True
 
 
 # --- shares ---------------------------------------------------------------------------------
@@ -171,6 +287,13 @@ def _check_expiry(expires_at: datetime | None) -> None:
         raise ValidationFailed(fields={"expires_at": ["Must be at most a year from now."]})
 
 
+def _check_level(permission_level: str) -> None:
+    if permission_level not in ShareLevel.values:
+        raise ValidationFailed(
+            fields={"permission_level": [f'"{permission_level}" is not a valid choice.']}
+        )
+
+
 def _share_state(share: DocumentShare | None) -> dict | None:
     if share is None:
         return None
@@ -182,14 +305,46 @@ def _share_state(share: DocumentShare | None) -> dict | None:
 
 
 def _grantee(*, user_id=None, email: str | None = None) -> User:
+    if (user_id is None) == (email is None):
+        raise ValidationFailed(
+            fields={"user_id": ["Name the user by user_id or by email, not both and not neither."]}
+        )
     users = User.objects.filter(is_active=True)
     if user_id is not None:
         grantee, field = users.filter(pk=user_id).first(), "user_id"
     else:
-        grantee, field = users.filter(email__iexact=(email or "").strip()).first(), "email"
+        grantee, field = users.filter(email__iexact=email.strip()).first(), "email"
     if grantee is None:
         raise ValidationFailed(fields={field: ["No active user has this identity."]})
     return grantee
+
+
+def _announce_share(
+    type: str,
+    *,
+    document: Document,
+    before: dict | None,
+    after: dict | None,
+    actor: User,
+    context: ActionContext,
+) -> None:
+    """Audits a change of a share and announces it twice: to whoever may read the document,
+    and to the grantee themself, whose own list of documents changes and who, once revoked,
+    is no longer among the document's readers."""
+    state = after or before
+    for audience in (Audience.document(document.pk), Audience.user(state["user_id"])):
+        publish(
+            type=type,
+            target=document,
+            audience=audience,
+            actor=actor,
+            context=context,
+            payload={"document_id": str(document.pk), **state},
+        )
+    action = AuditAction.SHARE_REVOKED if after is None else AuditAction.SHARE_GRANTED
+    audit.record(
+        action=action, actor=actor, target=document, before=before, after=after, context=context
+    )
 
 
 @dataclass(frozen=True)
@@ -206,14 +361,15 @@ def share_grant(
     user_id=None,
     email: str | None = None,
     expires_at: datetime | None = None,
-    request: HttpRequest | None = None,
+    context: ActionContext,
 ) -> ShareResult:
-    """Gives a user (by id or email) a level on the document, until ``expires_at`` if given.
-    A user holds one share per document: granting again, or over an expired share, replaces
-    it."""
+    """Gives a user (by id or by email, exactly one of them) a level on the document, until
+    ``expires_at`` if given. A user holds one share per document: granting again, or over an
+    expired share, replaces it."""
+    _check_level(permission_level)
     _check_expiry(expires_at)
     with transaction.atomic(durable=True):
-        document = _managed(user=actor, document_id=document_id)
+        document = _managed(actor=actor, document_id=document_id)
         grantee = _grantee(user_id=user_id, email=email)
         if grantee.pk == document.owner_id:
             raise ValidationFailed(
@@ -227,13 +383,13 @@ def share_grant(
         share.permission_level = permission_level
         share.expires_at = expires_at
         share.save()
-        audit.record(
-            action=AuditAction.SHARE_GRANTED,
-            actor=actor,
-            target=document,
+        _announce_share(
+            "share.granted",
+            document=document,
             before=before,
             after=_share_state(share),
-            request=request,
+            actor=actor,
+            context=context,
         )
     share.refresh_from_db(fields=["created_at"])
     return ShareResult(share=share, created=created)
@@ -253,43 +409,48 @@ def share_change(
     user_id,
     permission_level: str | None = None,
     expires_at: datetime | object | None = _UNSET,
-    request: HttpRequest | None = None,
+    context: ActionContext,
 ) -> DocumentShare:
     """Changes the level and/or the expiry (``None`` makes it permanent) of a user's share."""
+    if permission_level is not None:
+        _check_level(permission_level)
     if expires_at is not _UNSET:
         _check_expiry(expires_at)
     with transaction.atomic(durable=True):
-        document = _managed(user=actor, document_id=document_id)
+        document = _managed(actor=actor, document_id=document_id)
         share = _existing_share(document=document, user_id=user_id)
         before = _share_state(share)
         if permission_level is not None:
             share.permission_level = permission_level
         if expires_at is not _UNSET:
             share.expires_at = expires_at
-        if _share_state(share) == before:
+        after = _share_state(share)
+        if after == before:
             return share
         share.save(update_fields=["permission_level", "expires_at"])
-        audit.record(
-            action=AuditAction.SHARE_GRANTED,
-            actor=actor,
-            target=document,
+        _announce_share(
+            "share.changed",
+            document=document,
             before=before,
-            after=_share_state(share),
-            request=request,
+            after=after,
+            actor=actor,
+            context=context,
         )
     return share
 
 
-def share_revoke(*, actor: User, document_id, user_id, request: HttpRequest | None = None) -> None:
+def share_revoke(*, actor: User, document_id, user_id, context: ActionContext) -> None:
     """Takes a user's share of the document away."""
     with transaction.atomic(durable=True):
-        document = _managed(user=actor, document_id=document_id)
+        document = _managed(actor=actor, document_id=document_id)
         share = _existing_share(document=document, user_id=user_id)
+        before = _share_state(share)
         share.delete()
-        audit.record(
-            action=AuditAction.SHARE_REVOKED,
+        _announce_share(
+            "share.revoked",
+            document=document,
+            before=before,
+            after=None,
             actor=actor,
-            target=document,
-            before=_share_state(share),
-            request=request,
+            context=context,
         )

@@ -11,6 +11,7 @@ from django.utils import timezone
 from accounts.demo import DEMO_PASSWORD
 from accounts.models import User
 from billing.models import Invoice, InvoiceStatus, PaymentStatus
+from config.demo import seed_demo
 from documents.demo import DOCUMENTS
 from documents.models import Document
 
@@ -97,6 +98,15 @@ def test_every_demo_document_is_its_newest_version():
         assert [v.version for v in versions] == list(range(1, len(versions) + 1))
         assert document.version == len(versions)
         assert document.content == versions[-1].content
+
+
+def test_a_dry_run_counts_the_documents_it_would_build_through_the_services():
+    summary = seed_demo(dry_run=True)
+
+    assert not Document.all_objects.exists()
+    assert summary.created["documents"] == len(DOCUMENTS)
+    assert summary.created["document versions"] == sum(len(d.sections) for d in DOCUMENTS)
+    assert summary.created["document shares"] == sum(len(d.shares) for d in DOCUMENTS)
 
 
 def test_paid_demo_invoices_are_covered_by_their_succeeded_payments():

@@ -101,6 +101,8 @@ class ShareGrantInput(serializers.Serializer):
     expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
 
     def validate(self, attrs: dict) -> dict:
+        # documents.services.share_grant holds this rule for every caller; asking here too
+        # answers with the other field errors at once.
         if ("user_id" in attrs) == ("email" in attrs):
             raise serializers.ValidationError(
                 {"user_id": ["Name the user by user_id or by email, not both and not neither."]}

@@ -14,6 +14,7 @@ from rest_framework.decorators import action
 from rest_framework.filters import OrderingFilter
 from rest_framework.response import Response
 
+from core.api.context import action_context
 from core.api.permissions import HasActionPermission
 from core.api.schema import problem_responses
 from core.api.validation import validated, validated_query
@@ -93,7 +94,9 @@ class DocumentViewSet(viewsets.GenericViewSet):
     def create(self, request):
         """A new document at version 1."""
         document = services.document_create(
-            owner=request.user, **validated(s.DocumentCreateInput, request.data)
+            actor=request.user,
+            context=action_context(request),
+            **validated(s.DocumentCreateInput, request.data),
         )
         response = Response(s.DocumentOutput(document).data, status=status.HTTP_201_CREATED)
         return _with_etag(response, document)
@@ -115,7 +118,11 @@ class DocumentViewSet(viewsets.GenericViewSet):
         version = expected_version(request)
         data = validated(s.DocumentUpdateInput, request.data, partial=partial)
         document = services.document_update(
-            user=request.user, document_id=document_id, expected_version=version, **data
+            actor=request.user,
+            document_id=document_id,
+            expected_version=version,
+            context=action_context(request),
+            **data,
         )
         return _with_etag(Response(s.DocumentOutput(document).data), document)
 
@@ -133,7 +140,10 @@ class DocumentViewSet(viewsets.GenericViewSet):
     def destroy(self, request, document_id=None):
         """Moves the document to the trash (owners only)."""
         services.document_delete(
-            user=request.user, document_id=document_id, expected_version=expected_version(request)
+            actor=request.user,
+            document_id=document_id,
+            expected_version=expected_version(request),
+            context=action_context(request),
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -141,7 +151,9 @@ class DocumentViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["post"])
     def restore(self, request, document_id=None):
         """Brings the document back from the trash (owners only)."""
-        document = services.document_restore(user=request.user, document_id=document_id)
+        document = services.document_restore(
+            actor=request.user, document_id=document_id, context=action_context(request)
+        )
         document = selectors.document_access(user=request.user, document_id=document.pk).document
         return _with_etag(Response(s.DocumentOutput(document).data), document)
 
@@ -233,11 +245,12 @@ class VersionViewSet(_DocumentChildViewSet):
         version = expected_version(request)
         note = validated(s.VersionRestoreInput, request.data)["note"]
         document = services.version_restore(
-            user=request.user,
+            actor=request.user,
             document_id=document_id,
             number=int(number),
             expected_version=version,
             note=note,
+            context=action_context(request),
         )
         return _with_etag(Response(s.DocumentOutput(document).data), document)
 
@@ -270,7 +283,7 @@ class ShareViewSet(_DocumentChildViewSet):
         result = services.share_grant(
             actor=request.user,
             document_id=document_id,
-            request=request,
+            context=action_context(request),
             **validated(s.ShareGrantInput, request.data),
         )
         code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
@@ -283,7 +296,7 @@ class ShareViewSet(_DocumentChildViewSet):
             actor=request.user,
             document_id=document_id,
             user_id=user_id,
-            request=request,
+            context=action_context(request),
             **validated(s.ShareChangeInput, request.data),
         )
         return Response(s.ShareOutput(share).data)
@@ -291,6 +304,9 @@ class ShareViewSet(_DocumentChildViewSet):
     def destroy(self, request, document_id=None, user_id=None):
         """Revokes a user's share."""
         services.share_revoke(
-            actor=request.user, document_id=document_id, user_id=user_id, request=request
+            actor=request.user,
+            document_id=document_id,
+            user_id=user_id,
+            context=action_context(request),
         )
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -4,6 +4,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from core.context import SYSTEM
 from documents import services
 from tests.accounts.conftest import session_token_for
 from tests.factories import DocumentShareFactory, UserFactory, UserProfileFactory
@@ -43,7 +44,7 @@ def stranger(synced_roles):
 @pytest.fixture
 def document(owner):
     return services.document_create(
-        owner=owner, title="Quarterly plan", content="Line one\nLine two\n"
+        actor=owner, title="Quarterly plan", content="Line one\nLine two\n", context=SYSTEM
     )
 
 

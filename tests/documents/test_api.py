@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from core.context import SYSTEM
 from core.models import AuditAction, AuditEvent
 from documents import services
 from documents.models import Document, DocumentShare, DocumentVersion
@@ -132,10 +133,10 @@ def test_a_stale_delete_is_412_and_deletes_nothing(owner, document):
 
 
 def test_the_list_holds_mine_and_live_shares_only(owner, stranger):
-    mine = services.document_create(owner=owner, title="Mine", content="")
-    theirs = services.document_create(owner=stranger, title="Shared", content="")
-    expired = services.document_create(owner=stranger, title="Expired", content="")
-    services.document_create(owner=stranger, title="Private", content="")
+    mine = services.document_create(actor=owner, title="Mine", content="", context=SYSTEM)
+    theirs = services.document_create(actor=stranger, title="Shared", content="", context=SYSTEM)
+    expired = services.document_create(actor=stranger, title="Expired", content="", context=SYSTEM)
+    services.document_create(actor=stranger, title="Private", content="", context=SYSTEM)
     share(theirs, owner, "viewer")
     share(expired, owner, "editor", expired=True)
     api = client_for(owner)
@@ -151,7 +152,7 @@ def test_the_list_holds_mine_and_live_shares_only(owner, stranger):
 
 def test_the_list_filters_by_title_and_orders_as_asked(owner):
     for title in ("Beta notes", "Alpha notes", "Gamma"):
-        services.document_create(owner=owner, title=title, content="")
+        services.document_create(actor=owner, title=title, content="", context=SYSTEM)
     api = client_for(owner)
 
     response = api.get("/api/v1/documents?title=notes&ordering=title")
@@ -206,10 +207,11 @@ def test_restoring_a_live_document_is_404(owner, document):
 def _edit_many(owner, document, count: int) -> None:
     for number in range(2, count + 1):
         services.document_update(
-            user=owner,
+            actor=owner,
             document_id=document.pk,
             expected_version=number - 1,
             content=f"Line one\nedit {number}\n",
+            context=SYSTEM,
         )
 
 
@@ -441,10 +443,14 @@ def test_an_owner_level_sharee_can_share_and_delete(owner, document, stranger):
 
 def test_search_ranks_a_title_match_above_a_body_match(owner):
     body = services.document_create(
-        owner=owner, title="Notes", content="We discussed the budget at length."
+        actor=owner, title="Notes", content="We discussed the budget at length.", context=SYSTEM
     )
-    title = services.document_create(owner=owner, title="Budget 2027", content="Numbers.")
-    services.document_create(owner=owner, title="Other", content="Nothing relevant.")
+    title = services.document_create(
+        actor=owner, title="Budget 2027", content="Numbers.", context=SYSTEM
+    )
+    services.document_create(
+        actor=owner, title="Other", content="Nothing relevant.", context=SYSTEM
+    )
 
     results = client_for(owner).get("/api/v1/documents/search?q=budget").json()["results"]
 
@@ -453,14 +459,22 @@ def test_search_ranks_a_title_match_above_a_body_match(owner):
 
 
 def test_search_sees_only_what_i_may_read_and_follows_edits(owner, stranger):
-    services.document_create(owner=stranger, title="Secret budget", content="")
-    shared = services.document_create(owner=stranger, title="Shared budget", content="")
-    expired = services.document_create(owner=stranger, title="Old budget", content="")
+    services.document_create(actor=stranger, title="Secret budget", content="", context=SYSTEM)
+    shared = services.document_create(
+        actor=stranger, title="Shared budget", content="", context=SYSTEM
+    )
+    expired = services.document_create(
+        actor=stranger, title="Old budget", content="", context=SYSTEM
+    )
     share(shared, owner, "viewer")
     share(expired, owner, "viewer", expired=True)
-    mine = services.document_create(owner=owner, title="Plan", content="")
+    mine = services.document_create(actor=owner, title="Plan", content="", context=SYSTEM)
     services.document_update(
-        user=owner, document_id=mine.pk, expected_version=1, content="the budget, finally"
+        actor=owner,
+        document_id=mine.pk,
+        expected_version=1,
+        content="the budget, finally",
+        context=SYSTEM,
     )
 
     results = client_for(owner).get("/api/v1/documents/search?q=budget").json()["results"]
@@ -470,7 +484,9 @@ def test_search_sees_only_what_i_may_read_and_follows_edits(owner, stranger):
 
 def test_search_pages_through_ranked_results(owner):
     for number in range(5):
-        services.document_create(owner=owner, title=f"Report {number}", content="report " * number)
+        services.document_create(
+            actor=owner, title=f"Report {number}", content="report " * number, context=SYSTEM
+        )
     api = client_for(owner)
 
     first = api.get("/api/v1/documents/search?q=report&page_size=3").json()

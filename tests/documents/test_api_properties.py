@@ -3,6 +3,7 @@ sends, the API answers without a 5xx and with a response the schema describes.""
 
 import pytest
 
+from core.context import SYSTEM
 from documents import services
 from tests.accounts.conftest import session_token_for
 from tests.schema_run import call_and_validate, examples, schema, wsgi_keeps_test_connection
@@ -17,8 +18,10 @@ def owner_headers(synced_roles) -> dict[str, str]:
     """An owner with a document of a few versions shared with someone, so generated ids and
     version numbers sometimes hit real rows."""
     owner = member("olivia")
-    document = services.document_create(owner=owner, title="Plan", content="one")
-    services.document_update(user=owner, document_id=document.pk, expected_version=1, content="two")
+    document = services.document_create(actor=owner, title="Plan", content="one", context=SYSTEM)
+    services.document_update(
+        actor=owner, document_id=document.pk, expected_version=1, content="two", context=SYSTEM
+    )
     share(document, member("sam"), "viewer")
     return {"Authorization": f"Bearer {session_token_for(owner)}"}
 

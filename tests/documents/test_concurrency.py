@@ -6,6 +6,7 @@ import threading
 import pytest
 from django.db import connection
 
+from core.context import SYSTEM
 from documents import services
 from documents.models import Document, DocumentVersion
 
@@ -41,7 +42,7 @@ def _patch_together(clients, url: str, version: int) -> list[int]:
 @pytest.mark.django_db(transaction=True)
 def test_two_editors_of_one_version_one_wins_the_other_gets_412(synced_roles):
     owner, editor = member("olivia"), member("eddie")
-    document = services.document_create(owner=owner, title="Race", content="start")
+    document = services.document_create(actor=owner, title="Race", content="start", context=SYSTEM)
     share(document, editor, "editor")
     clients = [client_for(owner), client_for(editor)]
 

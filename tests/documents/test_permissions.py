@@ -5,6 +5,7 @@ read but not change are 403."""
 import pytest
 from rest_framework.test import APIClient
 
+from core.context import SYSTEM
 from documents import services
 from tests.factories import UserFactory
 
@@ -28,7 +29,7 @@ def _status(who: str, allowed: set[str], ok: int) -> int:
 def cast(owner, document):
     """The document at version 2, a user for each role, and a third party's share to manage."""
     services.document_update(
-        user=owner, document_id=document.pk, expected_version=1, content="second"
+        actor=owner, document_id=document.pk, expected_version=1, content="second", context=SYSTEM
     )
     people = {"owner": owner, "stranger": member("sam")}
     for level, name in [
@@ -91,7 +92,9 @@ def test_each_endpoint_answers_each_role(cast, document, who, endpoint):
 
 @pytest.mark.parametrize("who", WHO)
 def test_restoring_from_the_trash_is_for_owners(cast, owner, document, who):
-    services.document_delete(user=owner, document_id=document.pk, expected_version=2)
+    services.document_delete(
+        actor=owner, document_id=document.pk, expected_version=2, context=SYSTEM
+    )
 
     response = client_for(cast[who]).post(doc_url(document, "/restore"))
 
@@ -112,7 +115,9 @@ def test_lists_show_the_document_to_those_who_may_read_it(cast, document, who):
 
 @pytest.mark.parametrize("who", WHO)
 def test_the_trash_shows_the_document_to_its_owners(cast, owner, document, who):
-    services.document_delete(user=owner, document_id=document.pk, expected_version=2)
+    services.document_delete(
+        actor=owner, document_id=document.pk, expected_version=2, context=SYSTEM
+    )
 
     trash = client_for(cast[who]).get("/api/v1/documents/trash").json()["results"]
 

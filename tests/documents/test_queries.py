@@ -4,6 +4,7 @@ then the user's permissions)."""
 
 import pytest
 
+from core.context import SYSTEM
 from documents import services
 
 from .conftest import client_for, doc_url, member, share
@@ -16,12 +17,20 @@ def library(owner):
     """Owned and shared documents, each a few versions deep."""
     other = member("sam")
     for number in range(6):
-        mine = services.document_create(owner=owner, title=f"Plan {number}", content="plan")
-        theirs = services.document_create(owner=other, title=f"Their plan {number}", content="")
+        mine = services.document_create(
+            actor=owner, title=f"Plan {number}", content="plan", context=SYSTEM
+        )
+        theirs = services.document_create(
+            actor=other, title=f"Their plan {number}", content="", context=SYSTEM
+        )
         share(theirs, owner, "editor")
         for version in (1, 2):
             services.document_update(
-                user=owner, document_id=mine.pk, expected_version=version, content=f"v{version}"
+                actor=owner,
+                document_id=mine.pk,
+                expected_version=version,
+                content=f"v{version}",
+                context=SYSTEM,
             )
     return mine
 
