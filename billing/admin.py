@@ -1,5 +1,4 @@
 from django.contrib import admin, messages
-from django.db import transaction
 
 from core.admin import (
     AuditColumnsMixin,
@@ -8,9 +7,10 @@ from core.admin import (
     ReadOnlyTabularInline,
     SoftDeleteAdminMixin,
 )
+from core.api.context import action_context
 from core.exceptions import Conflict, DomainError
 
-from . import selectors, services
+from . import selectors
 from .models import (
     Customer,
     Invoice,
@@ -21,6 +21,7 @@ from .models import (
     Product,
     Refund,
 )
+from .services import invoices, payments
 
 
 @admin.register(Customer)
@@ -86,7 +87,9 @@ def _transition_action(service, description: str, permission: str, done: str):
             modeladmin,
             request,
             queryset,
-            lambda invoice: service(invoice=invoice, actor=request.user, request=request),
+            lambda invoice: service(
+                invoice=invoice, actor=request.user, context=action_context(request)
+            ),
             done,
         )
 
@@ -97,24 +100,36 @@ def _transition_action(service, description: str, permission: str, done: str):
 @admin.action(description="Record a manual payment of what remains due", permissions=["pay"])
 def record_payment(modeladmin, request, queryset):
     def pay(invoice: Invoice) -> None:
-        remaining = services.invoice_balance(invoice=invoice).remaining
+        remaining = payments.invoice_balance(invoice=invoice).remaining
         if remaining <= 0:
             raise Conflict("Nothing remains due.")
         # The service checks the amount again under the invoice lock.
-        with transaction.atomic(durable=True):
-            services.payment_record(
-                invoice=invoice,
-                amount=remaining,
-                provider=PaymentProvider.MANUAL,
-                actor=request.user,
-                request=request,
-            )
+        payments.payment_record(
+            invoice=invoice,
+            amount=remaining,
+            provider=PaymentProvider.MANUAL,
+            actor=request.user,
+            context=action_context(request),
+        )
 
     _each(modeladmin, request, queryset, pay, "Payments recorded")
 
 
+class ServiceTransactionAdminMixin:
+    """The add, change and delete pages save through a durable billing service, which is its
+    own transaction: Django's page-wide transaction would nest it, so these pages run
+    without one (the inlines are read-only, so the service's write is the page's only one
+    besides the admin's history entry)."""
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        return self._changeform_view(request, object_id, form_url, extra_context)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        return self._delete_view(request, object_id, extra_context)
+
+
 @admin.register(Invoice)
-class InvoiceAdmin(AuditColumnsMixin, admin.ModelAdmin):
+class InvoiceAdmin(ServiceTransactionAdminMixin, AuditColumnsMixin, admin.ModelAdmin):
     list_display = ("__str__", "customer", "amount", "status", "due_date", "created_at")
     list_filter = (PastDueFilter, "status")
     search_fields = ("number", "customer__name", "customer__email")
@@ -135,11 +150,11 @@ class InvoiceAdmin(AuditColumnsMixin, admin.ModelAdmin):
     inlines = [InvoiceLineInline, PaymentInline]
     actions = [
         _transition_action(
-            services.invoice_finalize, "Finalize selected drafts", "finalize", "Finalized"
+            invoices.invoice_finalize, "Finalize selected drafts", "finalize", "Finalized"
         ),
-        _transition_action(services.invoice_void, "Void selected invoices", "void", "Voided"),
+        _transition_action(invoices.invoice_void, "Void selected invoices", "void", "Voided"),
         _transition_action(
-            services.invoice_mark_uncollectible,
+            invoices.invoice_mark_uncollectible,
             "Mark selected invoices uncollectible",
             "mark_uncollectible",
             "Marked uncollectible",
@@ -179,14 +194,15 @@ class InvoiceAdmin(AuditColumnsMixin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change) -> None:
         fields = {name: form.cleaned_data[name] for name in ("customer", "due_date")}
+        acting = {"actor": request.user, "context": action_context(request)}
         if change:
-            services.invoice_update(invoice=obj, actor=request.user, request=request, **fields)
+            invoices.invoice_update(invoice=obj, **fields, **acting)
         else:
-            created = services.invoice_create(actor=request.user, request=request, **fields)
+            created = invoices.invoice_create(**fields, **acting)
             obj.pk, obj._state.adding = created.pk, False
 
     def delete_model(self, request, obj) -> None:
-        services.invoice_delete(invoice=obj, actor=request.user, request=request)
+        invoices.invoice_delete(invoice=obj, actor=request.user, context=action_context(request))
 
 
 class RefundInline(ReadOnlyTabularInline):
@@ -198,8 +214,9 @@ class RefundInline(ReadOnlyTabularInline):
 @admin.action(description="Refund what is left of selected payments", permissions=["refund"])
 def refund_payments(modeladmin, request, queryset):
     def refund(payment: Payment) -> None:
-        with transaction.atomic(durable=True):
-            services.payment_refund(payment=payment, actor=request.user, request=request)
+        payments.payment_refund(
+            payment=payment, actor=request.user, context=action_context(request)
+        )
 
     _each(modeladmin, request, queryset, refund, "Refunded")
 
