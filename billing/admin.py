@@ -1,3 +1,5 @@
+from types import ModuleType
+
 from django.contrib import admin, messages
 
 from core.admin import (
@@ -21,20 +23,65 @@ from .models import (
     Product,
     Refund,
 )
-from .services import invoices, payments
+from .services import customers, invoices, payments, products
+
+
+class ServiceTransactionAdminMixin:
+    """The add, change and delete pages save through a durable billing service, which is its
+    own transaction: Django's page-wide transaction would nest it, so these pages run
+    without one (their inlines are read-only, so the service's write is the page's only one
+    besides the admin's history entry)."""
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        return self._changeform_view(request, object_id, form_url, extra_context)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        return self._delete_view(request, object_id, extra_context)
+
+
+class _ServiceCrudAdmin(ServiceTransactionAdminMixin, SoftDeleteAdminMixin, AuditColumnsMixin):
+    """Adds, edits and deletes through ``<service_prefix>_create|update|delete`` of
+    ``service_module``, which take the fields named in ``service_fields``."""
+
+    service_module: ModuleType
+    service_prefix: str
+    service_fields: tuple[str, ...]
+
+    def _service(self, verb: str):
+        return getattr(self.service_module, f"{self.service_prefix}_{verb}")
+
+    def save_model(self, request, obj, form, change) -> None:
+        fields = {name: form.cleaned_data[name] for name in self.service_fields}
+        if change:
+            changed = {name: value for name, value in fields.items() if name in form.changed_data}
+            self._service("update")(**{self.service_prefix: obj}, **changed)
+        else:
+            created = self._service("create")(**fields)
+            obj.pk, obj._state.adding = created.pk, False
+
+    def delete_model(self, request, obj) -> None:
+        self._service("delete")(**{self.service_prefix: obj})
+
+    def delete_queryset(self, request, queryset) -> None:
+        for obj in queryset:
+            self.delete_model(request, obj)
 
 
 @admin.register(Customer)
-class CustomerAdmin(SoftDeleteAdminMixin, AuditColumnsMixin, admin.ModelAdmin):
+class CustomerAdmin(_ServiceCrudAdmin, admin.ModelAdmin):
     list_display = ("name", "email", "phone", "created_at", "deleted_at")
     search_fields = ("name", "email")
+    service_module, service_prefix = customers, "customer"
+    service_fields = ("name", "email", "phone", "address")
 
 
 @admin.register(Product)
-class ProductAdmin(SoftDeleteAdminMixin, AuditColumnsMixin, admin.ModelAdmin):
+class ProductAdmin(_ServiceCrudAdmin, admin.ModelAdmin):
     list_display = ("name", "price", "active", "created_at", "deleted_at")
     list_filter = ("active",)
     search_fields = ("name",)
+    service_module, service_prefix = products, "product"
+    service_fields = ("name", "description", "price", "active")
 
 
 class InvoiceLineInline(ReadOnlyTabularInline):
@@ -113,19 +160,6 @@ def record_payment(modeladmin, request, queryset):
         )
 
     _each(modeladmin, request, queryset, pay, "Payments recorded")
-
-
-class ServiceTransactionAdminMixin:
-    """The add, change and delete pages save through a durable billing service, which is its
-    own transaction: Django's page-wide transaction would nest it, so these pages run
-    without one (the inlines are read-only, so the service's write is the page's only one
-    besides the admin's history entry)."""
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        return self._changeform_view(request, object_id, form_url, extra_context)
-
-    def delete_view(self, request, object_id, extra_context=None):
-        return self._delete_view(request, object_id, extra_context)
 
 
 @admin.register(Invoice)

@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from billing.models import Invoice, InvoiceStatus, Payment, PaymentStatus
+from billing.models import Customer, Invoice, InvoiceStatus, Payment, PaymentStatus, Product
 from core.models import AuditAction, AuditEvent
 from tests.billing.factories import invoice_with_lines
 from tests.factories import CustomerFactory, PaymentFactory, StaffUserFactory
@@ -150,3 +150,20 @@ def test_a_draft_is_edited_and_deleted_from_its_pages_through_the_audited_servic
     assert set(
         AuditEvent.objects.filter(target_id=str(invoice.pk)).values_list("action", flat=True)
     ) == {AuditAction.INVOICE_UPDATED, AuditAction.INVOICE_DELETED}
+
+
+def test_customers_and_products_are_written_through_their_services(admin_client):
+    admin_client.post(
+        reverse("admin:billing_product_add"),
+        {"name": "Retired plan", "description": "", "price": "19.00", "active": "false"},
+    )
+    customer = CustomerFactory()
+
+    admin_client.post(
+        reverse("admin:billing_customer_changelist"),
+        {"action": "delete_selected", "_selected_action": [str(customer.pk)], "post": "yes"},
+    )
+
+    product = Product.objects.get(name="Retired plan")
+    assert (product.price, product.active) == (Decimal("19.00"), False)
+    assert Customer.all_objects.get(pk=customer.pk).deleted_at is not None
