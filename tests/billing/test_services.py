@@ -173,3 +173,14 @@ def test_run_once_refuses_a_key_reused_for_another_request():
 
     assert _fields(error) == {"Idempotency-Key"}
     assert Payment.objects.count() == 1
+
+
+def test_a_customer_needs_a_valid_email_address():
+    customer = CustomerFactory()
+
+    with pytest.raises(ValidationFailed) as created:
+        customers.customer_create(name="Acme", email="not-an-address")
+    with pytest.raises(ValidationFailed) as updated:
+        customers.customer_update(customer=customer, email="")
+
+    assert _fields(created) == _fields(updated) == {"email"}
