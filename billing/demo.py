@@ -10,6 +10,7 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from billing.models import (
     Customer,
@@ -177,7 +178,8 @@ def _write_invoice(
     *, customer: Customer, planned: _PlannedInvoice, sold: dict[str, Product], now: datetime
 ) -> None:
     """The invoice through the steps staff would take to bring it where its plan says."""
-    acting = {"actor": None, "context": SYSTEM}
+    # Nobody in particular: the demo, like a command, acts as the system.
+    acting: dict[str, Any] = {"actor": None, "context": SYSTEM}
     invoice = invoices.invoice_create(
         customer=customer,
         due_date=now + timedelta(days=planned.plan.due_in_days),
@@ -229,15 +231,15 @@ def seed_billing(*, now: datetime, summary: DemoSummary) -> None:
     """Each product (by name) and each customer with its invoices (by email) is made once;
     with ``summary.dry_run`` nothing is written, only counted. Each service call is its own
     transaction, so a failure midway leaves the customers made so far."""
-    for spec in PRODUCTS:
-        if not Product.all_objects.filter(name=spec.name).exists():
+    for product in PRODUCTS:
+        if not Product.all_objects.filter(name=product.name).exists():
             summary.add(Product)
             if not summary.dry_run:
                 products.product_create(
-                    name=spec.name,
-                    description=spec.description,
-                    price=spec.price,
-                    active=spec.active,
+                    name=product.name,
+                    description=product.description,
+                    price=product.price,
+                    active=product.active,
                 )
     for index, spec in enumerate(CUSTOMERS):
         if not Customer.all_objects.filter(email=spec.email).exists():

@@ -87,46 +87,47 @@ class LineInput:
     unit_price: Decimal | None = None
 
 
-def _line_errors(line: LineInput) -> dict[str, str]:
-    """What is wrong with one line, by field (relative to the line)."""
-    if line.product is not None and (not line.product.active or line.product.deleted_at):
+def _build_line(line: LineInput, *, position: int) -> InvoiceLine | tuple[str, str]:
+    """The line to store, or (field, message) saying what is wrong with it."""
+    product = line.product
+    if product is not None and (not product.active or product.deleted_at):
         # Deactivated products stay on the invoices that have them, but are no longer sold.
-        return {"product": "This product is no longer sold; it cannot go on a new line."}
-    unit_price = line.unit_price if line.unit_price is not None else None
-    if unit_price is None and line.product is not None:
-        unit_price = line.product.price
+        return "product", "This product is no longer sold; it cannot go on a new line."
+    unit_price = line.unit_price
+    if unit_price is None and product is not None:
+        unit_price = product.price
     if unit_price is None:
-        return {"unit_price": "A line without a product needs a unit price."}
-    if not (line.description or line.product):
-        return {"description": "A line without a product needs a description."}
+        return "unit_price", "A line without a product needs a unit price."
+    description = line.description or (product.name if product is not None else "")
+    if not description:
+        return "description", "A line without a product needs a description."
     if line.quantity <= 0:
-        return {"quantity": "A quantity must be more than zero."}
+        return "quantity", "A quantity must be more than zero."
     if unit_price < 0:
-        return {"unit_price": "A unit price cannot be negative."}
-    if to_cents(line.quantity * unit_price) > MONEY_MAX:
-        return {"quantity": f"The line total cannot exceed {MONEY_MAX}."}
-    return {}
+        return "unit_price", "A unit price cannot be negative."
+    total = to_cents(line.quantity * unit_price)
+    if total > MONEY_MAX:
+        return "quantity", f"The line total cannot exceed {MONEY_MAX}."
+    return InvoiceLine(
+        position=position,
+        product=product,
+        description=description,
+        quantity=line.quantity,
+        unit_price=unit_price,
+        total=total,
+    )
 
 
 def _build_lines(lines: Sequence[LineInput]) -> tuple[list[InvoiceLine], Decimal]:
-    built, errors = [], {}
+    built: list[InvoiceLine] = []
+    errors: dict[str, list[str]] = {}
     for position, line in enumerate(lines, start=1):
-        problems = _line_errors(line)
-        if problems:
-            for name, message in problems.items():
-                errors[f"lines.{position - 1}.{name}"] = [message]
-            continue
-        unit_price = line.unit_price if line.unit_price is not None else line.product.price
-        built.append(
-            InvoiceLine(
-                position=position,
-                product=line.product,
-                description=line.description or line.product.name,
-                quantity=line.quantity,
-                unit_price=unit_price,
-                total=to_cents(line.quantity * unit_price),
-            )
-        )
+        result = _build_line(line, position=position)
+        if isinstance(result, InvoiceLine):
+            built.append(result)
+        else:
+            field, message = result
+            errors[f"lines.{position - 1}.{field}"] = [message]
     if errors:
         raise ValidationFailed(fields=errors)
     amount = sum((line.total for line in built), ZERO)
