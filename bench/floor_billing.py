@@ -27,6 +27,10 @@ from urllib.parse import parse_qs, urlencode
 
 from bench.floor_me import StartResponse, _timestamp, caller_of, pool
 
+# billing/sql.py is plain Python; importing it runs no Django. Atrium's hand-written statements
+# come from there; the ones below it are what Django's ORM sends, captured.
+from billing import sql
+
 _INVOICE_COLUMNS = (
     '"invoices"."id", "invoices"."created_at", "invoices"."updated_at", '
     '"invoices"."customer_id", "invoices"."amount", "invoices"."status", '
@@ -43,29 +47,7 @@ PAST_DUE_SQL = (
     'WHERE ("invoices"."due_date" < %s AND "invoices"."status" = \'open\') '
     'ORDER BY "invoices"."due_date" ASC, "invoices"."id" ASC LIMIT 51'
 )
-REVENUE_SQL = """
-    SELECT month, sum(received), sum(refunded), sum(received) - sum(refunded)
-    FROM (
-        SELECT date_trunc('month', created_at) AS month, sum(amount) AS received,
-               0 AS refunded
-        FROM payments
-        WHERE status IN ('succeeded', 'refunded') AND created_at >= %(since)s
-        GROUP BY 1
-        UNION ALL
-        SELECT date_trunc('month', created_at), 0, sum(amount)
-        FROM refunds
-        WHERE created_at >= %(since)s
-        GROUP BY 1
-    ) moves
-    GROUP BY month
-    ORDER BY month
-"""
 INVOICE_SQL = "SELECT " + _INVOICE_COLUMNS + ' FROM "invoices" WHERE "invoices"."id" = %s LIMIT 21'
-CLAIM_SQL = (
-    "INSERT INTO idempotency_keys (id, user_id, key, fingerprint)"
-    " VALUES (gen_random_uuid(), %s, %s, %s)"
-    " ON CONFLICT (user_id, key) DO NOTHING RETURNING id"
-)
 BALANCE_SQL = (
     'SELECT COALESCE(SUM("payments"."amount") FILTER (WHERE "payments"."status" IN '
     "('pending', 'succeeded', 'refunded')), 0.00) AS \"held\", "
@@ -146,7 +128,7 @@ def _revenue(connection) -> list[dict[str, Any]]:
     since = now.replace(
         year=index // 12, month=index % 12 + 1, day=1, hour=0, minute=0, second=0, microsecond=0
     )
-    rows = connection.execute(REVENUE_SQL, {"since": since}).fetchall()
+    rows = connection.execute(sql.REVENUE_BY_MONTH, {"since": since}).fetchall()
     return [
         {
             "month": _timestamp(m),
@@ -170,7 +152,10 @@ def _pay(environ, connection, user_id) -> tuple[str, Any]:
     if connection.execute(INVOICE_SQL, (invoice_id,)).fetchone() is None:
         return "400 Bad Request", {"status": 400}
     with connection.transaction():
-        if connection.execute(CLAIM_SQL, (user_id, key, fingerprint)).fetchone() is None:
+        if (
+            connection.execute(sql.IDEMPOTENCY_CLAIM, (user_id, key, fingerprint)).fetchone()
+            is None
+        ):
             return "409 Conflict", {"status": 409}
         invoice = connection.execute(INVOICE_SQL + " FOR UPDATE", (invoice_id,)).fetchone()
         held, _settled, refunded = connection.execute(BALANCE_SQL, (invoice_id,)).fetchone()

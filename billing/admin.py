@@ -1,5 +1,6 @@
+from types import ModuleType
+
 from django.contrib import admin, messages
-from django.db import transaction
 
 from core.admin import (
     AuditColumnsMixin,
@@ -8,9 +9,10 @@ from core.admin import (
     ReadOnlyTabularInline,
     SoftDeleteAdminMixin,
 )
+from core.api.context import action_context
 from core.exceptions import Conflict, DomainError
 
-from . import selectors, services
+from . import selectors
 from .models import (
     Customer,
     Invoice,
@@ -21,19 +23,65 @@ from .models import (
     Product,
     Refund,
 )
+from .services import customers, invoices, payments, products
+
+
+class ServiceTransactionAdminMixin:
+    """The add, change and delete pages save through a durable billing service, which is its
+    own transaction: Django's page-wide transaction would nest it, so these pages run
+    without one (their inlines are read-only, so the service's write is the page's only one
+    besides the admin's history entry)."""
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        return self._changeform_view(request, object_id, form_url, extra_context)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        return self._delete_view(request, object_id, extra_context)
+
+
+class _ServiceCrudAdmin(ServiceTransactionAdminMixin, SoftDeleteAdminMixin, AuditColumnsMixin):
+    """Adds, edits and deletes through ``<service_prefix>_create|update|delete`` of
+    ``service_module``, which take the fields named in ``service_fields``."""
+
+    service_module: ModuleType
+    service_prefix: str
+    service_fields: tuple[str, ...]
+
+    def _service(self, verb: str):
+        return getattr(self.service_module, f"{self.service_prefix}_{verb}")
+
+    def save_model(self, request, obj, form, change) -> None:
+        fields = {name: form.cleaned_data[name] for name in self.service_fields}
+        if change:
+            changed = {name: value for name, value in fields.items() if name in form.changed_data}
+            self._service("update")(**{self.service_prefix: obj}, **changed)
+        else:
+            created = self._service("create")(**fields)
+            obj.pk, obj._state.adding = created.pk, False
+
+    def delete_model(self, request, obj) -> None:
+        self._service("delete")(**{self.service_prefix: obj})
+
+    def delete_queryset(self, request, queryset) -> None:
+        for obj in queryset:
+            self.delete_model(request, obj)
 
 
 @admin.register(Customer)
-class CustomerAdmin(SoftDeleteAdminMixin, AuditColumnsMixin, admin.ModelAdmin):
+class CustomerAdmin(_ServiceCrudAdmin, admin.ModelAdmin):
     list_display = ("name", "email", "phone", "created_at", "deleted_at")
     search_fields = ("name", "email")
+    service_module, service_prefix = customers, "customer"
+    service_fields = ("name", "email", "phone", "address")
 
 
 @admin.register(Product)
-class ProductAdmin(SoftDeleteAdminMixin, AuditColumnsMixin, admin.ModelAdmin):
+class ProductAdmin(_ServiceCrudAdmin, admin.ModelAdmin):
     list_display = ("name", "price", "active", "created_at", "deleted_at")
     list_filter = ("active",)
     search_fields = ("name",)
+    service_module, service_prefix = products, "product"
+    service_fields = ("name", "description", "price", "active")
 
 
 class InvoiceLineInline(ReadOnlyTabularInline):
@@ -86,7 +134,9 @@ def _transition_action(service, description: str, permission: str, done: str):
             modeladmin,
             request,
             queryset,
-            lambda invoice: service(invoice=invoice, actor=request.user, request=request),
+            lambda invoice: service(
+                invoice=invoice, actor=request.user, context=action_context(request)
+            ),
             done,
         )
 
@@ -97,24 +147,23 @@ def _transition_action(service, description: str, permission: str, done: str):
 @admin.action(description="Record a manual payment of what remains due", permissions=["pay"])
 def record_payment(modeladmin, request, queryset):
     def pay(invoice: Invoice) -> None:
-        remaining = services.invoice_balance(invoice=invoice).remaining
+        remaining = payments.invoice_balance(invoice=invoice).remaining
         if remaining <= 0:
             raise Conflict("Nothing remains due.")
         # The service checks the amount again under the invoice lock.
-        with transaction.atomic(durable=True):
-            services.payment_record(
-                invoice=invoice,
-                amount=remaining,
-                provider=PaymentProvider.MANUAL,
-                actor=request.user,
-                request=request,
-            )
+        payments.payment_record(
+            invoice=invoice,
+            amount=remaining,
+            provider=PaymentProvider.MANUAL,
+            actor=request.user,
+            context=action_context(request),
+        )
 
     _each(modeladmin, request, queryset, pay, "Payments recorded")
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(AuditColumnsMixin, admin.ModelAdmin):
+class InvoiceAdmin(ServiceTransactionAdminMixin, AuditColumnsMixin, admin.ModelAdmin):
     list_display = ("__str__", "customer", "amount", "status", "due_date", "created_at")
     list_filter = (PastDueFilter, "status")
     search_fields = ("number", "customer__name", "customer__email")
@@ -135,11 +184,11 @@ class InvoiceAdmin(AuditColumnsMixin, admin.ModelAdmin):
     inlines = [InvoiceLineInline, PaymentInline]
     actions = [
         _transition_action(
-            services.invoice_finalize, "Finalize selected drafts", "finalize", "Finalized"
+            invoices.invoice_finalize, "Finalize selected drafts", "finalize", "Finalized"
         ),
-        _transition_action(services.invoice_void, "Void selected invoices", "void", "Voided"),
+        _transition_action(invoices.invoice_void, "Void selected invoices", "void", "Voided"),
         _transition_action(
-            services.invoice_mark_uncollectible,
+            invoices.invoice_mark_uncollectible,
             "Mark selected invoices uncollectible",
             "mark_uncollectible",
             "Marked uncollectible",
@@ -179,14 +228,15 @@ class InvoiceAdmin(AuditColumnsMixin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change) -> None:
         fields = {name: form.cleaned_data[name] for name in ("customer", "due_date")}
+        acting = {"actor": request.user, "context": action_context(request)}
         if change:
-            services.invoice_update(invoice=obj, actor=request.user, request=request, **fields)
+            invoices.invoice_update(invoice=obj, **fields, **acting)
         else:
-            created = services.invoice_create(actor=request.user, request=request, **fields)
+            created = invoices.invoice_create(**fields, **acting)
             obj.pk, obj._state.adding = created.pk, False
 
     def delete_model(self, request, obj) -> None:
-        services.invoice_delete(invoice=obj, actor=request.user, request=request)
+        invoices.invoice_delete(invoice=obj, actor=request.user, context=action_context(request))
 
 
 class RefundInline(ReadOnlyTabularInline):
@@ -198,8 +248,9 @@ class RefundInline(ReadOnlyTabularInline):
 @admin.action(description="Refund what is left of selected payments", permissions=["refund"])
 def refund_payments(modeladmin, request, queryset):
     def refund(payment: Payment) -> None:
-        with transaction.atomic(durable=True):
-            services.payment_refund(payment=payment, actor=request.user, request=request)
+        payments.payment_refund(
+            payment=payment, actor=request.user, context=action_context(request)
+        )
 
     _each(modeladmin, request, queryset, refund, "Refunded")
 

@@ -1,9 +1,16 @@
-"""The demo's billing: products on sale, and customers whose invoices are in every state."""
+"""The demo's billing: products on sale, and customers whose invoices are in every state.
+
+Every row is written by the billing services, as staff would write it, so the demo obeys the
+real rules (numbering, frozen lines, no overpayment, audit). The services stamp the present:
+invoices are issued, finalized and paid today; only due dates lie in the past or the future,
+which is what makes some invoices past due.
+"""
 
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
+from typing import Any
 
 from billing.models import (
     Customer,
@@ -16,14 +23,10 @@ from billing.models import (
     Product,
     Refund,
 )
-from billing.services import CLOSINGS, invoice_number_allocate
+from billing.services import customers, invoices, payments, products
+from billing.services.invoices import LineInput, to_cents
+from core.context import SYSTEM
 from core.demo import DemoSummary, demo_rng
-
-_CENT = Decimal("0.01")
-
-
-def _money(value: Decimal) -> Decimal:
-    return value.quantize(_CENT, rounding=ROUND_HALF_UP)
 
 
 @dataclass(frozen=True)
@@ -108,22 +111,29 @@ INVOICE_PLANS: tuple[InvoicePlan, ...] = (
 )
 
 
-def _invoice_lines(*, rng: random.Random) -> list[InvoiceLine]:
+@dataclass(frozen=True)
+class _PlannedPayment:
+    amount: Decimal
+    # REFUNDED: recorded as succeeded, then refunded in full.
+    status: PaymentStatus
+    provider: str
+    metadata: dict
+
+
+@dataclass(frozen=True)
+class _PlannedInvoice:
+    plan: InvoicePlan
+    lines: list[tuple[DemoProduct, Decimal]]  # (product, quantity)
+    payments: list[_PlannedPayment]
+
+
+def _invoice_lines(*, rng: random.Random) -> list[tuple[DemoProduct, Decimal]]:
     """A few products on sale times a number of seats."""
     on_sale = [p for p in PRODUCTS if p.active]
-    lines = []
-    for position, product in enumerate(rng.sample(on_sale, k=rng.randint(1, 3)), start=1):
-        quantity = Decimal(rng.randint(1, 5))
-        lines.append(
-            InvoiceLine(
-                position=position,
-                description=product.name,
-                quantity=quantity,
-                unit_price=product.price,
-                total=_money(product.price * quantity),
-            )
-        )
-    return lines
+    return [
+        (product, Decimal(rng.randint(1, 5)))
+        for product in rng.sample(on_sale, k=rng.randint(1, 3))
+    ]
 
 
 def _payment_history(
@@ -136,11 +146,11 @@ def _payment_history(
         if rng.random() < 0.3:
             history.append((amount, PaymentStatus.FAILED, {"reason": "card_declined"}))
         # Some customers pay in two instalments; succeeded payments always cover the amount.
-        first = _money(amount * Decimal(rng.uniform(0.3, 0.7)))
+        first = to_cents(amount * Decimal(rng.uniform(0.3, 0.7)))
         instalments = [first, amount - first] if rng.random() < 0.5 else [amount]
         return history + [(part, PaymentStatus.SUCCEEDED, {}) for part in instalments]
     if plan.partly_paid:
-        return [(_money(amount * Decimal("0.4")), PaymentStatus.SUCCEEDED, {})]
+        return [(to_cents(amount * Decimal("0.4")), PaymentStatus.SUCCEEDED, {})]
     if plan.status == InvoiceStatus.UNCOLLECTIBLE:
         return [(amount, PaymentStatus.FAILED, {"reason": "insufficient_funds"})]
     if plan.status == InvoiceStatus.VOID:
@@ -149,80 +159,88 @@ def _payment_history(
     return []
 
 
-def _closing_stamp(status: InvoiceStatus, at: datetime) -> dict[str, datetime]:
-    """The ``<stamp>_at`` column recording how an invoice left ``open``, if it did."""
-    if status == InvoiceStatus.PAID:
-        return {"paid_at": at}
-    closing = CLOSINGS.get(status)
-    return {f"{closing.stamp}_at": at} if closing else {}
+def _plan_invoices(*, index: int, spec: DemoCustomer) -> list[_PlannedInvoice]:
+    """What the customer's aggregate holds, drawn without writing (a dry run counts it)."""
+    rng = demo_rng(f"customer:{spec.email}")
+    planned = []
+    for plan in INVOICE_PLANS[index :: len(CUSTOMERS)]:
+        lines = _invoice_lines(rng=rng)
+        amount = sum((to_cents(p.price * quantity) for p, quantity in lines), Decimal("0"))
+        history = [
+            _PlannedPayment(part, status, rng.choice(PaymentProvider.values), metadata)
+            for part, status, metadata in _payment_history(rng=rng, amount=amount, plan=plan)
+        ]
+        planned.append(_PlannedInvoice(plan, lines, history))
+    return planned
+
+
+def _write_invoice(
+    *, customer: Customer, planned: _PlannedInvoice, sold: dict[str, Product], now: datetime
+) -> None:
+    """The invoice through the steps staff would take to bring it where its plan says."""
+    # Nobody in particular: the demo, like a command, acts as the system.
+    acting: dict[str, Any] = {"actor": None, "context": SYSTEM}
+    invoice = invoices.invoice_create(
+        customer=customer,
+        due_date=now + timedelta(days=planned.plan.due_in_days),
+        lines=[LineInput(quantity=q, product=sold[p.name]) for p, q in planned.lines],
+        **acting,
+    )
+    if planned.plan.status == InvoiceStatus.DRAFT:
+        return
+    invoices.invoice_finalize(invoice=invoice, **acting)
+    for step in planned.payments:
+        refunded = step.status == PaymentStatus.REFUNDED
+        payment = payments.payment_record(
+            invoice=invoice,
+            amount=step.amount,
+            provider=step.provider,
+            status=PaymentStatus.SUCCEEDED if refunded else step.status,
+            metadata=step.metadata,
+            **acting,
+        )
+        if refunded:
+            payments.payment_refund(payment=payment, reason="Billed in error", **acting)
+    if planned.plan.status == InvoiceStatus.VOID:
+        invoices.invoice_void(invoice=invoice, **acting)
+    elif planned.plan.status == InvoiceStatus.UNCOLLECTIBLE:
+        invoices.invoice_mark_uncollectible(invoice=invoice, **acting)
 
 
 def _seed_customer(*, index: int, spec: DemoCustomer, now: datetime, summary: DemoSummary) -> None:
-    rng = demo_rng(f"customer:{spec.email}")
-    customer = Customer.objects.create(
+    planned = _plan_invoices(index=index, spec=spec)
+    summary.add(Customer)
+    summary.add(Invoice, len(planned))
+    summary.add(InvoiceLine, sum(len(p.lines) for p in planned))
+    summary.add(Payment, sum(len(p.payments) for p in planned))
+    summary.add(
+        Refund,
+        sum(1 for p in planned for step in p.payments if step.status == PaymentStatus.REFUNDED),
+    )
+    if summary.dry_run:
+        return
+    customer = customers.customer_create(
         name=spec.name, email=spec.email, phone=spec.phone, address=spec.address
     )
-    summary.add(Customer)
-    for plan in INVOICE_PLANS[index :: len(CUSTOMERS)]:
-        due = now + timedelta(days=plan.due_in_days)
-        # Issued a month before it falls due, but never in the future.
-        issued = min(due - timedelta(days=30), now - timedelta(days=1))
-        lines = _invoice_lines(rng=rng)
-        # Lines freeze once an invoice leaves draft (a trigger holds it), so the invoice is
-        # written as a draft with its lines first and then given its final status.
-        invoice = Invoice.objects.create(
-            customer=customer,
-            amount=sum((line.total for line in lines), Decimal("0")),
-            status=InvoiceStatus.DRAFT,
-            due_date=due,
-            created_at=issued,
-            updated_at=issued,
-        )
-        for line in lines:
-            line.invoice = invoice
-        InvoiceLine.objects.bulk_create(lines)
-        summary.add(InvoiceLine, len(lines))
-        history = _payment_history(rng=rng, amount=invoice.amount, plan=plan)
-        # Paid between issue and a week after the due date, and never in the future.
-        last = min(due + timedelta(days=7), now - timedelta(hours=1))
-        paid_at = sorted(issued + (last - issued) * rng.random() for _ in history)
-        closed_at = paid_at[-1] if plan.status == InvoiceStatus.PAID else min(due, now)
-        if plan.status != InvoiceStatus.DRAFT:
-            Invoice.objects.filter(pk=invoice.pk).update(
-                status=plan.status,
-                number=invoice_number_allocate(year=issued.year),
-                finalized_at=issued,
-                **_closing_stamp(plan.status, closed_at),
-            )
-        payments = Payment.objects.bulk_create(
-            Payment(
-                invoice=invoice,
-                amount=amount,
-                status=status,
-                provider=rng.choice(PaymentProvider.values),
-                metadata=metadata,
-                created_at=created_at,
-                refunded_amount=amount if status == PaymentStatus.REFUNDED else Decimal("0"),
-            )
-            for (amount, status, metadata), created_at in zip(history, paid_at, strict=True)
-        )
-        refunds = Refund.objects.bulk_create(
-            Refund(payment=p, amount=p.amount, reason="Billed in error", created_at=closed_at)
-            for p in payments
-            if p.status == PaymentStatus.REFUNDED
-        )
-        summary.add(Refund, len(refunds))
-        summary.add(Invoice)
-        summary.add(Payment, len(history))
+    sold = {p.name: p for p in Product.objects.filter(name__in=[s.name for s in PRODUCTS])}
+    for invoice in planned:
+        _write_invoice(customer=customer, planned=invoice, sold=sold, now=now)
 
 
 def seed_billing(*, now: datetime, summary: DemoSummary) -> None:
-    for spec in PRODUCTS:
-        if not Product.all_objects.filter(name=spec.name).exists():
-            Product.objects.create(
-                name=spec.name, description=spec.description, price=spec.price, active=spec.active
-            )
+    """Each product (by name) and each customer with its invoices (by email) is made once;
+    with ``summary.dry_run`` nothing is written, only counted. Each service call is its own
+    transaction, so a failure midway leaves the customers made so far."""
+    for product in PRODUCTS:
+        if not Product.all_objects.filter(name=product.name).exists():
             summary.add(Product)
+            if not summary.dry_run:
+                products.product_create(
+                    name=product.name,
+                    description=product.description,
+                    price=product.price,
+                    active=product.active,
+                )
     for index, spec in enumerate(CUSTOMERS):
         if not Customer.all_objects.filter(email=spec.email).exists():
             _seed_customer(index=index, spec=spec, now=now, summary=summary)

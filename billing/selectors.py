@@ -1,5 +1,5 @@
 """Reads for billing. List selectors return querysets the API pages with keyset pagination;
-the reports are single SQL statements whose sums PostgreSQL computes."""
+the reports are single SQL statements (billing/sql.py) whose sums PostgreSQL computes."""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,6 +10,7 @@ from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from . import sql
 from .models import Customer, Invoice, InvoiceStatus, Payment, Product, Refund
 
 
@@ -65,28 +66,6 @@ class MonthlyRevenue:
     net: Decimal
 
 
-# Money is counted when it moves: a payment in the month it succeeded (recorded), a refund in
-# the month it was given. Months are UTC (Django's connections run in UTC). Each side is summed
-# per month before the two are combined, over the partial index payments_settled_idx.
-REVENUE_SQL = """
-    SELECT month, sum(received), sum(refunded), sum(received) - sum(refunded)
-    FROM (
-        SELECT date_trunc('month', created_at) AS month, sum(amount) AS received,
-               0 AS refunded
-        FROM payments
-        WHERE status IN ('succeeded', 'refunded') AND created_at >= %(since)s
-        GROUP BY 1
-        UNION ALL
-        SELECT date_trunc('month', created_at), 0, sum(amount)
-        FROM refunds
-        WHERE created_at >= %(since)s
-        GROUP BY 1
-    ) moves
-    GROUP BY month
-    ORDER BY month
-"""
-
-
 def revenue_by_month(*, months: int = 12, now: datetime | None = None) -> list[MonthlyRevenue]:
     """Net money received per calendar month, the current month and ``months - 1`` before."""
     now = now or timezone.now()
@@ -101,7 +80,7 @@ def revenue_by_month(*, months: int = 12, now: datetime | None = None) -> list[M
         microsecond=0,
     )
     with connection.cursor() as cursor:
-        cursor.execute(REVENUE_SQL, {"since": since})
+        cursor.execute(sql.REVENUE_BY_MONTH, {"since": since})
         return [MonthlyRevenue(*row) for row in cursor.fetchall()]
 
 
@@ -114,30 +93,10 @@ class CustomerBalance:
     past_due: Decimal
 
 
-# What each customer still owes on open invoices (amount less succeeded payments net of
-# refunds), and the part of it already past due.
-OUTSTANDING_SQL = """
-    SELECT c.id, c.name, count(*),
-           sum(i.amount - coalesce(p.paid, 0)),
-           coalesce(sum(i.amount - coalesce(p.paid, 0)) FILTER (WHERE i.due_date < %(now)s), 0)
-    FROM invoices i
-    JOIN customers c ON c.id = i.customer_id
-    LEFT JOIN LATERAL (
-        SELECT sum(amount) FILTER (WHERE status IN ('succeeded', 'refunded'))
-               - sum(refunded_amount) AS paid
-        FROM payments WHERE invoice_id = i.id
-    ) p ON true
-    WHERE i.status = 'open'
-    GROUP BY c.id, c.name
-    ORDER BY 4 DESC, c.id
-    LIMIT %(limit)s
-"""
-
-
 def outstanding_by_customer(
     *, limit: int = 100, now: datetime | None = None
 ) -> list[CustomerBalance]:
     """The ``limit`` customers owing the most, largest first."""
     with connection.cursor() as cursor:
-        cursor.execute(OUTSTANDING_SQL, {"now": now or timezone.now(), "limit": limit})
+        cursor.execute(sql.OUTSTANDING_BY_CUSTOMER, {"now": now or timezone.now(), "limit": limit})
         return [CustomerBalance(*row) for row in cursor.fetchall()]

@@ -1,52 +1,36 @@
-"""``Idempotency-Key`` for API writes that move money.
+"""``Idempotency-Key`` on the API's money writes: the header in, the answer out.
 
-A request with a key runs in one transaction that first claims the key (per user), then does
-the work and stores the answer: a retry with the same key and body gets the first answer
-again, even while the first is still running (it waits for it); the same key with another
-body is a 422. A request that fails stores nothing, so its retry runs afresh. Keys are kept
-at least 24 hours (``manage.py purge_idempotency_keys``).
+Claiming the key, the write and storing its answer are one transaction of
+``billing.services.idempotency.run_once``; this module only reads the request and turns the
+answer, first or replayed, into a response.
 """
 
-import json
 from collections.abc import Callable
 
-from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from billing import services
-from core.exceptions import ValidationFailed
+from billing.services import idempotency
+from billing.services.idempotency import Answer
 
-HEADER = "Idempotency-Key"
-MAX_KEY_LENGTH = 255
+HEADER = idempotency.FIELD
 REPLAYED_HEADER = "Idempotent-Replayed"
 
 
-def idempotent(request: Request, perform: Callable[[], Response]) -> Response:
-    """Runs ``perform`` (which calls non-durable services) at most once per key."""
+def respond_once(request: Request, write: Callable[[], Answer]) -> Response:
+    """Runs ``write`` (one money service and the shaping of its answer) at most once per
+    ``Idempotency-Key``; without the header it simply runs."""
     key = request.headers.get(HEADER)
     if key is None:
-        with transaction.atomic(durable=True):
-            return perform()
-    key = key.strip()
-    if not key or len(key) > MAX_KEY_LENGTH:
-        raise ValidationFailed(
-            fields={HEADER: [f"Send between 1 and {MAX_KEY_LENGTH} characters."]}
-        )
-    fingerprint = services.request_fingerprint(
-        method=request.method, path=request.path, body=request.data
-    )
-    with transaction.atomic(durable=True):
-        stored = services.idempotency_claim(user=request.user, key=key, fingerprint=fingerprint)
-        if stored is not None:
-            return Response(stored.body, status=stored.status, headers={REPLAYED_HEADER: "true"})
-        response = perform()
-        services.idempotency_store(
+        answer = write()
+    else:
+        answer = idempotency.run_once(
             user=request.user,
             key=key,
-            status=response.status_code,
-            # As the client received it: ids and decimals as strings.
-            body=json.loads(json.dumps(response.data, cls=DjangoJSONEncoder)),
+            fingerprint=idempotency.fingerprint(
+                method=request.method, path=request.path, body=request.data
+            ),
+            action=write,
         )
-    return response
+    headers = {REPLAYED_HEADER: "true"} if answer.replayed else None
+    return Response(answer.body, status=answer.status, headers=headers)

@@ -14,7 +14,7 @@ from billing.models import (
     Product,
     Refund,
 )
-from billing.services import LineInput
+from billing.services.invoices import LineInput
 
 CENT = Decimal("0.01")
 
@@ -40,7 +40,8 @@ class ProductSerializer(serializers.ModelSerializer):
 
 class LineInputSerializer(serializers.Serializer):
     product = serializers.PrimaryKeyRelatedField(
-        queryset=Product.objects.filter(active=True),
+        # Whether it is still sold is the invoice service's rule, and its answer.
+        queryset=Product.objects.all(),
         required=False,
         allow_null=True,
         help_text="An active product; its name and price fill in what the line leaves out.",

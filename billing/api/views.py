@@ -2,6 +2,7 @@
 
 import json
 import logging
+from types import ModuleType
 
 from django.utils.functional import cached_property
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -11,9 +12,13 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from billing import selectors, services, webhooks
+from billing import selectors, webhooks
 from billing.filters import InvoiceFilter, PaymentFilter, ProductFilter
 from billing.models import Invoice, Payment
+from billing.services import customers, invoices, payments, products
+from billing.services import webhooks as webhook_events
+from billing.services.idempotency import Answer
+from core.api.context import action_context
 from core.api.permissions import HasActionPermission
 from core.api.schema import problem_responses
 from core.api.validation import validated, validated_query
@@ -21,7 +26,7 @@ from core.exceptions import ValidationFailed
 
 from . import serializers as s
 from .idempotency import HEADER as IDEMPOTENCY_HEADER
-from .idempotency import idempotent
+from .idempotency import respond_once
 
 logger = logging.getLogger(__name__)
 
@@ -55,15 +60,16 @@ class _ServiceCrudViewSet(
     mixins.DestroyModelMixin,
     viewsets.GenericViewSet,
 ):
-    """CRUD whose writes are the services named by ``service_prefix`` (``customer`` →
-    ``customer_create``, ``customer_update``, ``customer_delete``)."""
+    """CRUD whose writes are the services of ``service_module`` named by ``service_prefix``
+    (``customer`` → ``customer_create``, ``customer_update``, ``customer_delete``)."""
 
     permission_classes = [HasActionPermission]
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    service_module: ModuleType
     service_prefix: str
 
     def _service(self, verb: str):
-        return getattr(services, f"{self.service_prefix}_{verb}")
+        return getattr(self.service_module, f"{self.service_prefix}_{verb}")
 
     def perform_create(self, serializer):
         serializer.instance = self._service("create")(**serializer.validated_data)
@@ -82,6 +88,7 @@ class CustomerViewSet(_ServiceCrudViewSet):
 
     serializer_class = s.CustomerSerializer
     action_permissions = _crud("customer")
+    service_module = customers
     service_prefix = "customer"
     ordering = ("name", "id")
 
@@ -94,6 +101,7 @@ class ProductViewSet(_ServiceCrudViewSet):
 
     serializer_class = s.ProductSerializer
     action_permissions = _crud("product")
+    service_module = products
     service_prefix = "product"
     filterset_class = ProductFilter
     ordering = ("name", "id")
@@ -144,8 +152,10 @@ class InvoiceViewSet(
     @extend_schema(request=s.InvoiceInput, responses={201: s.InvoiceDetailOutput})
     def create(self, request):
         """A draft invoice; its amount is the sum of its lines."""
-        invoice = services.invoice_create(
-            **validated(s.InvoiceInput, request.data), actor=request.user, request=request
+        invoice = invoices.invoice_create(
+            **validated(s.InvoiceInput, request.data),
+            actor=request.user,
+            context=action_context(request),
         )
         return self._answer(invoice, status.HTTP_201_CREATED)
 
@@ -155,22 +165,28 @@ class InvoiceViewSet(
     )
     def partial_update(self, request, pk=None):
         """Edits a draft; `lines`, when sent, replace all its lines."""
-        invoice = services.invoice_update(
+        invoice = invoices.invoice_update(
             invoice=self.get_object(),
             **validated(s.InvoiceUpdateInput, request.data, partial=True),
             actor=request.user,
-            request=request,
+            context=action_context(request),
         )
         return self._answer(invoice)
 
     @extend_schema(responses={204: None, **problem_responses(409)})
     def destroy(self, request, pk=None):
         """Deletes a draft; any other invoice is a 409."""
-        services.invoice_delete(invoice=self.get_object(), actor=request.user, request=request)
+        invoices.invoice_delete(
+            invoice=self.get_object(), actor=request.user, context=action_context(request)
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     def _transition(self, service) -> Response:
-        invoice = service(invoice=self.get_object(), actor=self.request.user, request=self.request)
+        invoice = service(
+            invoice=self.get_object(),
+            actor=self.request.user,
+            context=action_context(self.request),
+        )
         return self._answer(invoice)
 
     @extend_schema(
@@ -179,19 +195,19 @@ class InvoiceViewSet(
     @action(detail=True, methods=["post"])
     def finalize(self, request, pk=None):
         """draft → open: gives the next number of the year and freezes the lines."""
-        return self._transition(services.invoice_finalize)
+        return self._transition(invoices.invoice_finalize)
 
     @extend_schema(request=None, responses={200: s.InvoiceDetailOutput, **problem_responses(409)})
     @action(detail=True, methods=["post"])
     def void(self, request, pk=None):
         """open | uncollectible → void."""
-        return self._transition(services.invoice_void)
+        return self._transition(invoices.invoice_void)
 
     @extend_schema(request=None, responses={200: s.InvoiceDetailOutput, **problem_responses(409)})
     @action(detail=True, methods=["post"], url_path="mark-uncollectible")
     def mark_uncollectible(self, request, pk=None):
         """open → uncollectible (still payable)."""
-        return self._transition(services.invoice_mark_uncollectible)
+        return self._transition(invoices.invoice_mark_uncollectible)
 
 
 class PaymentViewSet(
@@ -224,12 +240,13 @@ class PaymentViewSet(
         """Records a payment; the invoice becomes paid once covered. A payment larger than
         what remains due is a 409."""
         data = validated(s.PaymentInput, request.data)
+        context = action_context(request)
 
-        def perform() -> Response:
-            payment = services.payment_record(**data, actor=request.user, request=request)
-            return Response(s.PaymentOutput(payment).data, status=status.HTTP_201_CREATED)
+        def write() -> Answer:
+            payment = payments.payment_record(**data, actor=request.user, context=context)
+            return Answer(status=status.HTTP_201_CREATED, body=s.PaymentOutput(payment).data)
 
-        return idempotent(request, perform)
+        return respond_once(request, write)
 
     @extend_schema(
         request=s.RefundInput,
@@ -242,14 +259,15 @@ class PaymentViewSet(
         more than was paid. A paid invoice no longer covered goes back to open."""
         payment: Payment = self.get_object()
         data = validated(s.RefundInput, request.data)
+        context = action_context(request)
 
-        def perform() -> Response:
-            refund = services.payment_refund(
-                payment=payment, **data, actor=request.user, request=request
+        def write() -> Answer:
+            refund = payments.payment_refund(
+                payment=payment, **data, actor=request.user, context=context
             )
-            return Response(s.RefundOutput(refund).data, status=status.HTTP_201_CREATED)
+            return Answer(status=status.HTTP_201_CREATED, body=s.RefundOutput(refund).data)
 
-        return idempotent(request, perform)
+        return respond_once(request, write)
 
 
 class RevenueQuery(serializers.Serializer):
@@ -322,5 +340,7 @@ class WebhookView(APIView):
         event_id = event.get("id") if isinstance(event, dict) else None
         if not isinstance(event_id, str) or not 0 < len(event_id) <= 255:
             raise ValidationFailed(fields={"id": ["Every event needs a string id."]})
-        outcome = services.webhook_event_process(provider=provider, event=event)
+        outcome = webhook_events.webhook_event_process(
+            provider=provider, event=event, context=action_context(request)
+        )
         return Response({"outcome": outcome})

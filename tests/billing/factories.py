@@ -15,7 +15,7 @@ from billing.models import (
     Refund,
     WebhookEvent,
 )
-from billing.services import to_cents
+from billing.services.invoices import to_cents
 from tests.factories import InvoiceFactory, PaymentFactory, UserFactory
 
 

@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from billing.models import Invoice, InvoiceStatus, Payment, PaymentStatus
+from billing.models import Customer, Invoice, InvoiceStatus, Payment, PaymentStatus, Product
 from core.models import AuditAction, AuditEvent
 from tests.billing.factories import invoice_with_lines
 from tests.factories import CustomerFactory, PaymentFactory, StaffUserFactory
@@ -121,3 +121,49 @@ def test_staff_without_billing_rights_cannot_run_actions(client, synced_roles):
     assert Invoice.objects.get(pk=invoice.pk).status == InvoiceStatus.DRAFT
     assert response.status_code in (200, 403)
     assert not Payment.objects.exists()
+
+
+def test_a_draft_is_edited_and_deleted_from_its_pages_through_the_audited_services(
+    admin_client,
+):
+    invoice = invoice_with_lines(status=InvoiceStatus.DRAFT)
+    due = timezone.now() + timedelta(days=60)
+
+    admin_client.post(
+        reverse("admin:billing_invoice_change", args=[invoice.pk]),
+        {
+            "customer": str(invoice.customer_id),
+            "due_date_0": due.strftime("%Y-%m-%d"),
+            "due_date_1": due.strftime("%H:%M:%S"),
+            "lines-TOTAL_FORMS": "1",
+            "lines-INITIAL_FORMS": "1",
+            "payments-TOTAL_FORMS": "0",
+            "payments-INITIAL_FORMS": "0",
+        },
+    )
+    invoice.refresh_from_db()
+    assert invoice.due_date.date() == due.date()
+
+    admin_client.post(reverse("admin:billing_invoice_delete", args=[invoice.pk]), {"post": "yes"})
+
+    assert not Invoice.objects.filter(pk=invoice.pk).exists()
+    assert set(
+        AuditEvent.objects.filter(target_id=str(invoice.pk)).values_list("action", flat=True)
+    ) == {AuditAction.INVOICE_UPDATED, AuditAction.INVOICE_DELETED}
+
+
+def test_customers_and_products_are_written_through_their_services(admin_client):
+    admin_client.post(
+        reverse("admin:billing_product_add"),
+        {"name": "Retired plan", "description": "", "price": "19.00", "active": "false"},
+    )
+    customer = CustomerFactory()
+
+    admin_client.post(
+        reverse("admin:billing_customer_changelist"),
+        {"action": "delete_selected", "_selected_action": [str(customer.pk)], "post": "yes"},
+    )
+
+    product = Product.objects.get(name="Retired plan")
+    assert (product.price, product.active) == (Decimal("19.00"), False)
+    assert Customer.all_objects.get(pk=customer.pk).deleted_at is not None

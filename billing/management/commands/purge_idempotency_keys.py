@@ -3,7 +3,7 @@ from datetime import timedelta
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from billing.services import idempotency_keys_purge
+from billing.services import idempotency
 
 
 class Command(BaseCommand):
@@ -19,7 +19,7 @@ class Command(BaseCommand):
     def handle(self, *args, hours: int, dry_run: bool, **options):
         if hours < 24:
             raise CommandError("Keys are promised to clients for at least 24 hours.")
-        count = idempotency_keys_purge(
+        count = idempotency.idempotency_keys_purge(
             older_than=timezone.now() - timedelta(hours=hours), dry_run=dry_run
         )
         verb = "would remove" if dry_run else "removed"

@@ -1,0 +1,231 @@
+"""Payments against open or uncollectible invoices, their refunds, and what moves an invoice
+to paid (or back to open when a refund uncovers it)."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Q, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from accounts.models import User
+from billing.models import Invoice, InvoiceStatus, Payment, PaymentStatus, Refund
+from core import audit
+from core.context import ActionContext
+from core.events import Audience, publish
+from core.exceptions import Conflict, ValidationFailed
+from core.models import AuditAction
+
+from .idempotency import money_write
+from .invoices import ZERO, acting_user, announce, lock, refusal, snapshot
+
+# Whoever may read payments hears of them.
+AUDIENCE = Audience.permission("billing.view_payment")
+
+# Money a payment holds against the invoice: pending payments reserve their amount so that
+# two attempts in flight can never together exceed what is due.
+_HELD = Q(status__in=[PaymentStatus.PENDING, PaymentStatus.SUCCEEDED, PaymentStatus.REFUNDED])
+_SETTLED = Q(status__in=[PaymentStatus.SUCCEEDED, PaymentStatus.REFUNDED])
+
+PAYABLE = (InvoiceStatus.OPEN, InvoiceStatus.UNCOLLECTIBLE)
+# What a payment may be recorded as; refunded is reached through refunds only.
+RECORDABLE = (PaymentStatus.PENDING, PaymentStatus.SUCCEEDED, PaymentStatus.FAILED)
+
+
+@dataclass(frozen=True)
+class InvoiceBalance:
+    held: Decimal  # pending + succeeded, less refunds
+    paid: Decimal  # succeeded, less refunds
+    remaining: Decimal  # what a new payment may still cover
+
+
+def invoice_balance(*, invoice: Invoice) -> InvoiceBalance:
+    """Computed by PostgreSQL from the payments; exact only while the caller holds the
+    invoice lock (or for display)."""
+    totals = Payment.objects.filter(invoice=invoice).aggregate(
+        held=Coalesce(Sum("amount", filter=_HELD), ZERO),
+        settled=Coalesce(Sum("amount", filter=_SETTLED), ZERO),
+        refunded=Coalesce(Sum("refunded_amount"), ZERO),
+    )
+    held = totals["held"] - totals["refunded"]
+    return InvoiceBalance(
+        held=held, paid=totals["settled"] - totals["refunded"], remaining=invoice.amount - held
+    )
+
+
+def _settle(invoice: Invoice, *, paid: Decimal, actor: User | None, context: ActionContext) -> None:
+    """Precondition: the invoice is locked and ``paid`` is what its succeeded payments net of
+    refunds now add up to. Moves it to paid when they cover it, or back to open when a
+    refund uncovers a paid one."""
+    before = snapshot(invoice)
+    if invoice.status in PAYABLE and paid >= invoice.amount:
+        invoice.status = InvoiceStatus.PAID
+        invoice.paid_at, invoice.paid_by = timezone.now(), acting_user(actor)
+        action = AuditAction.INVOICE_PAID
+    elif invoice.status == InvoiceStatus.PAID and paid < invoice.amount:
+        invoice.status = InvoiceStatus.OPEN
+        invoice.paid_at = invoice.paid_by = None
+        action = AuditAction.INVOICE_REOPENED
+    else:
+        return
+    invoice.save(update_fields=["status", "paid_at", "paid_by"])
+    audit.record(
+        action=action,
+        actor=actor,
+        target=invoice,
+        before=before,
+        after=snapshot(invoice),
+        context=context,
+    )
+    if invoice.status == InvoiceStatus.PAID:
+        announce("invoice.paid", invoice, actor=actor, context=context)
+
+
+def _announce(type: str, payment: Payment, *, actor: User | None, context: ActionContext) -> None:
+    publish(
+        type=type,
+        target=payment,
+        audience=AUDIENCE,
+        actor=actor,
+        context=context,
+        payload={
+            "payment": str(payment.pk),
+            "invoice": str(payment.invoice_id),
+            "amount": str(payment.amount),
+            "refunded_amount": str(payment.refunded_amount),
+            "status": payment.status,
+        },
+    )
+
+
+@money_write
+def payment_record(
+    *,
+    invoice: Invoice,
+    amount: Decimal,
+    provider: str,
+    status: PaymentStatus = PaymentStatus.SUCCEEDED,
+    metadata: dict | None = None,
+    actor: User | None,
+    context: ActionContext,
+) -> Payment:
+    """Records a payment on an open or uncollectible invoice; the invoice becomes paid when
+    covered. A payment larger than what remains is refused."""
+    if amount <= 0:
+        raise ValidationFailed(fields={"amount": ["A payment amount must be more than zero."]})
+    if status not in RECORDABLE:
+        raise ValidationFailed(
+            fields={"status": [f"A payment is recorded as one of {', '.join(RECORDABLE)}."]}
+        )
+    if not provider:
+        raise ValidationFailed(fields={"provider": ["A payment needs a provider."]})
+    invoice = lock(invoice)
+    if invoice.status not in PAYABLE:
+        raise refusal(invoice, "pay")
+    balance = invoice_balance(invoice=invoice)
+    if status != PaymentStatus.FAILED and amount > balance.remaining:
+        raise Conflict(
+            f"The payment of {amount} exceeds the {balance.remaining} that remains due.",
+            code="overpayment",
+            fields={"amount": [f"At most {balance.remaining} remains due."]},
+            extensions={"remaining": str(balance.remaining)},
+        )
+    payment = Payment.objects.create(
+        invoice=invoice,
+        amount=amount,
+        provider=provider,
+        status=status,
+        metadata=metadata or {},
+        recorded_by=acting_user(actor),
+    )
+    audit.record(
+        action=AuditAction.PAYMENT_RECORDED,
+        actor=actor,
+        target=payment,
+        after={"invoice": str(invoice.pk), "amount": str(amount), "status": status},
+        context=context,
+    )
+    _announce("payment.recorded", payment, actor=actor, context=context)
+    # What was paid before, plus this payment: no second pass over the payments.
+    paid = balance.paid + (amount if status == PaymentStatus.SUCCEEDED else ZERO)
+    _settle(invoice, paid=paid, actor=actor, context=context)
+    return payment
+
+
+@money_write
+def payment_refund(
+    *,
+    payment: Payment,
+    amount: Decimal | None = None,
+    reason: str = "",
+    actor: User | None,
+    context: ActionContext,
+) -> Refund:
+    """Gives back part or all of a succeeded payment (all that is left when ``amount`` is
+    None); a paid invoice no longer covered goes back to open."""
+    if amount is not None and amount <= 0:
+        raise ValidationFailed(fields={"amount": ["A refund amount must be more than zero."]})
+    invoice = lock(payment.invoice)
+    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    if payment.status != PaymentStatus.SUCCEEDED:
+        raise Conflict(
+            f"Only a succeeded payment can be refunded; this one is {payment.status}.",
+            code="payment_not_refundable",
+            extensions={"current_status": payment.status},
+        )
+    refundable = payment.amount - payment.refunded_amount
+    amount = refundable if amount is None else amount
+    if amount > refundable:
+        raise Conflict(
+            f"The refund of {amount} exceeds the {refundable} left to refund.",
+            code="over_refund",
+            fields={"amount": [f"At most {refundable} can be refunded."]},
+            extensions={"refundable": str(refundable)},
+        )
+    refund = Refund.objects.create(
+        payment=payment, amount=amount, reason=reason, created_by=acting_user(actor)
+    )
+    payment.refunded_amount += amount
+    if payment.refunded_amount == payment.amount:
+        payment.status = PaymentStatus.REFUNDED
+    payment.save(update_fields=["refunded_amount", "status"])
+    audit.record(
+        action=AuditAction.PAYMENT_REFUNDED,
+        actor=actor,
+        target=payment,
+        after={"refund": str(refund.pk), "amount": str(amount), "reason": reason},
+        context=context,
+    )
+    _announce("payment.refunded", payment, actor=actor, context=context)
+    _settle(invoice, paid=invoice_balance(invoice=invoice).paid, actor=actor, context=context)
+    return refund
+
+
+# What a provider may report about a payment it holds.
+_PROVIDER_MOVES = {
+    PaymentStatus.PENDING: {PaymentStatus.SUCCEEDED, PaymentStatus.FAILED},
+}
+
+
+def payment_apply_provider_status(
+    *, payment: Payment, status: PaymentStatus, context: ActionContext
+) -> bool:
+    """Precondition: inside the transaction of the provider's event (services/webhooks.py).
+    Applies a provider's news about a payment; returns False when the move makes no sense
+    from where the payment is (a late or repeated notice)."""
+    invoice = lock(payment.invoice)
+    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    if status not in _PROVIDER_MOVES.get(payment.status, ()):
+        return False
+    before = {"status": payment.status}
+    payment.status = status
+    payment.save(update_fields=["status"])
+    audit.record(
+        action=AuditAction.PAYMENT_STATUS_CHANGED,
+        target=payment,
+        before=before,
+        after={"status": status},
+        context=context,
+    )
+    _settle(invoice, paid=invoice_balance(invoice=invoice).paid, actor=None, context=context)
+    return True

@@ -1,0 +1,154 @@
+"""The SQL billing writes by hand, as text free of Django.
+
+billing/services/, billing/selectors.py and billing/scale.py run these statements through
+Django's connection; bench/floor_billing.py sends the very same text through a bare psycopg
+pool, so the benchmark's floor measures Atrium's SQL and nothing else.
+
+They are written out where the ORM cannot say them in one statement: an upsert that returns
+the counter it bumped, an insert that tells whether a key was new, and reports whose sums
+PostgreSQL computes. Values are always bound parameters; the only interpolated pieces are
+this module's own constants.
+"""
+
+# The next invoice number of a year (%s). The counter row stays locked until the caller's
+# transaction ends, so numbers are handed out in commit order and a rollback returns its
+# number: no gaps, no duplicates.
+INVOICE_NUMBER_NEXT = (
+    "INSERT INTO invoice_number_sequences (year, last_number) VALUES (%s, 1)"
+    " ON CONFLICT (year) DO UPDATE"
+    " SET last_number = invoice_number_sequences.last_number + 1"
+    " RETURNING last_number"
+)
+
+# Claims an Idempotency-Key (user, key, fingerprint): returns a row when the key is new. A
+# concurrent claim of the same key blocks on the unique index until the first transaction
+# ends.
+IDEMPOTENCY_CLAIM = (
+    "INSERT INTO idempotency_keys (id, user_id, key, fingerprint)"
+    " VALUES (gen_random_uuid(), %s, %s, %s)"
+    " ON CONFLICT (user_id, key) DO NOTHING RETURNING id"
+)
+
+# --- reports ---------------------------------------------------------------------------------
+
+# Money is counted when it moves: a payment in the month it succeeded (recorded), a refund in
+# the month it was given. Months are UTC (Django's connections run in UTC). Each side is summed
+# per month before the two are combined, over the partial index payments_settled_idx.
+REVENUE_BY_MONTH = """
+    SELECT month, sum(received), sum(refunded), sum(received) - sum(refunded)
+    FROM (
+        SELECT date_trunc('month', created_at) AS month, sum(amount) AS received,
+               0 AS refunded
+        FROM payments
+        WHERE status IN ('succeeded', 'refunded') AND created_at >= %(since)s
+        GROUP BY 1
+        UNION ALL
+        SELECT date_trunc('month', created_at), 0, sum(amount)
+        FROM refunds
+        WHERE created_at >= %(since)s
+        GROUP BY 1
+    ) moves
+    GROUP BY month
+    ORDER BY month
+"""
+
+# What each customer still owes on open invoices (amount less succeeded payments net of
+# refunds), and the part of it already past due.
+OUTSTANDING_BY_CUSTOMER = """
+    SELECT c.id, c.name, count(*),
+           sum(i.amount - coalesce(p.paid, 0)),
+           coalesce(sum(i.amount - coalesce(p.paid, 0)) FILTER (WHERE i.due_date < %(now)s), 0)
+    FROM invoices i
+    JOIN customers c ON c.id = i.customer_id
+    LEFT JOIN LATERAL (
+        SELECT sum(amount) FILTER (WHERE status IN ('succeeded', 'refunded'))
+               - sum(refunded_amount) AS paid
+        FROM payments WHERE invoice_id = i.id
+    ) p ON true
+    WHERE i.status = 'open'
+    GROUP BY c.id, c.name
+    ORDER BY 4 DESC, c.id
+    LIMIT %(limit)s
+"""
+
+# --- the benchmark data set (billing/scale.py) ------------------------------------------------
+
+SCALE_ANY_INVOICE = "SELECT EXISTS (SELECT 1 FROM invoices)"
+# The rows are generated consistent, so triggers and foreign-key checks would only cost time.
+SCALE_SESSION = (
+    "SET LOCAL session_replication_role = replica",
+    "SET LOCAL synchronous_commit = off",
+)
+SCALE_CUSTOMERS = (
+    "INSERT INTO customers (id, name, email, created_at, updated_at)"
+    " SELECT md5('cust' || n)::uuid, 'Customer ' || n,"
+    "        'billing-' || n || '@scale.invalid', now(), now()"
+    " FROM generate_series(0, %s - 1) AS n"
+)
+
+# Row n of the invoices: its status, issue time and amount, all arithmetic on n.
+_INVOICE_ROWS = """
+    SELECT n,
+           md5('inv' || n)::uuid AS id,
+           md5('cust' || (n %% %(customers)s))::uuid AS customer_id,
+           CASE WHEN n %% 200 < 1 THEN 'draft'
+                WHEN n %% 200 < 121 THEN 'paid'
+                WHEN n %% 200 < 171 THEN 'open'
+                WHEN n %% 200 < 181 THEN 'void'
+                ELSE 'uncollectible' END AS status,
+           now() - make_interval(mins => ((n * 7919) %% (730 * 24 * 60))::int) AS issued,
+           (1000 + (n * 104729) %% 100000)::numeric / 100 AS amount
+    FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS n
+"""
+
+SCALE_INVOICES = f"""
+    INSERT INTO invoices (id, customer_id, amount, status, due_date, created_at, updated_at,
+                          number, finalized_at, paid_at, voided_at, uncollectible_at)
+    SELECT id, customer_id, amount, status, issued + interval '30 days', issued, issued,
+           CASE WHEN status <> 'draft'
+                THEN 'INV-' || extract(year FROM issued) || '-' || lpad(n::text, 7, '0') END,
+           CASE WHEN status <> 'draft' THEN issued END,
+           CASE WHEN status = 'paid' THEN issued + interval '10 days' END,
+           CASE WHEN status = 'void' THEN issued + interval '40 days' END,
+           CASE WHEN status = 'uncollectible' THEN issued + interval '90 days' END
+    FROM ({_INVOICE_ROWS}) AS rows
+"""
+
+SCALE_LINES = f"""
+    INSERT INTO invoice_lines (id, invoice_id, position, description, quantity, unit_price,
+                               total, created_at)
+    SELECT md5('line' || n)::uuid, id, 1, 'Subscription', 1, amount, amount, issued
+    FROM ({_INVOICE_ROWS}) AS rows
+"""
+
+# Two payments per invoice that is not a draft (p = 1, 2).
+SCALE_PAYMENTS = f"""
+    INSERT INTO payments (id, invoice_id, amount, status, provider, created_at)
+    SELECT md5('pay' || n || '-' || p)::uuid, id,
+           CASE WHEN status = 'paid' AND p = 1 THEN round(amount / 2, 2)
+                WHEN status = 'paid' THEN amount - round(amount / 2, 2)
+                WHEN status = 'open' AND p = 1 THEN round(amount * 0.3, 2)
+                ELSE round(amount / 2, 2) END,
+           CASE WHEN status = 'paid' OR (status = 'open' AND p = 1) THEN 'succeeded'
+                ELSE 'failed' END,
+           CASE WHEN n %% 3 = 0 THEN 'card' WHEN n %% 3 = 1 THEN 'bank_transfer'
+                ELSE 'manual' END,
+           issued + make_interval(days => 3 * p)
+    FROM ({_INVOICE_ROWS}) AS rows, generate_series(1, 2) AS p
+    WHERE status <> 'draft'
+"""
+
+# Finalizing a new invoice continues past the loaded numbers (%s: the invoices loaded).
+SCALE_NUMBER_SEQUENCES = (
+    "INSERT INTO invoice_number_sequences (year, last_number)"
+    " SELECT extract(year FROM created_at)::int, %s FROM invoices"
+    " WHERE number IS NOT NULL GROUP BY 1"
+    " ON CONFLICT (year) DO UPDATE SET last_number = EXCLUDED.last_number"
+)
+SCALE_PAYMENT_COUNT = "SELECT count(*) FROM payments"
+SCALE_VACUUM = (
+    "VACUUM ANALYZE customers",
+    "VACUUM ANALYZE invoices",
+    "VACUUM ANALYZE invoice_lines",
+    "VACUUM ANALYZE payments",
+)
