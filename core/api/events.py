@@ -27,7 +27,11 @@ MAX_TYPES = 20
 
 class EventQuery(serializers.Serializer):
     after = serializers.IntegerField(
-        required=False, default=0, min_value=0, help_text="Events with a larger id than this."
+        required=False,
+        default=0,
+        min_value=0,
+        max_value=2**63 - 1,  # the column is a bigint: a larger number is bad input, not a 500
+        help_text="Events with a larger id than this.",
     )
     type = serializers.ListField(
         child=serializers.CharField(max_length=100),

@@ -136,6 +136,7 @@ def test_bad_query_parameters_are_a_400_naming_the_field(member):
     assert response.status_code == 400
     assert response["Content-Type"] == "application/problem+json"
     assert {e["field"] for e in response.json()["errors"]} == {"after", "page_size"}
+    assert client_of(member()).get(URL, {"after": 2**63}).status_code == 400
 
 
 def test_without_credentials_it_is_a_401():
