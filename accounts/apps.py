@@ -19,3 +19,9 @@ class AccountsConfig(AppConfig):
         from django.contrib.auth.signals import user_logged_in
 
         user_logged_in.connect(_record_cookie_login, dispatch_uid="accounts.cookie_login")
+
+        from core import events
+
+        from .event_audience import permissions_of
+
+        events.register_audience("permission", permissions_of)

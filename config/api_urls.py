@@ -12,4 +12,5 @@ urlpatterns = [
     path("", include("accounts.api.urls")),
     path("", include("billing.api.urls")),
     path("", include("documents.api.urls")),
+    path("", include("core.api.urls")),
 ]

@@ -1,23 +1,38 @@
 """The one announcement point: every service says here what happened, inside its transaction.
 
-``publish`` is called by a service after its rows are written. The announcement is kept with
-the transaction and handed to the receivers only once it commits; a rollback drops it, so no
-receiver ever hears of a change that did not happen. Receivers (the event log, the live
-stream, jobs and webhooks) register with ``receiver`` and never import the services.
+``publish`` is called by a service after its rows are written. It writes the event's row in
+the ``events`` table (core.models.Event) in the same transaction, so the log holds the event
+exactly when the change committed, and PostgreSQL wakes the LISTENers of ``CHANNEL`` at commit.
+The announcement, carrying the event's id, is handed to the in-process receivers (jobs,
+webhooks) only once the transaction commits; a rollback drops row and announcement alike, so
+nobody ever hears of a change that did not happen. Receivers register with ``receiver`` and
+never import the services.
+
+Who may read an event is decided when it is read, not when it is written: a participant
+removed from a conversation stops seeing its events, old ones included. Each audience kind
+has a resolver, registered by the app that knows the rule (``register_audience`` from its
+AppConfig.ready(), in ``<app>/event_audience.py``); ``events_after`` turns them into one query
+per page, whatever the number of conversations or documents.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 from django.db import models, transaction
 
 from core.context import ActionContext
+from core.models import Event
 
 logger = logging.getLogger(__name__)
+
+# The PostgreSQL channel every committed event is notified on, its id as the payload
+# (migration core/0004 holds the trigger).
+CHANNEL = "atrium_events"
 
 AudienceKind = Literal["conversation", "document", "user", "permission"]
 
@@ -56,6 +71,7 @@ class Announcement:
     audience: Audience
     actor_id: str | None
     context: ActionContext
+    event_id: int  # the row in ``events``: the stream's cursor
     payload: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -87,17 +103,35 @@ def publish(
     """Announces that ``type`` happened to ``target``; receivers hear of it after commit.
 
     Must be called inside the service's transaction: outside one there is nothing to wait
-    for, which would mean the service wrote without owning a transaction."""
+    for, which would mean the service wrote without owning a transaction.
+
+    Writing the row makes the transaction wait until every other transaction that wrote events
+    has ended (the commit-order lock of migration core/0004, held to commit), so publish as the
+    service's last step, after its row locks: the wait is then only as long as other commits,
+    and no transaction holding that lock ever waits for one of this service's rows."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("publish() belongs inside the service's transaction.")
-    announcement = Announcement(
+    actor_id = str(actor.pk) if actor is not None and actor.is_authenticated else None
+    payload = dict(payload or {})
+    event = Event.objects.create(
         type=type,
         object_type=target._meta.label_lower,
         object_id=str(target.pk),
+        payload=payload,
+        actor_id=actor_id,
+        audience_kind=audience.kind,
+        audience_key=audience.key,
+        request_id=context.request_id,
+    )
+    announcement = Announcement(
+        type=event.type,
+        object_type=event.object_type,
+        object_id=event.object_id,
         audience=audience,
-        actor_id=str(actor.pk) if actor is not None and actor.is_authenticated else None,
+        actor_id=actor_id,
         context=context,
-        payload=dict(payload or {}),
+        event_id=event.pk,
+        payload=payload,
     )
     transaction.on_commit(lambda: _deliver(announcement))
     return announcement
@@ -110,3 +144,78 @@ def _deliver(announcement: Announcement) -> None:
             function(announcement)
         except Exception:
             logger.exception("Receiver %r failed on %s", function, announcement.type)
+
+
+# ``may(perm)``: whether the credential the reader came with allows ``perm`` (the user's roles,
+# narrowed by an API key's scopes); ``user.has_perm`` where there is no credential.
+May = Callable[[str], bool]
+# The audience keys of one kind that ``user`` may see now: a one-column queryset of text (run
+# as a subquery of the page's query, never fetched on its own) or a small collection already
+# in memory; None when the reader may see none.
+Resolver = Callable[[Any, May], "models.QuerySet[Any, Any] | Collection[str] | None"]
+
+_resolvers: dict[str, Resolver] = {}
+
+
+def register_audience(kind: str, resolver: Resolver) -> None:
+    """Makes ``resolver`` decide who reads events of audience ``kind``; called from the owning
+    app's AppConfig.ready(). A second, different resolver for one kind is a wiring mistake."""
+    registered = _resolvers.setdefault(kind, resolver)
+    if registered is not resolver:
+        raise RuntimeError(f"The {kind!r} audience already has a resolver: {registered!r}.")
+
+
+def _own_account(user: Any, may: May) -> Collection[str]:
+    return [str(user.pk)]
+
+
+register_audience("user", _own_account)
+
+
+def events_after(
+    *,
+    user: Any,
+    after: int,
+    limit: int,
+    types: Collection[str] = (),
+    may: May | None = None,
+) -> list[Event]:
+    """Up to ``limit`` events ``user`` may read now whose id is above ``after``, in id order;
+    ``types`` narrows them to those types. One query, whatever the number of audiences.
+
+    One branch per audience kind, each ordered and limited on its own, joined by UNION ALL:
+    each branch can then walk the (audience_kind, audience_key, id) index from the cursor,
+    which a single WHERE with one OR per kind would keep PostgreSQL from doing."""
+    may = may or user.has_perm
+    branches = []
+    for kind, resolver in _resolvers.items():
+        keys = resolver(user, may)
+        # A queryset is a subquery and is never evaluated here; an empty collection is no
+        # audience at all.
+        if keys is None or (not isinstance(keys, models.QuerySet) and not keys):
+            continue
+        branch = Event.objects.filter(audience_kind=kind, audience_key__in=keys, id__gt=after)
+        if types:
+            branch = branch.filter(type__in=types)
+        branches.append(branch.order_by("id")[:limit])
+    if not branches:
+        return []
+    first, *others = branches
+    if not others:
+        return list(first)
+    return list(first.union(*others, all=True).order_by("id")[:limit])
+
+
+def count_older(*, before: datetime) -> int:
+    """How many events occurred before ``before`` (what a purge would remove)."""
+    return Event.objects.filter(occurred_at__lt=before).count()
+
+
+def purge_older(*, before: datetime, batch_size: int) -> int:
+    """Deletes up to ``batch_size`` events that occurred before ``before``; returns how many.
+
+    Retention is the only reason events leave the table. Small batches, each its own statement
+    (and so its own transaction), keep locks and WAL per statement short on a large table."""
+    batch = Event.objects.filter(occurred_at__lt=before).order_by().values("id")[:batch_size]
+    deleted, _ = Event.objects.filter(id__in=batch).delete()
+    return deleted

@@ -43,11 +43,13 @@ class MakeAppendOnly(migrations.RunSQL):
     """Makes PostgreSQL refuse UPDATE and DELETE on a table (an append-only log).
 
     TRUNCATE stays possible: it is an operator's deliberate act on the whole table and the
-    test database is emptied with it.
+    test database is emptied with it. ``deletable=True`` refuses UPDATE only, for a log whose
+    old rows a retention job removes (the events table).
     """
 
-    def __init__(self, table: str) -> None:
+    def __init__(self, table: str, *, deletable: bool = False) -> None:
         function = f"{table}_refuse_change"
+        refused = "UPDATE" if deletable else "UPDATE OR DELETE"
         super().__init__(
             sql=f"""
                 CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -55,7 +57,7 @@ class MakeAppendOnly(migrations.RunSQL):
                     RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP
                         USING ERRCODE = 'insufficient_privilege';
                 END $$;
-                CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table}
+                CREATE TRIGGER {table}_append_only BEFORE {refused} ON {table}
                     FOR EACH ROW EXECUTE FUNCTION {function}();
             """,
             reverse_sql=f"""

@@ -83,3 +83,55 @@ class AuditEvent(UUIDModel):
 
     def __str__(self) -> str:
         return f"{self.action} {self.target_type}:{self.target_id}"
+
+
+class Event(models.Model):
+    """One announcement in the order its transaction wrote it: the event log (table ``events``).
+
+    ``core.events.publish`` writes it inside the service's transaction, so it exists exactly when
+    the change does. ``id`` is the stream's cursor: migration 0004 makes every insert wait for
+    the previous publishing transaction to finish, so ids become visible in increasing order and
+    a reader that has seen an id can never later find a smaller one. PostgreSQL refuses UPDATE;
+    DELETE is left to ``manage.py purge_events`` (retention).
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    occurred_at = models.DateTimeField(db_default=CurrentTimestamp(), editable=False)
+    type = models.CharField(max_length=100)  # "<object>.<what happened>"
+    object_type = models.CharField(max_length=100)  # the model's label, "chat.message"
+    object_id = models.CharField(max_length=100)
+    payload = models.JSONField(default=dict, db_default={}, blank=True)
+    # No foreign key, as on audit_events: the log outlives the accounts it mentions.
+    actor_id = models.UUIDField(null=True, blank=True)
+    # Who may read it, decided when it is read (core.events.events_after): an audience kind
+    # ("conversation", "document", "user", "permission") and its key (an id or a permission).
+    audience_kind = models.CharField(max_length=32)
+    audience_key = models.CharField(max_length=255)
+    request_id = models.CharField(max_length=64, blank=True, db_default="")
+
+    class Meta:
+        db_table = "events"
+        ordering = ["id"]
+        indexes = [
+            # The read path: each audience the reader belongs to, after the cursor.
+            models.Index(
+                fields=["audience_kind", "audience_key", "id"], name="events_audience_idx"
+            ),
+            # Retention: purge_events finds the old rows by time.
+            models.Index(fields=["occurred_at"], name="events_occurred_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(type=""),
+                name="%(app_label)s_%(class)s_type_not_empty",
+                violation_error_message="An event needs a type.",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(audience_kind=""),
+                name="%(app_label)s_%(class)s_audience_not_empty",
+                violation_error_message="An event needs an audience.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.type} {self.object_type}:{self.object_id}"

@@ -5,3 +5,10 @@ class DocumentsConfig(AppConfig):
     name = "documents"
     verbose_name = "Documents"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from core import events
+
+        from .event_audience import documents_of
+
+        events.register_audience("document", documents_of)

@@ -10,6 +10,7 @@ from django.db import IntegrityError, models, transaction
 from tests import factories
 from tests.billing import factories as billing_factories
 from tests.chat import factories as chat_factories
+from tests.events import factories as event_factories
 
 pytestmark = pytest.mark.django_db
 
@@ -90,6 +91,8 @@ VIOLATIONS = {
     "billing_refund_amount_positive": (billing_factories.RefundFactory, {"amount": Decimal("0")}),
     "billing_idempotencykey_key_not_empty": (billing_factories.IdempotencyKeyFactory, {"key": ""}),
     "core_auditevent_action_not_empty": (factories.AuditEventFactory, {"action": ""}),
+    "core_event_type_not_empty": (event_factories.EventFactory, {"type": ""}),
+    "core_event_audience_not_empty": (event_factories.EventFactory, {"audience_kind": ""}),
 }
 
 
