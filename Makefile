@@ -17,7 +17,6 @@ $(INSTALLED): requirements.lock
 demo: $(INSTALLED)
 	$(PY) manage.py ensure_database
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py createcachetable
 	$(PY) manage.py sync_permissions
 	$(PY) manage.py seed_demo
 	$(PY) manage.py runserver 127.0.0.1:8000

@@ -116,10 +116,21 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
+# The database cache's table, created by a core migration (core/migrations/0004_*), so that
+# `migrate` alone prepares a deployment whichever cache it later runs with.
+DATABASE_CACHE_TABLE = "django_cache"
+
 REDIS_URL = env("REDIS_URL", default=None)
 if REDIS_URL:
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # Redis answers in well under a millisecond; a dead or unreachable one must fail a
+            # request (and /readyz) within a second rather than hold a worker until the
+            # operating system gives up on the connection.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
     }
 else:
     # Without Redis every process must still share throttle state, so the fallback is the
@@ -129,7 +140,7 @@ else:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-            "LOCATION": "django_cache",
+            "LOCATION": DATABASE_CACHE_TABLE,
             "OPTIONS": {"MAX_ENTRIES": 1_000_000},
         }
     }
