@@ -1,10 +1,12 @@
 """Settings shared by every environment; each value that differs per deployment comes from
 the environment (12-factor), read through django-environ."""
 
+import warnings
 from pathlib import Path
 from typing import Any
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -73,7 +75,42 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": env.db("DATABASE_URL", default=DEFAULT_DATABASE_URL)}
+POSTGRESQL_ENGINE = "django.db.backends.postgresql"
+DATABASE_URL_EXAMPLE = "postgres://user:password@host:5432/name"
+
+
+def _database_from_url(url: str) -> dict[str, Any]:
+    """DATABASE_URL as Django's DATABASES entry, or ImproperlyConfigured in one line saying
+    what is wrong (never echoing the URL: it may hold a password)."""
+    with warnings.catch_warnings():
+        # django-environ warns about an unknown scheme before returning no engine; the error
+        # below says it in one line.
+        warnings.simplefilter("ignore")
+        try:
+            database = env.db_url_config(url)
+        except ValueError as error:
+            raise ImproperlyConfigured(
+                f"DATABASE_URL cannot be parsed ({error}); expected {DATABASE_URL_EXAMPLE}"
+            ) from None
+    engine = database.get("ENGINE")
+    if not engine:
+        raise ImproperlyConfigured(
+            f"DATABASE_URL is not a database URL; expected {DATABASE_URL_EXAMPLE}"
+        )
+    if engine != POSTGRESQL_ENGINE:
+        scheme = url.partition("://")[0]
+        raise ImproperlyConfigured(
+            f"DATABASE_URL points at {scheme}, but Atrium runs on PostgreSQL only; "
+            f"expected {DATABASE_URL_EXAMPLE}"
+        )
+    if not database.get("NAME"):
+        raise ImproperlyConfigured(
+            f"DATABASE_URL names no database; expected {DATABASE_URL_EXAMPLE}"
+        )
+    return database
+
+
+DATABASES = {"default": _database_from_url(env("DATABASE_URL", default=DEFAULT_DATABASE_URL))}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # psycopg's own pool keeps connections warm inside each worker process; CONN_MAX_AGE must
 # stay 0 when the pool is on (Django refuses both).
