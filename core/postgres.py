@@ -9,9 +9,11 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+import psycopg
 from django.core.exceptions import ImproperlyConfigured
+from psycopg import sql
 
-EXAMPLE_URL = "DATABASE_URL=postgres://user:password@host:5432/atrium"
+EXAMPLE_URL = "postgres://user:password@host:5432/atrium"
 
 
 def server_of(database: Mapping[str, Any]) -> str:
@@ -28,8 +30,11 @@ def is_missing_database(error: Exception, name: str) -> bool:
     return server_reason(error) == f'database "{name}" does not exist'
 
 
-def describe_connection_failure(error: Exception, database: Mapping[str, Any]) -> str:
-    """One line for a failed connection to ``database`` (a DATABASES entry)."""
+def describe_connection_failure(
+    error: Exception, database: Mapping[str, Any], *, setting: str = "DATABASE_URL"
+) -> str:
+    """One line for a failed connection to ``database`` (a DATABASES entry), whose URL came
+    from ``setting``."""
     server, name = server_of(database), database.get("NAME")
     user = database.get("USER") or "(the operating-system user)"
     reason = server_reason(error)
@@ -37,20 +42,29 @@ def describe_connection_failure(error: Exception, database: Mapping[str, Any]) -
         lines = str(error).strip().splitlines()
         cause = lines[0] if lines else "no answer"
         return (
-            f"PostgreSQL is not answering at {server} ({cause}). Start it, or point DATABASE_URL "
+            f"PostgreSQL is not answering at {server} ({cause}). Start it, or point {setting} "
             f"at one that answers, e.g. {EXAMPLE_URL}"
         )
     if is_missing_database(error, str(name)):
         return (
             f'PostgreSQL at {server} has no database "{name}". Create it (manage.py '
-            "ensure_database does), or point DATABASE_URL at an existing one."
+            f"ensure_database does), or point {setting} at an existing one."
         )
     if "authentication" in reason or "role" in reason or "pg_hba.conf" in reason:
         return (
             f'PostgreSQL at {server} refused the role "{user}" ({reason}). Check the user and '
-            f"password in DATABASE_URL, e.g. {EXAMPLE_URL}"
+            f"password in {setting}, e.g. {EXAMPLE_URL}"
         )
     return f"PostgreSQL at {server} refused the connection ({reason})."
+
+
+def create_database(conninfo: Mapping[str, Any]) -> None:
+    """Creates ``conninfo``'s database (libpq keywords) on its server; raises psycopg.Error."""
+    # The maintenance database always exists, whether or not ours does yet.
+    with psycopg.connect(
+        **{**conninfo, "dbname": "postgres"}, connect_timeout=5, autocommit=True
+    ) as connection:
+        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(conninfo["dbname"])))
 
 
 @contextmanager

@@ -4,6 +4,7 @@ import functools
 import logging
 
 import psycopg
+from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.db import DatabaseCache
 from django.core.exceptions import RequestDataTooBig
@@ -102,7 +103,8 @@ def _cache_problem() -> ServiceUnavailable | None:
         logger.warning("Readiness check: the cache cannot be used", exc_info=True)
         if isinstance(cache, DatabaseCache):
             return ServiceUnavailable(
-                f'The cache\'s table "{cache._table}" cannot be read: run manage.py migrate.',
+                f'The cache\'s table "{settings.CACHES["default"]["LOCATION"]}" cannot be read: '
+                "run manage.py migrate.",
                 code="cache_unavailable",
             )
         return ServiceUnavailable("The cache does not answer.", code="cache_unavailable")

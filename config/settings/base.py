@@ -289,6 +289,10 @@ TWO_FACTOR_CHALLENGE_MAX_AGE = 5 * 60
 # Where links in emails point.
 PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 
+# Where `manage.py backup` writes when not given --output (docs/operations.md). Keep it off the
+# database's disk, or copy it elsewhere: a backup beside its database dies with it.
+BACKUP_DIR = Path(env("BACKUP_DIR", default=str(BASE_DIR / "backups")))
+
 # seed_demo creates staff accounts with a public password: only where a setting allows.
 DEMO_DATA_ALLOWED = env.bool("DEMO_DATA_ALLOWED", default=False)
 

@@ -26,3 +26,23 @@ def scratch_database(django_db_blocker):
         admin.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
         )
+
+
+def database_url(name: str) -> str:
+    """A URL of the test server for the database ``name``."""
+    database = connection.settings_dict
+    user = database["USER"] or "postgres"
+    return f"postgres://{user}@{database['HOST'] or '127.0.0.1'}:{database['PORT'] or 5432}/{name}"
+
+
+@pytest.fixture
+def missing_database(scratch_database, django_db_blocker):
+    """The name of a database that does not exist yet, dropped afterwards if a test made it."""
+    name = f"{scratch_database}_new"
+    yield name
+    with django_db_blocker.unblock():
+        params = {**connection.get_connection_params(), "dbname": "postgres"}
+    with psycopg.connect(**params, autocommit=True) as admin:
+        admin.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )

@@ -3,9 +3,13 @@ import sys
 import psycopg
 from django.conf import settings
 from django.core.management.base import BaseCommand
-from psycopg import sql
 
-from core.postgres import describe_connection_failure, is_missing_database, server_of
+from core.postgres import (
+    create_database,
+    describe_connection_failure,
+    is_missing_database,
+    server_of,
+)
 
 
 class Command(BaseCommand):
@@ -36,13 +40,7 @@ class Command(BaseCommand):
 
     def _create(self, database) -> None:
         try:
-            # The maintenance database always exists, whether or not ours does yet.
-            with psycopg.connect(
-                **self._params("postgres"), connect_timeout=5, autocommit=True
-            ) as connection:
-                connection.execute(
-                    sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database["NAME"]))
-                )
+            create_database(self._params(database["NAME"]))
         except psycopg.OperationalError as error:
             self._fail(describe_connection_failure(error, {**database, "NAME": "postgres"}))
         except psycopg.Error as error:
