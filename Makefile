@@ -13,23 +13,26 @@ $(INSTALLED): requirements.lock
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
 	touch $@
 
-## Serve Atrium with demo data on http://127.0.0.1:8000 (admin at /admin/).
+## Serve Atrium with demo data on http://127.0.0.1:$(PORT) (admin at /admin/); `make demo PORT=8001`.
+PORT ?= 8000
 demo: $(INSTALLED)
 	$(PY) manage.py ensure_database
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py createcachetable
 	$(PY) manage.py sync_permissions
 	$(PY) manage.py seed_demo
-	$(PY) manage.py runserver 127.0.0.1:8000
+	PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://127.0.0.1:$(PORT)} $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 ## The whole test suite, against the real PostgreSQL.
 test: $(INSTALLED)
 	$(PY) manage.py ensure_database --server-only
 	$(PY) -m pytest
 
+## Style, the layer rules (import contracts in pyproject.toml) and types.
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 ## What CI runs: lint, then the README's test command.
 check: lint test

@@ -1,5 +1,6 @@
 """Migration operations for rules that live in PostgreSQL rather than in Django's model state."""
 
+from django.conf import settings
 from django.db import migrations
 
 TOUCH_FUNCTION = "atrium_touch_updated_at"
@@ -65,3 +66,41 @@ class MakeAppendOnly(migrations.RunSQL):
                 DROP FUNCTION {function}();
             """,
         )
+
+
+class CreateDatabaseCacheTable(migrations.operations.base.Operation):
+    """The table of Django's database cache (the shared cache when ``REDIS_URL`` is unset),
+    named by ``settings.DATABASE_CACHE_TABLE`` and made exactly as ``manage.py
+    createcachetable`` makes it, so that ``migrate`` is the only step a deployment needs.
+
+    A database where ``createcachetable`` already ran keeps its table (and its entries).
+    """
+
+    reversible = True
+
+    def state_forwards(self, app_label, state):
+        # Not a model: the cache reads and writes the table with its own SQL.
+        pass
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        table = settings.DATABASE_CACHE_TABLE
+        if table in schema_editor.connection.introspection.table_names():
+            return
+        quote = schema_editor.quote_name
+        schema_editor.execute(
+            f"CREATE TABLE {quote(table)} ("
+            f"{quote('cache_key')} varchar(255) NOT NULL PRIMARY KEY, "
+            f"{quote('value')} text NOT NULL, "
+            f"{quote('expires')} timestamp with time zone NOT NULL)"
+        )
+        schema_editor.execute(
+            f"CREATE INDEX {quote(table + '_expires')} ON {quote(table)} ({quote('expires')})"
+        )
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        schema_editor.execute(
+            f"DROP TABLE IF EXISTS {schema_editor.quote_name(settings.DATABASE_CACHE_TABLE)}"
+        )
+
+    def describe(self):
+        return "Create the database cache's table (settings.DATABASE_CACHE_TABLE)"

@@ -1,9 +1,15 @@
 """Health checks, and Django's error handlers made to speak problem details under /api/."""
 
+import functools
 import logging
 
+import psycopg
+from django.conf import settings
+from django.core.cache import caches
+from django.core.cache.backends.db import DatabaseCache
 from django.core.exceptions import RequestDataTooBig
-from django.db import DatabaseError, connection
+from django.db import connection
+from django.db.migrations.loader import MigrationLoader
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from django.views.decorators.cache import never_cache
@@ -25,20 +31,84 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
+# The readiness check's own connection: a worker whose database does not answer must say so
+# at once, not after the pool's wait. 2 s is libpq's shortest connect timeout.
+READINESS_CONNECT_TIMEOUT = 2
+READINESS_STATEMENT_TIMEOUT_MS = 1000
+
+
 @never_cache
 @require_safe
 def readyz(request: HttpRequest) -> JsonResponse:
-    """Readiness: the database answers a query, so this worker can take traffic."""
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-    except DatabaseError:
-        logger.exception("Readiness check: the database does not answer")
-        return problem_response(
-            request,
-            ServiceUnavailable("The database does not answer.", code="database_unavailable"),
-        )
+    """Readiness: this worker can serve requests. 503 with the failing dependency whenever a
+    request would fail: the database does not answer, a migration is not applied, or the cache
+    (Redis, or the database cache's table) cannot be used."""
+    problem = _database_problem() or _cache_problem()
+    if problem is not None:
+        return problem_response(request, problem)
     return JsonResponse({"status": "ok"})
+
+
+def _database_problem() -> ServiceUnavailable | None:
+    params = connection.get_connection_params()
+    options = f"{params.get('options', '')} -c statement_timeout={READINESS_STATEMENT_TIMEOUT_MS}"
+    try:
+        with psycopg.connect(
+            **{**params, "options": options.strip()},
+            connect_timeout=READINESS_CONNECT_TIMEOUT,
+            autocommit=True,
+        ) as check:
+            applied = set(check.execute("SELECT app, name FROM django_migrations").fetchall())
+    except psycopg.errors.UndefinedTable:
+        applied = set()
+    except psycopg.Error:
+        logger.warning("Readiness check: the database does not answer", exc_info=True)
+        return ServiceUnavailable("The database does not answer.", code="database_unavailable")
+    pending = _pending_migrations(applied)
+    if pending:
+        names = ", ".join(f"{app}.{name}" for app, name in pending[:3])
+        more = f" and {len(pending) - 3} more" if len(pending) > 3 else ""
+        return ServiceUnavailable(
+            f"The database lacks {len(pending)} migration(s) ({names}{more}): "
+            "run manage.py migrate.",
+            code="migrations_pending",
+        )
+    return None
+
+
+@functools.cache
+def _migration_graph() -> MigrationLoader:
+    # The migrations on disk do not change while the process runs.
+    return MigrationLoader(None, ignore_no_migrations=True)
+
+
+def _pending_migrations(applied: set[tuple[str, str]]) -> list[tuple[str, str]]:
+    loader = _migration_graph()
+
+    def is_applied(key: tuple[str, str]) -> bool:
+        # A squashed migration counts as applied once everything it replaces is.
+        replacement = loader.replacements.get(key)
+        return key in applied or (replacement is not None and set(replacement.replaces) <= applied)
+
+    return sorted(key for key in loader.graph.nodes if not is_applied(key))
+
+
+def _cache_problem() -> ServiceUnavailable | None:
+    cache = caches["default"]
+    try:
+        # A read through the cache API, as the throttles use it: it needs the server (Redis)
+        # or the table (the database cache).
+        cache.get("readyz")
+    except Exception:
+        logger.warning("Readiness check: the cache cannot be used", exc_info=True)
+        if isinstance(cache, DatabaseCache):
+            return ServiceUnavailable(
+                f'The cache\'s table "{settings.CACHES["default"]["LOCATION"]}" cannot be read: '
+                "run manage.py migrate.",
+                code="cache_unavailable",
+            )
+        return ServiceUnavailable("The cache does not answer.", code="cache_unavailable")
+    return None
 
 
 # Django calls these for errors raised outside DRF views (unknown URLs, middleware, its own

@@ -1,10 +1,12 @@
 """Settings shared by every environment; each value that differs per deployment comes from
 the environment (12-factor), read through django-environ."""
 
+import warnings
 from pathlib import Path
 from typing import Any
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 from core.net import parse_trusted_proxies
 
@@ -75,7 +77,42 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": env.db("DATABASE_URL", default=DEFAULT_DATABASE_URL)}
+POSTGRESQL_ENGINE = "django.db.backends.postgresql"
+DATABASE_URL_EXAMPLE = "postgres://user:password@host:5432/name"
+
+
+def _database_from_url(url: str) -> dict[str, Any]:
+    """DATABASE_URL as Django's DATABASES entry, or ImproperlyConfigured in one line saying
+    what is wrong (never echoing the URL: it may hold a password)."""
+    with warnings.catch_warnings():
+        # django-environ warns about an unknown scheme before returning no engine; the error
+        # below says it in one line.
+        warnings.simplefilter("ignore")
+        try:
+            database = env.db_url_config(url)
+        except ValueError as error:
+            raise ImproperlyConfigured(
+                f"DATABASE_URL cannot be parsed ({error}); expected {DATABASE_URL_EXAMPLE}"
+            ) from None
+    engine = database.get("ENGINE")
+    if not engine:
+        raise ImproperlyConfigured(
+            f"DATABASE_URL is not a database URL; expected {DATABASE_URL_EXAMPLE}"
+        )
+    if engine != POSTGRESQL_ENGINE:
+        scheme = url.partition("://")[0]
+        raise ImproperlyConfigured(
+            f"DATABASE_URL points at {scheme}, but Atrium runs on PostgreSQL only; "
+            f"expected {DATABASE_URL_EXAMPLE}"
+        )
+    if not database.get("NAME"):
+        raise ImproperlyConfigured(
+            f"DATABASE_URL names no database; expected {DATABASE_URL_EXAMPLE}"
+        )
+    return database
+
+
+DATABASES = {"default": _database_from_url(env("DATABASE_URL", default=DEFAULT_DATABASE_URL))}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # psycopg's own pool keeps connections warm inside each worker process; CONN_MAX_AGE must
 # stay 0 when the pool is on (Django refuses both).
@@ -118,10 +155,21 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
+# The database cache's table, created by a core migration (core/migrations/0004_*), so that
+# `migrate` alone prepares a deployment whichever cache it later runs with.
+DATABASE_CACHE_TABLE = "django_cache"
+
 REDIS_URL = env("REDIS_URL", default=None)
 if REDIS_URL:
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # Redis answers in well under a millisecond; a dead or unreachable one must fail a
+            # request (and /readyz) within a second rather than hold a worker until the
+            # operating system gives up on the connection.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
     }
 else:
     # Without Redis every process must still share throttle state, so the fallback is the
@@ -131,7 +179,7 @@ else:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-            "LOCATION": "django_cache",
+            "LOCATION": DATABASE_CACHE_TABLE,
             "OPTIONS": {"MAX_ENTRIES": 1_000_000},
         }
     }
@@ -252,6 +300,10 @@ PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3600)
 TWO_FACTOR_CHALLENGE_MAX_AGE = 5 * 60
 # Where links in emails point.
 PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+
+# Where `manage.py backup` writes when not given --output (docs/operations.md). Keep it off the
+# database's disk, or copy it elsewhere: a backup beside its database dies with it.
+BACKUP_DIR = Path(env("BACKUP_DIR", default=str(BASE_DIR / "backups")))
 
 # seed_demo creates staff accounts with a public password: only where a setting allows.
 DEMO_DATA_ALLOWED = env.bool("DEMO_DATA_ALLOWED", default=False)

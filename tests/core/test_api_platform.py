@@ -10,7 +10,6 @@ from unittest import mock
 import pytest
 from django.core.cache import cache, caches
 from django.core.management import call_command
-from django.db import OperationalError, connection
 from django.test import Client
 from drf_spectacular.drainage import GENERATOR_STATS
 from drf_spectacular.generators import SchemaGenerator
@@ -631,22 +630,6 @@ def test_healthz_answers_without_the_database(client):
 
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
-
-
-@pytest.mark.django_db
-def test_readyz_answers_when_the_database_does(client):
-    response = client.get("/readyz")
-
-    assert response.status_code == 200
-
-
-@pytest.mark.django_db
-def test_readyz_is_a_503_problem_when_the_database_does_not_answer(client):
-    with mock.patch.object(connection, "cursor", side_effect=OperationalError("down")):
-        response = client.get("/readyz")
-
-    assert response.status_code == 503
-    assert problem_of(response)["code"] == "database_unavailable"
 
 
 def test_a_browser_sees_an_api_error_as_a_browsable_page(api):
