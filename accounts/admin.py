@@ -9,6 +9,7 @@ from core.admin import (
     LargeTableAdminMixin,
     ReadOnlyAdminMixin,
     ReadOnlyTabularInline,
+    ServiceWritesAdminMixin,
 )
 from core.api.context import action_context
 
@@ -25,17 +26,6 @@ def may_grant_access(request) -> bool:
     """Handing out access (roles, staff or superuser status) is a right of its own: whoever
     may merely edit accounts must not be able to make themselves an admin."""
     return request.user.has_perm("accounts.change_userrole")
-
-
-class ServiceWritesAdminMixin:
-    """Django's admin wraps its add and change pages in a transaction of its own. The pages
-    here save through services that are each their own (durable) transaction and may not be
-    nested, so these pages open none: plain field edits commit as the form saves them, each
-    change with rules commits in its service."""
-
-    @csrf_protect_m
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        return self._changeform_view(request, object_id, form_url, extra_context)
 
 
 class UserProfileInline(admin.StackedInline):
@@ -120,7 +110,7 @@ class UserAdmin(ServiceWritesAdminMixin, auth_admin.UserAdmin):
     @sensitive_post_parameters_m
     @csrf_protect_m
     def add_view(self, request, form_url="", extra_context=None):
-        # auth's UserAdmin opens a transaction here too; see ServiceWritesAdminMixin.
+        # auth's UserAdmin opens a transaction here too; see core.admin.ServiceWritesAdminMixin.
         return self._add_view(request, form_url, extra_context)
 
     def get_inlines(self, request, obj):

@@ -5,9 +5,15 @@ def _record_cookie_login(sender, request, user, **kwargs) -> None:
     """Django's login view (the admin's) is the only place that knows a cookie sign-in
     finished, after the password and any 2FA code; the API records its own in session_open."""
     from core import audit
+    from core.api.context import action_context
     from core.models import AuditAction
 
-    audit.record(action=AuditAction.LOGIN_SUCCEEDED, actor=user, target=user, request=request)
+    audit.record(
+        action=AuditAction.LOGIN_SUCCEEDED,
+        actor=user,
+        target=user,
+        context=action_context(request),
+    )
 
 
 class AccountsConfig(AppConfig):

@@ -7,6 +7,7 @@ from core.admin import (
     LargeTableAdminMixin,
     ReadOnlyAdminMixin,
     ReadOnlyTabularInline,
+    ServiceWritesAdminMixin,
     SoftDeleteAdminMixin,
 )
 from core.api.context import action_context
@@ -26,20 +27,7 @@ from .models import (
 from .services import customers, invoices, payments, products
 
 
-class ServiceTransactionAdminMixin:
-    """The add, change and delete pages save through a durable billing service, which is its
-    own transaction: Django's page-wide transaction would nest it, so these pages run
-    without one (their inlines are read-only, so the service's write is the page's only one
-    besides the admin's history entry)."""
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        return self._changeform_view(request, object_id, form_url, extra_context)
-
-    def delete_view(self, request, object_id, extra_context=None):
-        return self._delete_view(request, object_id, extra_context)
-
-
-class _ServiceCrudAdmin(ServiceTransactionAdminMixin, SoftDeleteAdminMixin, AuditColumnsMixin):
+class _ServiceCrudAdmin(ServiceWritesAdminMixin, SoftDeleteAdminMixin, AuditColumnsMixin):
     """Adds, edits and deletes through ``<service_prefix>_create|update|delete`` of
     ``service_module``, which take the fields named in ``service_fields``."""
 
@@ -163,7 +151,7 @@ def record_payment(modeladmin, request, queryset):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(ServiceTransactionAdminMixin, AuditColumnsMixin, admin.ModelAdmin):
+class InvoiceAdmin(ServiceWritesAdminMixin, AuditColumnsMixin, admin.ModelAdmin):
     list_display = ("__str__", "customer", "amount", "status", "due_date", "created_at")
     list_filter = (PastDueFilter, "status")
     search_fields = ("number", "customer__name", "customer__email")

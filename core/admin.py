@@ -3,6 +3,7 @@
 from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
+from django.contrib.admin.options import csrf_protect_m
 from django.core.paginator import Paginator
 from django.utils.functional import cached_property
 
@@ -24,6 +25,21 @@ class AuditColumnsMixin(_ModelAdminBase):
     def get_readonly_fields(self, request, obj=None):
         readonly = tuple(super().get_readonly_fields(request, obj))
         return readonly if obj is None else (*readonly, *self.audit_columns)
+
+
+class ServiceWritesAdminMixin(_ModelAdminBase):
+    """For pages that save through services. Django wraps its add, change and delete pages in
+    a transaction of its own; a service is its own durable transaction and may not be nested
+    in one, so these pages open none: each change with rules commits in its service (plain
+    field edits, where a page still has any, commit as the form saves them)."""
+
+    @csrf_protect_m
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        return self._changeform_view(request, object_id, form_url, extra_context)
+
+    @csrf_protect_m
+    def delete_view(self, request, object_id, extra_context=None):
+        return self._delete_view(request, object_id, extra_context)
 
 
 class ReadOnlyAdminMixin(_ModelAdminBase):

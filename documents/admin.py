@@ -4,6 +4,7 @@ from core.admin import (
     LargeTableAdminMixin,
     ReadOnlyAdminMixin,
     ReadOnlyTabularInline,
+    ServiceWritesAdminMixin,
     SoftDeleteAdminMixin,
 )
 from core.api.context import action_context
@@ -37,7 +38,7 @@ class DocumentShareInline(ReadOnlyTabularInline):
 
 
 @admin.register(Document)
-class DocumentAdmin(SoftDeleteAdminMixin, admin.ModelAdmin):
+class DocumentAdmin(ServiceWritesAdminMixin, SoftDeleteAdminMixin, admin.ModelAdmin):
     list_display = ("title", "owner", "version", "created_at", "updated_at", "deleted_at")
     search_fields = ("title", "owner__email")
     list_select_related = ("owner",)
@@ -59,11 +60,6 @@ class DocumentAdmin(SoftDeleteAdminMixin, admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
-
-    def delete_view(self, request, object_id, extra_context=None):
-        # Django runs this page inside a transaction, where the service's durable one cannot
-        # start; the service is the page's only write.
-        return self._delete_view(request, object_id, extra_context)
 
     def delete_model(self, request, obj) -> None:
         services.document_moderate_delete(

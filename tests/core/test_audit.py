@@ -3,6 +3,7 @@ from django.db import DatabaseError, connection, transaction
 from django.test import RequestFactory
 
 from core import audit
+from core.api.context import action_context
 from core.models import AuditAction, AuditEvent
 from tests.factories import AuditEventFactory, UserFactory
 
@@ -14,7 +15,10 @@ def test_record_keeps_actor_target_ip_and_user_agent():
     request = RequestFactory().post("/", HTTP_USER_AGENT="Mozilla/5.0", REMOTE_ADDR="203.0.113.9")
 
     event = audit.record(
-        action=AuditAction.ACCOUNT_UNLOCKED, actor=actor, target=target, request=request
+        action=AuditAction.ACCOUNT_UNLOCKED,
+        actor=actor,
+        target=target,
+        context=action_context(request),
     )
 
     stored = AuditEvent.objects.get(pk=event.pk)
