@@ -28,7 +28,7 @@ class OctetLength(models.Func):
 # The search configuration of messages.search_vector: chat/sql.py's queries name the same one,
 # so the GIN index serves them.
 SEARCH_CONFIG = sql.SEARCH_CONFIG
-# What a message's ``metadata`` may weigh, as JSON text (PRODUCT.md section 3: "a size limit").
+# What a message's ``metadata`` may weigh, as JSON text (the product asks for "a size limit").
 METADATA_MAX_BYTES = 4096
 
 
