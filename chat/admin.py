@@ -23,6 +23,11 @@ class ModerationAdminMixin(SoftDeleteAdminMixin):
     def _moderate(self, service: Callable[..., int], request, ids) -> int:
         return service(ids=list(ids), actor=request.user, context=action_context(request))
 
+    def delete_view(self, request, object_id, extra_context=None):
+        # Django runs this view in a transaction of its own; the moderation service is the
+        # transaction (durable), as every chat write.
+        return self._delete_view(request, object_id, extra_context)
+
     def delete_model(self, request, obj) -> None:
         self._moderate(self.moderation_services[0], request, [obj.pk])
 
