@@ -13,8 +13,8 @@ from datetime import UTC
 from rest_framework import serializers
 
 from accounts.models import User
-from chat.models import METADATA_MAX_BYTES, MessageType, ParticipantRole
-from chat.services.conversations import MAX_INITIAL_PARTICIPANTS, TITLE_MAX_LENGTH
+from chat.models import METADATA_MAX_BYTES, TITLE_MAX_LENGTH, MessageType, ParticipantRole
+from chat.services.conversations import MAX_INITIAL_PARTICIPANTS
 from chat.services.messages import (
     FILE_EVENT,
     MAX_CONTENT_LENGTH,

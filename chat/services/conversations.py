@@ -11,7 +11,7 @@ from accounts.models import User
 from core.context import ActionContext
 from core.exceptions import PermissionDenied, ValidationFailed
 
-from ..models import Conversation, Participant, ParticipantRole
+from ..models import TITLE_MAX_LENGTH, Conversation, Participant, ParticipantRole
 from ._shared import (
     MANAGERS,
     ClockTimestamp,
@@ -24,7 +24,6 @@ from .participants import add_participant
 
 # Others a conversation starts with; more are added one by one.
 MAX_INITIAL_PARTICIPANTS = 100
-TITLE_MAX_LENGTH = Conversation._meta.get_field("title").max_length
 
 
 def _check_title(title: str) -> None:
