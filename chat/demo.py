@@ -133,13 +133,15 @@ def _seed_conversation(
         participants=[(users[h], role) for h, role in roles.items() if h != spec.creator],
         context=SYSTEM,
     )
-    posted = []
     for index, (handle, text) in enumerate(lines):
-        draft = text.rstrip(".!?👍 ") + "…" if index == 0 else text
+        first = index == 0
         message = messages.message_post(
-            conversation_id=conversation.pk, sender=users[handle], content=draft, context=SYSTEM
+            conversation_id=conversation.pk,
+            sender=users[handle],
+            content=text.rstrip(".!?👍 ") + "…" if first else text,
+            context=SYSTEM,
         )
-        if draft != text:
+        if first:
             messages.message_edit(
                 conversation_id=conversation.pk,
                 message_id=message.pk,
@@ -147,12 +149,10 @@ def _seed_conversation(
                 content=text,
                 context=SYSTEM,
             )
-        posted.append(message)
-    last_sender = lines[-1][0]
-    reactor = next(h for h in roles if h != last_sender)
+    reactor = next(h for h in roles if h != lines[-1][0])
     reactions.reaction_add(
         conversation_id=conversation.pk,
-        message_id=posted[-1].pk,
+        message_id=message.pk,
         actor=users[reactor],
         emoji="👍",
         context=SYSTEM,

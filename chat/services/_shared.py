@@ -1,5 +1,6 @@
-"""What the chat services share: the conversation lock, writing a message, system messages
-and the announcements of messages. Only chat.services' own modules import this."""
+"""What the chat services share: the conversation lock, writing a message, system messages,
+adding a participant and the announcements. Only chat.services' own modules import this;
+nothing here is a transaction of its own."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from django.db.models import Func
 from accounts.models import User
 from core.context import ActionContext
 from core.events import Audience, publish
-from core.exceptions import NotFound
+from core.exceptions import NotFound, ValidationFailed
 
 from .. import sql
 from ..models import Conversation, Message, MessageType, Participant, ParticipantRole
@@ -211,3 +212,38 @@ def announce_participant(
             context=context,
             payload={"conversation_id": str(conversation.pk), "user_id": str(user_id), **extra},
         )
+
+
+def add_participant(
+    *,
+    conversation: Conversation,
+    actor: User,
+    user: User,
+    role: str,
+    context: ActionContext,
+    field: str,
+) -> Participant:
+    """``user`` joins with ``role``, announced by a system message in ``actor``'s name.
+    ``field`` names the input that brought ``user`` (for the refusal).
+
+    Precondition: the caller's transaction holds the conversation's lock or created it."""
+    if not user.is_active:
+        raise ValidationFailed(fields={field: ["No such user."]})
+    participant = Participant.objects.create(conversation=conversation, user=user, role=role)
+    system_message(
+        conversation=conversation,
+        actor=actor,
+        context=context,
+        text=f"{display_name(actor)} added {display_name(user)}",
+        event="participant.added",
+        payload={"user_id": str(user.pk), "role": role},
+    )
+    announce_participant(
+        "participant.added",
+        conversation=conversation,
+        user_id=user.pk,
+        actor=actor,
+        context=context,
+        role=role,
+    )
+    return participant

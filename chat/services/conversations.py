@@ -15,12 +15,12 @@ from ..models import TITLE_MAX_LENGTH, Conversation, Participant, ParticipantRol
 from ._shared import (
     MANAGERS,
     ClockTimestamp,
+    add_participant,
     announce_conversation,
     display_name,
     lock,
     system_message,
 )
-from .participants import add_participant
 
 # Others a conversation starts with; more are added one by one.
 MAX_INITIAL_PARTICIPANTS = 100

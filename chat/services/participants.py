@@ -9,43 +9,18 @@ from django.db import transaction
 
 from accounts.models import User
 from core.context import ActionContext
-from core.exceptions import Conflict, NotFound, PermissionDenied, ValidationFailed
+from core.exceptions import Conflict, NotFound, PermissionDenied
 
 from ..models import Conversation, Participant, ParticipantRole
-from ._shared import MANAGERS, Membership, announce_participant, display_name, lock, system_message
-
-
-def add_participant(
-    *,
-    conversation: Conversation,
-    actor: User,
-    user: User,
-    role: str,
-    context: ActionContext,
-    field: str,
-) -> Participant:
-    """``user`` joins with ``role``, announced by a system message in ``actor``'s name.
-    ``field`` names the input that brought ``user`` (for the refusal)."""
-    if not user.is_active:
-        raise ValidationFailed(fields={field: ["No such user."]})
-    participant = Participant.objects.create(conversation=conversation, user=user, role=role)
-    system_message(
-        conversation=conversation,
-        actor=actor,
-        context=context,
-        text=f"{display_name(actor)} added {display_name(user)}",
-        event="participant.added",
-        payload={"user_id": str(user.pk), "role": role},
-    )
-    announce_participant(
-        "participant.added",
-        conversation=conversation,
-        user_id=user.pk,
-        actor=actor,
-        context=context,
-        role=role,
-    )
-    return participant
+from ._shared import (
+    MANAGERS,
+    Membership,
+    add_participant,
+    announce_participant,
+    display_name,
+    lock,
+    system_message,
+)
 
 
 def _target(conversation: Conversation, user_id: uuid.UUID) -> Participant:
