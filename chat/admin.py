@@ -23,6 +23,11 @@ class ModerationAdminMixin(SoftDeleteAdminMixin):
     def _moderate(self, service: Callable[..., int], request, ids) -> int:
         return service(ids=list(ids), actor=request.user, context=action_context(request))
 
+    def save_model(self, request, obj, form, change) -> None:
+        # Nothing on these pages is editable: saving one must not write the row it loaded back
+        # over what a service changed meanwhile (latest activity, an edit, a deletion).
+        return
+
     def delete_view(self, request, object_id, extra_context=None):
         # Django runs this view in a transaction of its own; the moderation service is the
         # transaction (durable), as every chat write.
