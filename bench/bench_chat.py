@@ -15,7 +15,7 @@ Run: .venv/bin/python bench/bench_chat.py [--rounds 3] [--duration 8] [--cache r
 Needs PostgreSQL on 127.0.0.1:5432, Redis on 127.0.0.1:6379 (unless --cache database) and wrk.
 The databases atrium_bench_chat (10 million messages) and atrium_bench_chat_10k are created,
 migrated and loaded with ``manage.py seed_chat_scale`` when they hold no chat data yet (the
-large one takes about ten minutes). Ports 8110 to 8113. Method: ../shared/PERFORMANCE.md.
+large one takes about ten minutes). Ports 8110 to 8113. Method: README.md, "Performance".
 """
 
 import argparse

@@ -27,14 +27,6 @@ from bench.floor_me import StartResponse, caller_of, pool
 from chat import sql
 from chat.cursors import Cursor, Direction
 
-# chat.services.message_post's INSERT, as the ORM sends it (RETURNING included).
-INSERT_SQL = (
-    'INSERT INTO "messages" ("id", "deleted_at", "conversation_id", "sender_id", "content", '
-    '"message_type", "metadata", "sent_at", "parent_id", "edited_at", "changed_at") '
-    "VALUES (%s, NULL, %s, %s, %s, 'text', '{}'::jsonb, %s, NULL, NULL, %s) "
-    'RETURNING "messages"."id", "messages"."metadata", "messages"."sent_at", '
-    '"messages"."changed_at", "messages"."search_vector"'
-)
 MESSAGES = re.compile(r"^/api/v1/conversations/([0-9a-fA-F-]{36})/messages$")
 CONVERSATIONS = "/api/v1/conversations"
 PAGE_SIZE, MAX_PAGE_SIZE = 50, 200
@@ -98,10 +90,20 @@ def application(environ: dict[str, Any], start_response: StartResponse) -> Itera
                 if row is None:
                     return _answer(start_response, "404 Not Found", '{"status":404}')
                 message_id = uuid.uuid4()
+                # chat.services.messages.message_post's statements, with what it binds for a
+                # text message.
+                post = {**me, "message": message_id, "at": row[0]}
                 db.execute(
-                    INSERT_SQL, [message_id, conversation_id, user_id, content, row[0], row[0]]
+                    sql.INSERT_MESSAGE,
+                    {
+                        **post,
+                        "content": content,
+                        "message_type": "text",
+                        "metadata": "{}",
+                        "parent": None,
+                    },
                 )
-                db.execute(sql.POST_READ_MARK, {**me, "message": message_id, "at": row[0]})
+                db.execute(sql.POST_READ_MARK, post)
             statement, params = sql.message_json(
                 conversation_id=conversation_id, message_id=message_id, user_id=user_id
             )

@@ -1,18 +1,58 @@
+from collections.abc import Callable
+
 from django.contrib import admin
 from django.contrib.admin.utils import display_for_value
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from core.admin import LargeTableAdminMixin, ReadOnlyTabularInline, SoftDeleteAdminMixin
+from core.api.context import action_context
 
 from .models import Conversation, Message, MessageEdit, MessageReaction
+from .services import moderation
+
+
+class ModerationAdminMixin(SoftDeleteAdminMixin):
+    """Deleting and restoring go through chat.services.moderation (``moderation_services``:
+    the delete and the restore service), so participants hear of it and ``since`` sync sees
+    it."""
+
+    actions = ["restore_selected"]
+    moderation_services: tuple[Callable[..., int], Callable[..., int]]
+
+    def _moderate(self, service: Callable[..., int], request, ids) -> int:
+        return service(ids=list(ids), actor=request.user, context=action_context(request))
+
+    def save_model(self, request, obj, form, change) -> None:
+        # Nothing on these pages is editable: saving one must not write the row it loaded back
+        # over what a service changed meanwhile (latest activity, an edit, a deletion).
+        return
+
+    def delete_view(self, request, object_id, extra_context=None):
+        # Django runs this view in a transaction of its own; the moderation service is the
+        # transaction (durable), as every chat write.
+        return self._delete_view(request, object_id, extra_context)
+
+    def delete_model(self, request, obj) -> None:
+        self._moderate(self.moderation_services[0], request, [obj.pk])
+
+    def delete_queryset(self, request, queryset) -> None:
+        self._moderate(self.moderation_services[0], request, queryset.values_list("pk", flat=True))
+
+    @admin.action(permissions=["change"], description="Restore selected %(verbose_name_plural)s")
+    def restore_selected(self, request, queryset) -> None:
+        restored = self._moderate(
+            self.moderation_services[1], request, queryset.values_list("pk", flat=True)
+        )
+        self.message_user(request, f"Restored {restored} {self.opts.verbose_name_plural}.")
+
 
 # Participant has a composite primary key, which Django 5.2's admin can neither register nor
 # show as an inline; the conversation page lists participants read-only instead.
 
 
 @admin.register(Conversation)
-class ConversationAdmin(SoftDeleteAdminMixin, admin.ModelAdmin):
+class ConversationAdmin(ModerationAdminMixin, admin.ModelAdmin):
     list_display = ("title", "last_activity_at", "created_at", "deleted_at")
     search_fields = ("title",)
     fields = (
@@ -24,7 +64,17 @@ class ConversationAdmin(SoftDeleteAdminMixin, admin.ModelAdmin):
         "last_activity_at",
         "deleted_at",
     )
-    readonly_fields = ("participants", "messages", "created_at", "updated_at", "last_activity_at")
+    # Renaming is for the conversation's owners and admins (it is announced in it, in their
+    # name); staff moderate by deleting and restoring, through chat.services.moderation.
+    readonly_fields = (
+        "title",
+        "participants",
+        "messages",
+        "created_at",
+        "updated_at",
+        "last_activity_at",
+    )
+    moderation_services = (moderation.conversations_delete, moderation.conversations_restore)
 
     # A conversation starts with its creator as owner, which only the chat service sets up.
     def has_add_permission(self, request) -> bool:
@@ -75,7 +125,7 @@ class MessageReactionInline(ReadOnlyTabularInline):
 
 
 @admin.register(Message)
-class MessageAdmin(SoftDeleteAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
+class MessageAdmin(ModerationAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
     list_display = ("__str__", "conversation", "sender", "message_type", "sent_at", "deleted_at")
     list_filter = ("message_type",)
     search_fields = ("sender__email",)
@@ -96,6 +146,7 @@ class MessageAdmin(SoftDeleteAdminMixin, LargeTableAdminMixin, admin.ModelAdmin)
         "edited_at",
         "changed_at",
     )
+    moderation_services = (moderation.messages_delete, moderation.messages_restore)
 
     def has_add_permission(self, request) -> bool:
         return False

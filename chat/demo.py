@@ -1,8 +1,12 @@
-"""The demo's conversations: a few teams talking, with an edit and a reaction each."""
+"""The demo's conversations: a few teams talking, with an edit and a reaction each.
+
+Built only through chat's services, as its people would through the API, so every row obeys
+the chat rules and every change is announced. The services write the time of now: the talk
+happens as the demo is seeded (minutes old, in the order below), not over past weeks.
+"""
 
 import random
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 
 from accounts.demo import DEMO_USERS_BY_HANDLE, DemoUser
 from accounts.models import User
@@ -11,10 +15,11 @@ from chat.models import (
     Message,
     MessageEdit,
     MessageReaction,
-    MessageType,
     Participant,
     ParticipantRole,
 )
+from chat.services import conversations, messages, reactions
+from core.context import SYSTEM
 from core.demo import DemoSummary, demo_rng
 
 
@@ -25,7 +30,15 @@ class DemoConversation:
     admins: tuple[str, ...]
     members: tuple[str, ...]
     topics: tuple[str, ...]
-    started_days_ago: int
+
+    @property
+    def roles(self) -> dict[str, str]:
+        """Everyone in it by handle, the creator first."""
+        return {
+            self.creator: ParticipantRole.OWNER,
+            **dict.fromkeys(self.admins, ParticipantRole.ADMIN),
+            **dict.fromkeys(self.members, ParticipantRole.MEMBER),
+        }
 
 
 CONVERSATIONS: tuple[DemoConversation, ...] = (
@@ -35,7 +48,6 @@ CONVERSATIONS: tuple[DemoConversation, ...] = (
         ("ben",),
         ("chloe", "dev", "grace"),
         ("the launch checklist", "the pricing page", "the press kit", "the beta feedback"),
-        started_days_ago=24,
     ),
     DemoConversation(
         "Design critique",
@@ -43,7 +55,6 @@ CONVERSATIONS: tuple[DemoConversation, ...] = (
         (),
         ("ana", "hugo"),
         ("the new icon set", "the onboarding screens", "dark mode", "the empty states"),
-        started_days_ago=17,
     ),
     DemoConversation(
         "Support rotation",
@@ -51,7 +62,6 @@ CONVERSATIONS: tuple[DemoConversation, ...] = (
         ("staff",),
         ("farid",),
         ("the weekend rota", "the refund macro", "the backlog of tickets", "the SLA report"),
-        started_days_ago=12,
     ),
     DemoConversation(
         "Q3 invoicing",
@@ -59,7 +69,6 @@ CONVERSATIONS: tuple[DemoConversation, ...] = (
         ("admin",),
         ("ben",),
         ("the overdue invoices", "the Northwind renewal", "the payment reminders", "VAT rates"),
-        started_days_ago=9,
     ),
     DemoConversation(
         "Lunch & random",
@@ -67,7 +76,6 @@ CONVERSATIONS: tuple[DemoConversation, ...] = (
         (),
         ("ana", "dev", "farid", "hugo"),
         ("the Friday lunch order", "the office plants", "the team offsite", "the new coffee"),
-        started_days_ago=6,
     ),
 )
 
@@ -99,94 +107,71 @@ def _chat_line(*, rng: random.Random, topics: tuple[str, ...], other: DemoUser) 
     return line[0].upper() + line[1:]
 
 
-def _seed_conversation(
-    *,
-    spec: DemoConversation,
-    users: dict[str, User],
-    now: datetime,
-    summary: DemoSummary,
-) -> None:
+def _lines(spec: DemoConversation) -> list[tuple[str, str]]:
+    """What is said, in order: (sender handle, text), 10 to 30 lines."""
     rng = demo_rng(f"conversation:{spec.title}")
-    started = now - timedelta(days=spec.started_days_ago)
-    roles = {
-        spec.creator: ParticipantRole.OWNER,
-        **dict.fromkeys(spec.admins, ParticipantRole.ADMIN),
-        **dict.fromkeys(spec.members, ParticipantRole.MEMBER),
-    }
-    creator = DEMO_USERS_BY_HANDLE[spec.creator]
-
-    sent_at = started
-    participants, messages = [], []
-    for handle, role in roles.items():
-        participants.append(Participant(user=users[handle], role=role, joined_at=sent_at))
-        if handle == spec.creator:
-            continue
-        # PRODUCT.md has the chat service write this line when someone is added.
-        messages.append(
-            Message(
-                sender=users[spec.creator],
-                message_type=MessageType.SYSTEM,
-                content=f"{creator.first_name} added {DEMO_USERS_BY_HANDLE[handle].first_name}",
-                metadata={
-                    "event_type": "participant_added",
-                    "payload": {"user_id": str(users[handle].pk), "role": role},
-                },
-                sent_at=sent_at,
-            )
-        )
-        sent_at += timedelta(seconds=rng.randint(5, 90))
-
-    handles = list(roles)
-    sender = spec.creator
+    handles = list(spec.roles)
+    lines, sender = [], spec.creator
     for _ in range(rng.randint(10, 30)):
         # Someone other than the last speaker, so the lines read as replies.
         sender = rng.choice([h for h in handles if h != sender])
         other = DEMO_USERS_BY_HANDLE[rng.choice([h for h in handles if h != sender])]
-        # At most three hours apart and at most thirty messages: the last is days before now.
-        sent_at += timedelta(minutes=rng.randint(2, 180))
-        messages.append(
-            Message(
-                sender=users[sender],
-                message_type=MessageType.TEXT,
-                content=_chat_line(rng=rng, topics=spec.topics, other=other),
-                sent_at=sent_at,
-            )
+        lines.append((sender, _chat_line(rng=rng, topics=spec.topics, other=other)))
+    return lines
+
+
+def _seed_conversation(
+    *, spec: DemoConversation, lines: list[tuple[str, str]], users: dict[str, User]
+) -> None:
+    """The conversation with its people (each added by a system message), its lines, the
+    first of them posted as a draft and edited (the draft kept in its history), and a 👍 on
+    the last one from the first person who did not write it."""
+    roles = spec.roles
+    conversation = conversations.conversation_create(
+        creator=users[spec.creator],
+        title=spec.title,
+        participants=[(users[h], role) for h, role in roles.items() if h != spec.creator],
+        context=SYSTEM,
+    )
+    for index, (handle, text) in enumerate(lines):
+        first = index == 0
+        message = messages.message_post(
+            conversation_id=conversation.pk,
+            sender=users[handle],
+            content=text.rstrip(".!?👍 ") + "…" if first else text,
+            context=SYSTEM,
         )
-
-    # updated_at is set on INSERT because the trigger would overwrite it on any UPDATE;
-    # lists sort conversations by it as their latest activity.
-    # The first line was edited (its draft kept in the history) and the last one got a
-    # reaction from the first person it was not written by.
-    texts = [m for m in messages if m.message_type == MessageType.TEXT]
-    texts[0].edited_at = texts[0].sent_at + timedelta(minutes=1)
-    for message in messages:
-        message.changed_at = message.edited_at or message.sent_at
-    reactor = next(users[h] for h in handles if users[h] != texts[-1].sender)
-    conversation = Conversation.objects.create(
-        title=spec.title, created_at=started, updated_at=sent_at, last_activity_at=sent_at
+        if first:
+            messages.message_edit(
+                conversation_id=conversation.pk,
+                message_id=message.pk,
+                actor=users[handle],
+                content=text,
+                context=SYSTEM,
+            )
+    reactor = next(h for h in roles if h != lines[-1][0])
+    reactions.reaction_add(
+        conversation_id=conversation.pk,
+        message_id=message.pk,
+        actor=users[reactor],
+        emoji="👍",
+        context=SYSTEM,
     )
-    for row in participants + messages:
-        row.conversation = conversation
-    Participant.objects.bulk_create(participants)
-    Message.objects.bulk_create(messages)
-    MessageEdit.objects.create(
-        message=texts[0],
-        editor=texts[0].sender,
-        previous_content=texts[0].content.rstrip(".!?👍") + "…",
-        previous_metadata={},
-        edited_at=texts[0].edited_at,
-    )
-    MessageReaction.objects.create(
-        message=texts[-1], user=reactor, emoji="👍", created_at=texts[-1].sent_at
-    )
-    summary.add(Conversation)
-    summary.add(Participant, len(participants))
-    summary.add(Message, len(messages))
-    summary.add(MessageEdit)
-    summary.add(MessageReaction)
 
 
-def seed_chat(*, users: dict[str, User], now: datetime, summary: DemoSummary) -> None:
+def seed_chat(*, users: dict[str, User], summary: DemoSummary) -> None:
+    """Each conversation not there yet (by title, deleted ones included). A dry run writes
+    nothing and counts what would be made."""
     for spec in CONVERSATIONS:
-        if not Conversation.all_objects.filter(title=spec.title).exists():
-            _seed_conversation(spec=spec, users=users, now=now, summary=summary)
+        if Conversation.all_objects.filter(title=spec.title).exists():
+            continue
+        lines = _lines(spec)
+        if not summary.dry_run:
+            _seed_conversation(spec=spec, lines=lines, users=users)
+        others = len(spec.roles) - 1
+        summary.add(Conversation)
+        summary.add(Participant, others + 1)
+        # A system message for each person added, then the lines.
+        summary.add(Message, others + len(lines))
+        summary.add(MessageEdit)
+        summary.add(MessageReaction)

@@ -28,14 +28,15 @@ class OctetLength(models.Func):
 # The search configuration of messages.search_vector: chat/sql.py's queries name the same one,
 # so the GIN index serves them.
 SEARCH_CONFIG = sql.SEARCH_CONFIG
-# What a message's ``metadata`` may weigh, as JSON text (PRODUCT.md section 3: "a size limit").
+# What a message's ``metadata`` may weigh, as JSON text (the product asks for "a size limit").
 METADATA_MAX_BYTES = 4096
+TITLE_MAX_LENGTH = 255
 
 
 class Conversation(TimestampedModel, SoftDeleteModel):
     """A chat room with participants (table ``conversations``)."""
 
-    title = models.CharField(max_length=255)
+    title = models.CharField(max_length=TITLE_MAX_LENGTH)
     # Denormalised: the time of the newest message (or of the creation), written by the
     # posting service under the conversation's row lock, so "my conversations by latest
     # activity" sorts without touching messages.

@@ -21,6 +21,12 @@ profiles; conversations of 2 to 8 participants (one owner, an admin from four up
 ten "busy" ones with 50 participants and ``busy_share`` of all messages between them; messages
 spread over the past year in time order, a few replies, edits, deletions and reactions;
 participants have read all but the last few messages of each conversation.
+
+Around the services on purpose: ten million rows through message_post would take days, and
+nobody is told of a benchmark's data (no announcements). Its SQL stays here rather than in
+chat/sql.py, which holds what requests and the benchmark floor send; this is a loader's, run
+by ``seed_chat_scale`` only, and its one transaction (dropping the indexes together with the
+record of what to rebuild) is psycopg's on its own connection.
 """
 
 from __future__ import annotations

@@ -1,14 +1,17 @@
-"""The SQL of chat's hot paths, as text and parameters, free of Django.
+"""Chat's hand-written SQL, as text and parameters, free of Django: the hot lists, posting,
+and the writes whose locking, ordering or ON CONFLICT the ORM cannot say. (chat/scale.py, the
+benchmark data loader behind ``manage.py seed_chat_scale``, keeps its bulk-loading SQL to
+itself: no request runs it, and no floor measures it.)
 
-chat/selectors.py and chat/services.py run these statements through Django's connection;
+chat/selectors.py and chat/services/ run these statements through Django's connection;
 bench/floor_chat.py runs the very same ones through a bare psycopg pool, so the benchmark's
 floor measures Atrium's SQL and nothing else.
 
 The pages are built as JSON by PostgreSQL: one statement checks membership, walks the index
 from the cursor and aggregates the rows (``row_to_json``), and the view passes the text
 through. Per-row Python work (model instances, serializer fields, datetime formatting) is what
-made such endpoints slow (../shared/PERFORMANCE.md). The shapes are documented by the output
-serializers in chat/api/serializers.py, which tests hold the JSON to.
+made such endpoints slow (README.md, "Performance", chat section). The shapes are documented
+by the output serializers in chat/api/serializers.py, which tests hold the JSON to.
 
 Every interpolated piece is one of this module's own constants; values are always bound
 parameters (``%(name)s``).
@@ -105,7 +108,7 @@ CONVERSATION_SOURCE = """participants p
     LEFT JOIN messages lr ON lr.id = p.last_read_message_id"""
 
 # Posting: checks membership, takes the conversation's row lock, moves its latest activity and
-# reads the clock after the lock, all in one statement (chat/services.py says why).
+# reads the clock after the lock, all in one statement (chat/services/__init__.py says why).
 POST_ACTIVITY = """
     UPDATE conversations c SET last_activity_at = clock_timestamp()
     WHERE c.id = %(conversation)s AND c.deleted_at IS NULL AND EXISTS (
@@ -113,6 +116,14 @@ POST_ACTIVITY = """
         WHERE p.conversation_id = c.id AND p.user_id = %(me)s
     )
     RETURNING last_activity_at
+"""
+# A new message, at the time the statement before it read under the conversation's lock.
+# ``metadata`` is JSON text. What Atrium sends for every message, and what the floor sends.
+INSERT_MESSAGE = """
+    INSERT INTO messages (id, conversation_id, sender_id, content, message_type, metadata,
+                          parent_id, sent_at, changed_at)
+    VALUES (%(message)s, %(conversation)s, %(me)s, %(content)s, %(message_type)s,
+            %(metadata)s::jsonb, %(parent)s, %(at)s, %(at)s)
 """
 # Whoever posts has read the conversation up to their own message. Without this, a sender's
 # own posts after their read mark made every count of their unread messages walk past them
@@ -355,3 +366,43 @@ def conversation_json(*, conversation_id: uuid.UUID, user_id: uuid.UUID) -> tupl
               AND c.deleted_at IS NULL""",
         {"conversation": conversation_id, "me": user_id},
     )
+
+
+# --- writes beyond posting (chat/services) ---------------------------------------------------
+
+# A system message's time: the caller holds the conversation's row lock already, or this
+# takes it before reading the clock.
+TOUCH_ACTIVITY = """
+    UPDATE conversations SET last_activity_at = clock_timestamp()
+    WHERE id = %(conversation)s
+    RETURNING last_activity_at
+"""
+
+# Marking read. My participant row first: the UPDATE below then starts after any concurrent
+# post or mark-read of mine has committed, and its snapshot compares against the mark that one
+# left. (Left to the UPDATE's own row lock, the recheck after the wait would look the new
+# mark's message up in the old snapshot, miss it, and move the mark back.)
+LOCK_MY_PARTICIPANT = """
+    SELECT 1 FROM participants WHERE conversation_id = %(conversation)s AND user_id = %(me)s
+    FOR NO KEY UPDATE
+"""
+# The mark only moves forward: nothing changes when it is already at or past the message.
+MARK_READ = """
+    UPDATE participants p SET last_read_message_id = m.id, last_read_at = now()
+    FROM messages m, conversations c
+    WHERE p.conversation_id = %(conversation)s AND p.user_id = %(me)s
+      AND c.id = p.conversation_id AND c.deleted_at IS NULL
+      AND m.id = %(message)s AND m.conversation_id = p.conversation_id
+      AND NOT EXISTS (
+          SELECT 1 FROM messages r
+          WHERE r.id = p.last_read_message_id AND (r.sent_at, r.id) >= (m.sent_at, m.id)
+      )
+"""
+
+# One reaction; the unique constraint decides races, and a repeat returns no row.
+ADD_REACTION = """
+    INSERT INTO message_reactions (id, message_id, user_id, emoji, created_at)
+    VALUES (gen_random_uuid(), %(message)s, %(me)s, %(emoji)s, clock_timestamp())
+    ON CONFLICT DO NOTHING
+    RETURNING id, message_id, user_id, emoji, created_at
+"""

@@ -11,6 +11,8 @@ from django.utils import timezone
 from accounts.demo import DEMO_PASSWORD
 from accounts.models import User
 from billing.models import Invoice, InvoiceStatus, PaymentStatus
+from chat.demo import CONVERSATIONS
+from chat.models import Conversation, MessageEdit, MessageType
 from config.demo import seed_demo
 from documents.demo import DOCUMENTS
 from documents.models import Document
@@ -107,6 +109,21 @@ def test_a_dry_run_counts_the_documents_it_would_build_through_the_services():
     assert summary.created["documents"] == len(DOCUMENTS)
     assert summary.created["document versions"] == sum(len(d.sections) for d in DOCUMENTS)
     assert summary.created["document shares"] == sum(len(d.shares) for d in DOCUMENTS)
+
+
+def test_demo_conversations_are_what_the_chat_services_make():
+    seed()
+
+    for conversation in Conversation.objects.prefetch_related("messages", "participant_set"):
+        people = conversation.participant_set.all()
+        system = [m for m in conversation.messages.all() if m.message_type == MessageType.SYSTEM]
+        # Everyone but the creator was added, each with the line the service writes.
+        assert len(system) == len(people) - 1
+        assert {m.metadata["event_type"] for m in system} == {"participant.added"}
+        senders = {m.sender_id for m in conversation.messages.all()}
+        assert senders <= {p.user_id for p in people}
+    # The first line of each was a draft, edited.
+    assert MessageEdit.objects.filter(previous_content__endswith="…").count() == len(CONVERSATIONS)
 
 
 def test_paid_demo_invoices_are_covered_by_their_succeeded_payments():

@@ -1,25 +1,30 @@
 """Shapes of the chat API.
 
-Input serializers validate fields. Output serializers describe what comes back; the hot lists
-are built as JSON by PostgreSQL (chat/selectors.py) in exactly these shapes, which
-tests/chat/test_api_shapes.py holds, and the OpenAPI schema is generated from these classes.
+Input serializers validate fields; the rules of a message's content are chat.services.messages'
+own (the services enforce them), called here as well so a bad field is named before any query.
+Output serializers describe what comes back; the hot lists are built as JSON by PostgreSQL
+(chat/selectors.py) in exactly these shapes: tests/chat/test_api_properties.py holds every
+response to the OpenAPI schema generated from these classes, and tests/chat/test_messages_api.py
+a posted message to MessageOutput.
 """
 
-import json
-import re
 from datetime import UTC
 
 from rest_framework import serializers
 
 from accounts.models import User
-from chat.models import METADATA_MAX_BYTES, MessageType, ParticipantRole
+from chat.models import METADATA_MAX_BYTES, TITLE_MAX_LENGTH, MessageType, ParticipantRole
+from chat.services.conversations import MAX_INITIAL_PARTICIPANTS
+from chat.services.messages import (
+    FILE_EVENT,
+    MAX_CONTENT_LENGTH,
+    METADATA_ERRORS,
+    content_error,
+    metadata_error,
+)
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
-MAX_CONTENT_LENGTH = 10_000
-MAX_INITIAL_PARTICIPANTS = 100
-EVENT_TYPE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
-FILE_EVENT = "file.attached"
 
 
 class TimestampField(serializers.DateTimeField):
@@ -32,39 +37,20 @@ class TimestampField(serializers.DateTimeField):
         return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _jsonb_size(value) -> int:
-    # The size PostgreSQL's check measures: octet_length(metadata::text), where jsonb's text
-    # puts a space after each ':' and ','.
-    return len(json.dumps(value, ensure_ascii=False, separators=(", ", ": ")).encode())
-
-
 class MetadataField(serializers.JSONField):
     """``{}`` or ``{"event_type": "<dotted.lowercase.name>", "payload": {...}}``, at most
-    METADATA_MAX_BYTES bytes as JSON text."""
+    METADATA_MAX_BYTES bytes as JSON text (chat.services.messages.metadata_error)."""
 
+    # str.format runs on these (DRF's ``fail``): braces doubled.
     default_error_messages = {
-        "shape": (
-            'Metadata is {{}} or {{"event_type": "...", "payload": {{...}}}} and nothing else.'
-        ),
-        "event_type": "event_type is a dotted lowercase name such as 'file.attached'.",
-        "size": f"Metadata is at most {METADATA_MAX_BYTES} bytes of JSON.",
+        code: text.replace("{", "{{").replace("}", "}}") for code, text in METADATA_ERRORS.items()
     }
 
     def to_internal_value(self, data):
         value = super().to_internal_value(data)
-        if value == {}:
-            return value
-        if not isinstance(value, dict) or set(value) != {"event_type", "payload"}:
-            self.fail("shape")
-        if not isinstance(value["payload"], dict):
-            self.fail("shape")
-        event_type = value["event_type"]
-        if not (isinstance(event_type, str) and len(event_type) <= 64):
-            self.fail("event_type")
-        if not EVENT_TYPE.match(event_type):
-            self.fail("event_type")
-        if _jsonb_size(value) > METADATA_MAX_BYTES:
-            self.fail("size")
+        problem = metadata_error(value)
+        if problem is not None:
+            self.fail(problem)
         return value
 
 
@@ -79,14 +65,14 @@ class InitialParticipantInput(serializers.Serializer):
 
 
 class ConversationInput(serializers.Serializer):
-    title = serializers.CharField(max_length=255)
+    title = serializers.CharField(max_length=TITLE_MAX_LENGTH)
     participants = InitialParticipantInput(
         many=True, required=False, max_length=MAX_INITIAL_PARTICIPANTS
     )
 
 
 class ConversationRenameInput(serializers.Serializer):
-    title = serializers.CharField(max_length=255)
+    title = serializers.CharField(max_length=TITLE_MAX_LENGTH)
 
 
 class MarkReadInput(serializers.Serializer):
@@ -123,32 +109,14 @@ class MessageInput(serializers.Serializer):
     )
 
     def validate(self, attrs):
-        message_type = attrs.get("message_type", MessageType.TEXT)
-        if message_type == MessageType.TEXT and not attrs["content"].strip():
-            raise serializers.ValidationError({"content": ["A text message needs some text."]})
-        if message_type == MessageType.FILE:
-            _validate_file(attrs.get("metadata") or {})
-        return attrs
-
-
-def _validate_file(metadata: dict) -> None:
-    payload = metadata.get("payload") or {}
-    name, url = payload.get("name"), payload.get("url")
-    if (
-        metadata.get("event_type") != FILE_EVENT
-        or not isinstance(name, str)
-        or not name.strip()
-        or not isinstance(url, str)
-        or not re.match(r"^https?://\S+$", url)
-    ):
-        raise serializers.ValidationError(
-            {
-                "metadata": [
-                    f'A file message needs {{"event_type": "{FILE_EVENT}", '
-                    '"payload": {"name": "<file name>", "url": "https://..."}}.'
-                ]
-            }
+        errors = content_error(
+            message_type=attrs.get("message_type", MessageType.TEXT),
+            content=attrs["content"],
+            metadata=attrs.get("metadata") or {},
         )
+        if errors:
+            raise serializers.ValidationError({name: [text] for name, text in errors.items()})
+        return attrs
 
 
 class MessageEditInput(serializers.Serializer):

@@ -17,9 +17,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
-from chat import selectors, services
+from chat import selectors
 from chat.cursors import Cursor, Direction
 from chat.models import Participant
+from chat.services import conversations, messages, participants, reactions, reads
+from core.api.context import action_context
 from core.api.pagination import CursorPagination
 from core.api.permissions import HasActionPermission
 from core.api.schema import AutoSchema, problem_responses
@@ -138,10 +140,11 @@ class ConversationViewSet(ChatViewSet):
         """Starts a conversation; the caller becomes its owner. Initial participants are
         announced by system messages."""
         data = validated(s.ConversationInput, request.data)
-        conversation = services.conversation_create(
+        conversation = conversations.conversation_create(
             creator=request.user,
             title=data["title"],
             participants=[(p["user_id"], p["role"]) for p in data.get("participants", [])],
+            context=action_context(request),
         )
         return self._conversation(request, conversation.pk, status.HTTP_201_CREATED)
 
@@ -152,13 +155,20 @@ class ConversationViewSet(ChatViewSet):
     def partial_update(self, request, pk=None):
         """Renames the conversation (owners and admins)."""
         data = validated(s.ConversationRenameInput, request.data)
-        services.conversation_rename(conversation_id=pk, actor=request.user, title=data["title"])
+        conversations.conversation_rename(
+            conversation_id=pk,
+            actor=request.user,
+            title=data["title"],
+            context=action_context(request),
+        )
         return self._conversation(request, pk)
 
     @extend_schema(responses={204: None})
     def destroy(self, request, pk=None):
         """Deletes the conversation for everyone (an owner only)."""
-        services.conversation_delete(conversation_id=pk, actor=request.user)
+        conversations.conversation_delete(
+            conversation_id=pk, actor=request.user, context=action_context(request)
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=s.MarkReadInput, responses={200: s.ConversationOutput})
@@ -167,8 +177,11 @@ class ConversationViewSet(ChatViewSet):
         """Marks everything up to a message read; an older message than the current mark
         changes nothing."""
         data = validated(s.MarkReadInput, request.data)
-        services.conversation_mark_read(
-            conversation_id=pk, actor=request.user, message_id=data["message_id"]
+        reads.conversation_mark_read(
+            conversation_id=pk,
+            actor=request.user,
+            message_id=data["message_id"],
+            context=action_context(request),
         )
         return self._conversation(request, pk)
 
@@ -176,7 +189,9 @@ class ConversationViewSet(ChatViewSet):
     @action(detail=True, methods=["post"])
     def leave(self, request, pk=None):
         """Leaves the conversation. The last owner makes someone else owner first."""
-        services.participant_leave(conversation_id=pk, actor=request.user)
+        participants.participant_leave(
+            conversation_id=pk, actor=request.user, context=action_context(request)
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     def _conversation(self, request, pk, status_code: int = 200) -> HttpResponse:
@@ -213,11 +228,12 @@ class ParticipantViewSet(ChatViewSet):
     )
     def create(self, request, conversation_pk=None):
         data = validated(s.ParticipantAddInput, request.data)
-        participant = services.participant_add(
+        participant = participants.participant_add(
             conversation_id=conversation_pk,
             actor=request.user,
             user=data["user_id"],
             role=data["role"],
+            context=action_context(request),
         )
         return Response(s.ParticipantOutput(participant).data, status=status.HTTP_201_CREATED)
 
@@ -228,21 +244,23 @@ class ParticipantViewSet(ChatViewSet):
     def partial_update(self, request, conversation_pk=None, user_id=None):
         """Changes a participant's role (owners); a conversation keeps at least one owner."""
         data = validated(s.ParticipantRoleInput, request.data)
-        participant = services.participant_set_role(
+        participant = participants.participant_set_role(
             conversation_id=conversation_pk,
             actor=request.user,
             user_id=user_id,
             role=data["role"],
+            context=action_context(request),
         )
         return Response(s.ParticipantOutput(participant).data)
 
     @extend_schema(responses={204: None, **problem_responses(409)})
     def destroy(self, request, conversation_pk=None, user_id=None):
         """Removes a participant, or, for one's own id, leaves."""
-        services.participant_remove(
+        participants.participant_remove(
             conversation_id=conversation_pk,
             actor=request.user,
             user_id=user_id,
+            context=action_context(request),
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -286,8 +304,11 @@ class MessageViewSet(ChatViewSet):
         """Posts a text or file message, optionally as a reply. The sender has read the
         conversation up to it: their read mark moves there."""
         data = validated(s.MessageInput, request.data)
-        message = services.message_post(
-            conversation_id=conversation_pk, sender=request.user, **data
+        message = messages.message_post(
+            conversation_id=conversation_pk,
+            sender=request.user,
+            context=action_context(request),
+            **data,
         )
         return self._message(request, conversation_pk, message.pk, status.HTTP_201_CREATED)
 
@@ -298,15 +319,24 @@ class MessageViewSet(ChatViewSet):
     def partial_update(self, request, conversation_pk=None, pk=None):
         """Edits my message; the previous content goes to its edit history."""
         data = validated(s.MessageEditInput, request.data)
-        services.message_edit(
-            conversation_id=conversation_pk, message_id=pk, actor=request.user, **data
+        messages.message_edit(
+            conversation_id=conversation_pk,
+            message_id=pk,
+            actor=request.user,
+            context=action_context(request),
+            **data,
         )
         return self._message(request, conversation_pk, pk)
 
     @extend_schema(responses={204: None})
     def destroy(self, request, conversation_pk=None, pk=None):
         """Deletes a message: its author, or an owner or admin of the conversation."""
-        services.message_delete(conversation_id=conversation_pk, message_id=pk, actor=request.user)
+        messages.message_delete(
+            conversation_id=conversation_pk,
+            message_id=pk,
+            actor=request.user,
+            context=action_context(request),
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(parameters=[s.PageQuery], responses={200: s.ThreadOutput})
@@ -340,8 +370,12 @@ class MessageViewSet(ChatViewSet):
     def react(self, request, conversation_pk=None, pk=None):
         """Adds my emoji to the message: 201 the first time, 200 when it was already there."""
         data = validated(s.ReactionInput, request.data)
-        reaction, created = services.reaction_add(
-            conversation_id=conversation_pk, message_id=pk, actor=request.user, **data
+        reaction, created = reactions.reaction_add(
+            conversation_id=conversation_pk,
+            message_id=pk,
+            actor=request.user,
+            context=action_context(request),
+            **data,
         )
         return Response(
             s.ReactionOutput(reaction).data,
@@ -352,8 +386,12 @@ class MessageViewSet(ChatViewSet):
     @action(detail=True, methods=["delete"], url_path=r"reactions/(?P<emoji>[^/]+)")
     def unreact(self, request, conversation_pk=None, pk=None, emoji=None):
         """Takes my emoji off the message."""
-        services.reaction_remove(
-            conversation_id=conversation_pk, message_id=pk, actor=request.user, emoji=emoji
+        reactions.reaction_remove(
+            conversation_id=conversation_pk,
+            message_id=pk,
+            actor=request.user,
+            emoji=emoji,
+            context=action_context(request),
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 

@@ -7,8 +7,9 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts.models import User
-from chat import services
 from chat.models import Conversation, ParticipantRole
+from chat.services import conversations, participants
+from core.context import SYSTEM
 from tests.accounts.conftest import session_token_for
 from tests.factories import UserFactory, UserProfileFactory
 
@@ -59,7 +60,7 @@ def room(people) -> Room:
     owner, admin, member, former, stranger = (
         people(name) for name in ("Ana", "Ben", "Chloé", "Dev", "Eve")
     )
-    conversation = services.conversation_create(
+    conversation = conversations.conversation_create(
         creator=owner,
         title="Launch",
         participants=[
@@ -67,8 +68,9 @@ def room(people) -> Room:
             (member, ParticipantRole.MEMBER),
             (former, ParticipantRole.MEMBER),
         ],
+        context=SYSTEM,
     )
-    services.participant_leave(conversation_id=conversation.pk, actor=former)
+    participants.participant_leave(conversation_id=conversation.pk, actor=former, context=SYSTEM)
     return Room(conversation, owner, admin, member, former, stranger)
 
 

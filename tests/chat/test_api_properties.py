@@ -3,7 +3,8 @@ the API answers without a 5xx and with a response the schema describes."""
 
 import pytest
 
-from chat import services as chat_services
+from chat.services import messages
+from core.context import SYSTEM
 from tests.accounts.conftest import session_token_for
 from tests.schema_run import call_and_validate, examples, schema, wsgi_keeps_test_connection
 
@@ -13,8 +14,8 @@ pytestmark = pytest.mark.usefixtures(wsgi_keeps_test_connection.__name__)
 @pytest.fixture
 def member_headers(room) -> dict[str, str]:
     # Through the service: Django's test client would reconnect the signals put aside above.
-    chat_services.message_post(
-        conversation_id=room.id, sender=room.member, content="launch checklist"
+    messages.message_post(
+        conversation_id=room.id, sender=room.member, content="launch checklist", context=SYSTEM
     )
     token = session_token_for(room.member)
     return {"Authorization": f"Bearer {token}"}

@@ -12,8 +12,9 @@ class Command(BaseCommand):
         "documents with versions and shares, customers, products, invoices and payments. "
         "Safe to run again: demo accounts are found by email and get their password, flags "
         "and role back; each conversation (title), document (owner and title), product (name) "
-        "and customer (email, with its invoices and payments) is created whole only if it is "
-        "missing, and left as it is otherwise. Runs in one transaction. Refused unless the "
+        "and customer (email, with its invoices and payments) is created only if it is "
+        "missing, and left as it is otherwise. Everything is written through the services, "
+        "each call its own transaction. Refused unless the "
         "settings allow demo data (DEMO_DATA_ALLOWED: development and tests): the demo "
         "password is public."
     )
@@ -22,7 +23,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--dry-run",
             action="store_true",
-            help="Build the data set, report what it would create, and roll everything back.",
+            help="Report what the data set would create; write nothing.",
         )
 
     def handle(self, *args, dry_run: bool = False, **options):
