@@ -6,11 +6,19 @@ key back from the POST). So each is a plain multiple-choice field here, and the 
 saves it through the accounts service, which also writes the audit event.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from django import forms
 from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.contrib.auth import forms as auth_forms
 
 from .models import Permission, Role, User
+
+# The mixins below extend ModelForm; the type checker needs to see that base.
+if TYPE_CHECKING:
+    _ModelFormBase = forms.ModelForm[Any]
+else:
+    _ModelFormBase = object
 
 
 def _linked_choices(queryset, label: str) -> forms.ModelMultipleChoiceField:
@@ -22,7 +30,7 @@ def _linked_choices(queryset, label: str) -> forms.ModelMultipleChoiceField:
     )
 
 
-class LinkedChoicesMixin:
+class LinkedChoicesMixin(_ModelFormBase):
     """Starts each ``linked_fields`` form field (name → relation on the instance) from the
     rows the instance is linked to."""
 
@@ -38,7 +46,7 @@ class LinkedChoicesMixin:
                 self.initial[name] = list(related.values_list("pk", flat=True))
 
 
-class NormalizedEmailMixin:
+class NormalizedEmailMixin(_ModelFormBase):
     """Stores the email as UserManager.create_user would (domain lower-cased)."""
 
     def clean_email(self) -> str:

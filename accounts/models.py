@@ -1,5 +1,6 @@
 import base64
 import re
+from typing import ClassVar
 
 from django.conf import settings
 from django.contrib import auth
@@ -14,10 +15,10 @@ from core import crypto
 from core.db import JSONBTypeof, TimestampedModel, UUIDModel, timestamp_field
 
 
-class UserManager(BaseUserManager):
+class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
-    def _create(self, email: str, password: str | None, **fields) -> "User":
+    def _create(self, email: str, password: str | None, **fields: object) -> "User":
         if not email:
             raise ValueError("A user needs an email address.")
         user = self.model(email=self.normalize_email(email), **fields)
@@ -25,16 +26,16 @@ class UserManager(BaseUserManager):
         user.save(using=self._db)
         return user
 
-    def create_user(self, email: str, password: str | None = None, **fields) -> "User":
+    def create_user(self, email: str, password: str | None = None, **fields: object) -> "User":
         fields.setdefault("is_staff", False)
         fields.setdefault("is_superuser", False)
         return self._create(email, password, **fields)
 
-    def create_superuser(self, email: str, password: str | None = None, **fields) -> "User":
+    def create_superuser(self, email: str, password: str | None = None, **fields: object) -> "User":
         fields.update(is_staff=True, is_superuser=True, verified=True)
         return self._create(email, password, **fields)
 
-    def get_by_natural_key(self, username: str) -> "User":
+    def get_by_natural_key(self, username: str | None) -> "User":
         # Emails are unique without regard to case (users_email_ci_uniq), so logins are too.
         return self.get(email__iexact=username)
 
@@ -57,13 +58,15 @@ class User(AbstractBaseUser, TimestampedModel):
     is_staff = models.BooleanField(default=False, db_default=False)
     is_superuser = models.BooleanField(default=False, db_default=False)
 
-    roles = models.ManyToManyField("Role", through="UserRole", related_name="users", blank=True)
+    roles: "models.ManyToManyField[Role, UserRole]" = models.ManyToManyField(
+        "Role", through="UserRole", related_name="users", blank=True
+    )
 
     objects = UserManager()
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
     class Meta:
         db_table = "users"
@@ -244,6 +247,10 @@ class ApiSession(UUIDModel):
             models.Index(fields=["expires_at"], name="sessions_expires_idx"),
         ]
 
+    # Set on the sessions accounts.selectors loads to authenticate a request: the user's
+    # permission names, read in the same query. Absent on sessions loaded any other way.
+    permission_names: list[str]
+
     def __str__(self) -> str:
         return f"session {self.pk} of {self.user_id}"
 
@@ -281,6 +288,9 @@ class ApiKey(UUIDModel):
         ]
 
     is_api_key = True
+    # Set on the keys accounts.selectors loads to authenticate a request: the owner's
+    # permission names, read in the same query. Absent on keys loaded any other way.
+    permission_names: list[str]
 
     def allows(self, perm: str) -> bool:
         """Whether the key's scopes admit ``perm`` (the owner's roles are checked apart)."""
@@ -333,16 +343,14 @@ class AuthenticatorDevice(ThrottlingMixin, Device):
         step = self.matching_step(user=self.user, token=str(token))
         # The condition sits in the UPDATE, so of two requests carrying one code only one moves
         # last_t, even for a caller that did not lock the row.
-        accepted = (
-            step is not None
-            and type(self).objects.filter(pk=self.pk, last_t__lt=step).update(last_t=step) == 1
-        )
-        if accepted:
+        if step is not None and (
+            type(self).objects.filter(pk=self.pk, last_t__lt=step).update(last_t=step) == 1
+        ):
             self.last_t = step
             self.throttle_reset()
-        else:
-            self.throttle_increment()
-        return accepted
+            return True
+        self.throttle_increment()
+        return False
 
     def get_throttle_factor(self) -> int:
         # django-otp's own TOTP setting, so its documentation applies unchanged.

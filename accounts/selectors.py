@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import connection
@@ -14,8 +15,13 @@ from . import sql
 from .credentials import digest
 from .models import ApiKey, ApiSession, RecoveryCode, User, UserProfile
 
+# A credential a request authenticates with: each is looked up by its own statement.
+Credential = TypeVar("Credential", ApiSession, ApiKey)
 
-def _credential(model: type[ApiSession] | type[ApiKey], statement: str, params: dict):
+
+def _credential(
+    model: type[Credential], statement: str, params: dict[str, Any]
+) -> Credential | None:
     """Runs a credential lookup of accounts/sql.py and builds what ``select_related("user",
     "user__profile")`` would: the credential with its user, the user with their profile (or
     none), and the user's permission names as ``permission_names``."""

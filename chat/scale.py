@@ -95,7 +95,7 @@ def _conninfo() -> str:
     params.pop("prepare_threshold", None)
     params.pop("context", None)
     return psycopg.conninfo.make_conninfo(
-        **{k: v for k, v in params.items() if isinstance(v, str | int)}
+        "", **{k: v for k, v in params.items() if isinstance(v, str | int)}
     )
 
 
@@ -151,7 +151,8 @@ _OBJECTS_SQL = """
 
 def _drop_for_load(db: psycopg.Connection, report: Progress) -> None:
     db.execute(_DDL_SQL)
-    if db.execute(f"SELECT count(*) FROM {PENDING_DDL_TABLE}").fetchone()[0]:
+    [(pending,)] = db.execute(f"SELECT count(*) FROM {PENDING_DDL_TABLE}").fetchall()
+    if pending:
         raise RuntimeError("A previous load left indexes to restore; run with --repair first.")
     objects = db.execute(_OBJECTS_SQL).fetchall()
     with db.transaction():

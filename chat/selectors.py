@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from django.db import connection
 from django.db.models import QuerySet
@@ -41,13 +42,13 @@ NOT_FOUND = "No such conversation."
 MESSAGE_NOT_FOUND = "No such message."
 
 
-def _run(query: sql.PageQuery) -> tuple[list, Page]:
+def _run(query: sql.PageQuery) -> tuple[list[Any], Page]:
     with connection.cursor() as db:
         db.execute(query.sql, query.params)
         return query.read(db.fetchone())
 
 
-def _one(statement: tuple[str, dict]) -> str | None:
+def _one(statement: tuple[str, dict[str, Any]]) -> str | None:
     with connection.cursor() as db:
         db.execute(*statement)
         row = db.fetchone()

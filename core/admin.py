@@ -1,17 +1,33 @@
 """Admin building blocks every app shares, and the audit trail's admin."""
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.contrib import admin
 from django.contrib.admin.options import csrf_protect_m
 from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
 from django.utils.functional import cached_property
 
 from .models import AuditEvent
 
 # The mixins below extend ModelAdmin's hooks; the type checker needs to see that base.
 if TYPE_CHECKING:
-    _ModelAdminBase = admin.ModelAdmin[Any]
+
+    class _ModelAdminBase(admin.ModelAdmin[Any]):
+        # The bodies of the change and delete pages, without the transaction the public views
+        # wrap them in. Private in Django, so the stubs leave them out.
+        def _changeform_view(
+            self,
+            request: HttpRequest,
+            object_id: str | None,
+            form_url: str,
+            extra_context: dict[str, Any] | None,
+        ) -> HttpResponse: ...
+
+        def _delete_view(
+            self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None
+        ) -> HttpResponse: ...
+
 else:
     _ModelAdminBase = object
 
@@ -66,7 +82,7 @@ class ReadOnlyTabularInline(ReadOnlyAdminMixin, admin.TabularInline):
     """A read-only list of a parent's rows; ``list_select_related`` as on a changelist."""
 
     extra = 0
-    list_select_related = ()
+    list_select_related: ClassVar[tuple[str, ...]] = ()
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)

@@ -2,7 +2,7 @@
 PostgreSQL (so plain-SQL writers get them too), and the soft-delete manager."""
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import TypeVar
 
@@ -97,7 +97,7 @@ class TimestampedModel(UUIDModel):
         abstract = True
 
 
-def save_changes(instance: models.Model, changes: dict) -> models.Model:
+def save_changes(instance: M, changes: Mapping[str, object]) -> M:
     """Sets ``changes`` on ``instance`` and saves those columns only (a concurrent change to
     another column is not overwritten), then reads back ``updated_at``, which the database
     trigger moved. Nothing is written when there is nothing to change."""

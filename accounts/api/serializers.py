@@ -141,7 +141,10 @@ class DirectoryEntryOutput(serializers.ModelSerializer):
 
 
 class RoleOutput(serializers.ModelSerializer):
-    permissions = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
+    # Read-only, so no queryset tells the type checker which model's rows it names.
+    permissions: "serializers.SlugRelatedField[Permission]" = serializers.SlugRelatedField(
+        slug_field="name", many=True, read_only=True
+    )
 
     class Meta:
         model = Role

@@ -1,5 +1,7 @@
 """Accounts API. Views parse input, call one service or selector, and shape the answer."""
 
+from typing import TYPE_CHECKING
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -16,6 +18,9 @@ from core.api.schema import problem_responses
 from core.api.validation import validated
 
 from . import serializers as s
+
+if TYPE_CHECKING:
+    from accounts.authentication import AuthenticatedRequest
 
 ACCEPTED = "If the address can receive it, an email is on its way."
 
@@ -112,7 +117,8 @@ class AuthViewSet(viewsets.GenericViewSet):
 
 def login_payload(result: login.LoginResult) -> dict:
     """The body of a sign-in answer: a session, or the second-factor challenge."""
-    if result.two_factor_challenge is not None:
+    # A result carries one or the other: no session means the second factor is still owed.
+    if result.session is None:
         return {"two_factor_required": True, "challenge": result.two_factor_challenge}
     return {
         "two_factor_required": False,
@@ -167,6 +173,7 @@ class SessionViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets.G
 
     serializer_class = s.SessionOutput
     permission_classes = [IsAuthenticated, SessionCredentialOnly]
+    request: "AuthenticatedRequest"
     ordering = ("-last_accessed_at", "-id")
 
     def get_queryset(self):
@@ -203,6 +210,7 @@ class ApiKeyViewSet(
 
     serializer_class = s.ApiKeyOutput
     permission_classes = [IsAuthenticated, SessionCredentialOnly]
+    request: "AuthenticatedRequest"
     ordering = ("-created_at", "-id")
 
     def get_queryset(self):

@@ -1,5 +1,6 @@
 """API sessions and API keys: opening, recording use, revoking, purging."""
 
+import uuid
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -77,7 +78,9 @@ def api_key_touch(*, api_key: ApiKey) -> None:
 
 
 @transaction.atomic(durable=True)
-def session_revoke(*, user: User, session_id, actor: User | None, context: ActionContext) -> None:
+def session_revoke(
+    *, user: User, session_id: uuid.UUID, actor: User | None, context: ActionContext
+) -> None:
     """Ends one of the user's sessions (logout when it is the current one); ``actor`` is the
     user or the staff member doing it."""
     deleted, _ = ApiSession.objects.filter(pk=session_id, user=user).delete()

@@ -63,9 +63,12 @@ def _raise_if_locked(user: User) -> None:
         raise AccountLocked(user.locked_until)
 
 
-def _announce_lock(*, user: User, actor: User | None, context: ActionContext) -> None:
+def _announce_lock(
+    *, user: User, locked_until: datetime, actor: User | None, context: ActionContext
+) -> None:
+    """Records and announces the lock the caller just set on ``user`` (until ``locked_until``)."""
     by_staff = actor is not None
-    after = {"locked_until": user.locked_until.isoformat()}
+    after: dict[str, str | bool] = {"locked_until": locked_until.isoformat()}
     if by_staff:
         after["by_staff"] = True
     audit.record(
@@ -77,7 +80,7 @@ def _announce_lock(*, user: User, actor: User | None, context: ActionContext) ->
         audience=Audience.user(user.pk),
         actor=actor,
         context=context,
-        payload={"locked_until": user.locked_until.isoformat(), "by_staff": by_staff},
+        payload={"locked_until": locked_until.isoformat(), "by_staff": by_staff},
     )
 
 
@@ -94,7 +97,7 @@ def _login_failed(*, user: User, context: ActionContext) -> None:
         user.locked_until = timezone.now() + _lockout_duration(user.lockout_count)
         user.lockout_count += 1
         user.failed_login_attempts = 0
-        _announce_lock(user=user, actor=None, context=context)
+        _announce_lock(user=user, locked_until=user.locked_until, actor=None, context=context)
     user.save(update_fields=["failed_login_attempts", "locked_until", "lockout_count"])
 
 
@@ -199,7 +202,7 @@ def user_lock(*, user: User, actor: User | None, context: ActionContext) -> date
     require_may_change_account(actor, user)
     user.locked_until = timezone.now() + timedelta(seconds=settings.LOGIN_LOCKOUT_MAX_SECONDS)
     user.save(update_fields=["locked_until"])
-    _announce_lock(user=user, actor=actor, context=context)
+    _announce_lock(user=user, locked_until=user.locked_until, actor=actor, context=context)
     revoke_sessions(user=user, keep=None, actor=actor, context=context)
     return user.locked_until
 

@@ -1,7 +1,9 @@
 """The permission catalogue, the default roles, and who holds which role."""
 
 import fnmatch
+import uuid
 from dataclasses import dataclass
+from typing import TypeVar
 
 from django.contrib.auth.models import Permission as DjangoPermission
 from django.db import transaction
@@ -93,7 +95,18 @@ def require_may_change_account(actor: User | None, user: User) -> None:
         require_grant_right(actor, "accounts.change_userrole")
 
 
-def _replace_links(through, *, owner_field: str, owner, target_field: str, wanted: set) -> bool:
+# A join table with a composite primary key (owner, target).
+Link = TypeVar("Link", UserRole, RolePermission)
+
+
+def _replace_links(
+    through: type[Link],
+    *,
+    owner_field: str,
+    owner: User | Role,
+    target_field: str,
+    wanted: set[uuid.UUID],
+) -> bool:
     """Makes ``wanted`` the exact set of ``target_field`` ids linked to ``owner`` through a
     join table; returns whether anything changed."""
     target_id = f"{target_field}_id"

@@ -140,8 +140,11 @@ def two_factor_verify(*, user: User, code: str, context: ActionContext) -> bool:
     device (django-otp's back-off: 1, 2, 4... seconds after each failure in a row).
     """
     # The lock queues concurrent attempts, so the throttle sees every failure.
-    device = AuthenticatorDevice.objects.select_for_update().filter(user=user, confirmed=True)
-    device = device.first()
+    # django-otp ships no types, so the device model's queries are untyped; this says what
+    # they return.
+    device: AuthenticatorDevice | None = (
+        AuthenticatorDevice.objects.select_for_update().filter(user=user, confirmed=True).first()
+    )
     if device is None:
         return False
     allowed, details = device.verify_is_allowed()

@@ -182,7 +182,7 @@ def user_set_status(
 
 
 def signed_user(
-    value: str, *, salt: str, max_age: int, field: str, refusal: str, **user_filters
+    value: str, *, salt: str, max_age: int, field: str, refusal: str, **user_filters: object
 ) -> User:
     """The user a signed, time-limited value names, or a 400 naming ``field``. The value's
     claims (other than "user") must match the user's current columns, so e.g. a verification
@@ -329,7 +329,7 @@ _PROFILE_FIELDS = frozenset({"display_name", "avatar_url", "bio"})
 
 
 @transaction.atomic(durable=True)
-def profile_update(*, user: User, **changes) -> UserProfile:
+def profile_update(*, user: User, **changes: object) -> UserProfile:
     """Updates the given profile fields (display_name, avatar_url, bio)."""
     unknown = changes.keys() - _PROFILE_FIELDS
     if unknown:

@@ -66,7 +66,9 @@ class InitialParticipantInput(serializers.Serializer):
 
 class ConversationInput(serializers.Serializer):
     title = serializers.CharField(max_length=TITLE_MAX_LENGTH)
-    participants = InitialParticipantInput(
+    # With many=True DRF passes max_length on to the ListSerializer it builds; the stubs type
+    # only the child's arguments.
+    participants = InitialParticipantInput(  # type: ignore[call-arg]
         many=True, required=False, max_length=MAX_INITIAL_PARTICIPANTS
     )
 

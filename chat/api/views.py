@@ -7,12 +7,14 @@ through as the response body; their shapes are the output serializers named in
 
 import json
 import uuid
+from typing import TYPE_CHECKING
 
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
+from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
@@ -29,6 +31,9 @@ from core.api.validation import validated, validated_query
 
 from . import serializers as s
 
+if TYPE_CHECKING:
+    from accounts.authentication import AuthenticatedRequest
+
 VIEW_CONVERSATION = "chat.view_conversation"
 ADD_CONVERSATION = "chat.add_conversation"
 VIEW_MESSAGE = "chat.view_message"
@@ -44,7 +49,11 @@ class PageSchema(AutoSchema):
     whole; drf-spectacular would otherwise document a ``list`` action as an array of it."""
 
     def _is_list_view(self, serializer=None) -> bool:
-        if getattr(self.view, "action", None) == "list" and self.view.pagination_class is None:
+        if (
+            getattr(self.view, "action", None) == "list"
+            and isinstance(self.view, GenericAPIView)
+            and self.view.pagination_class is None
+        ):
             return False
         return super()._is_list_view(serializer)
 
@@ -60,6 +69,7 @@ class ChatViewSet(viewsets.GenericViewSet):
     everyone else); the role-based permission of each action is checked first."""
 
     permission_classes = [HasActionPermission]
+    request: "AuthenticatedRequest"
     schema = PageSchema()
     lookup_value_regex = UUID_PATTERN
     filter_backends = []

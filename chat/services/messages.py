@@ -8,7 +8,8 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from typing import Any
+from datetime import datetime
+from typing import Any, cast
 
 from django.db import connection, transaction
 
@@ -214,7 +215,8 @@ def message_edit(
         message,
         actor=actor,
         context=context,
-        edited_at=message.edited_at.isoformat(),
+        # The UPDATE above set it; the column's type allows no edit yet.
+        edited_at=cast(datetime, message.edited_at).isoformat(),
     )
     return message
 
