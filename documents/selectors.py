@@ -132,9 +132,10 @@ def document_list(*, user: User, scope: str | None = None) -> QuerySet[Document]
 def document_trash(*, user: User) -> QuerySet[Document]:
     """Deleted documents the user could restore: owned, or shared with them at owner level."""
     managed = live_shares().filter(user=user, permission_level=ShareLevel.OWNER)
+    # Named for its type: core.db's SoftDeleteQuerySet.deleted() does not say of which model.
+    trashed: QuerySet[Document] = Document.all_objects.deleted()
     return (
-        Document.all_objects.deleted()
-        .filter(Q(owner=user) | Q(pk__in=managed.values("document_id")))
+        trashed.filter(Q(owner=user) | Q(pk__in=managed.values("document_id")))
         .annotate(access_level=_access_level(user))
         .defer("content", "search_vector")
     )
