@@ -9,6 +9,7 @@ whatever clock the application process has.
 import difflib
 import uuid
 from dataclasses import dataclass
+from typing import TypedDict
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db.models import (
@@ -27,6 +28,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, Now
 
+from accounts.models import User
 from core.exceptions import NotFound, ValidationFailed
 
 from . import sql
@@ -62,7 +64,7 @@ def live_shares() -> QuerySet[DocumentShare]:
     ).order_by()
 
 
-def _access_level(user) -> Case:
+def _access_level(user: User) -> Case:
     """SQL for the caller's level on each document row: owner, a live share's level, or NULL."""
     share_level = live_shares().filter(document=OuterRef("pk"), user=user)
     return Case(
@@ -72,7 +74,11 @@ def _access_level(user) -> Case:
     )
 
 
-def readable_ids(*, user) -> QuerySet:
+class _DocumentId(TypedDict):
+    id: uuid.UUID
+
+
+def readable_ids(*, user: User) -> QuerySet[Document, _DocumentId]:
     """Ids of the documents the user owns or holds a live share of (deleted ones included)."""
     owned = Document.all_objects.filter(owner=user).order_by().values("id")
     shared = live_shares().filter(user=user).values("document_id")
@@ -88,7 +94,9 @@ _ACCESS_SQL = {
 }
 
 
-def document_access(*, user, document_id, deleted: bool = False, lock: bool = False) -> Access:
+def document_access(
+    *, user: User, document_id: uuid.UUID | str, deleted: bool = False, lock: bool = False
+) -> Access:
     """The document and the user's level on it, in one query; ``NotFound`` when the user may
     not see it, so ids cannot be probed. ``deleted`` asks for a document in the trash instead
     of a live one. ``lock`` takes the row lock (caller is inside a transaction) so the answer
@@ -103,10 +111,11 @@ def document_access(*, user, document_id, deleted: bool = False, lock: bool = Fa
     )
     if document is None:
         raise NotFound()
-    return Access(document=document, level=document.access_level)
+    # raw() sets the statement's extra column as an attribute, which no model declares.
+    return Access(document=document, level=document.access_level)  # type: ignore[attr-defined]
 
 
-def document_list(*, user, scope: str | None = None) -> QuerySet[Document]:
+def document_list(*, user: User, scope: str | None = None) -> QuerySet[Document]:
     """Live documents the user owns (``scope="mine"``), holds a live share of (``"shared"``)
     or either (no scope), each with the user's ``access_level``; without the content."""
     if scope == "mine":
@@ -120,18 +129,19 @@ def document_list(*, user, scope: str | None = None) -> QuerySet[Document]:
     return documents.annotate(access_level=_access_level(user)).defer("content", "search_vector")
 
 
-def document_trash(*, user) -> QuerySet[Document]:
+def document_trash(*, user: User) -> QuerySet[Document]:
     """Deleted documents the user could restore: owned, or shared with them at owner level."""
     managed = live_shares().filter(user=user, permission_level=ShareLevel.OWNER)
+    # Named for its type: core.db's SoftDeleteQuerySet.deleted() does not say of which model.
+    trashed: QuerySet[Document] = Document.all_objects.deleted()
     return (
-        Document.all_objects.deleted()
-        .filter(Q(owner=user) | Q(pk__in=managed.values("document_id")))
+        trashed.filter(Q(owner=user) | Q(pk__in=managed.values("document_id")))
         .annotate(access_level=_access_level(user))
         .defer("content", "search_vector")
     )
 
 
-def document_search(*, user, query: str) -> QuerySet[Document]:
+def document_search(*, user: User, query: str) -> QuerySet[Document]:
     """Live documents the user may read that match ``query`` (web-search syntax: words,
     "quoted phrases", -exclusions, or), best match first by ``rank``."""
     search = SearchQuery(query, search_type="websearch", config="english")

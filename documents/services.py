@@ -12,8 +12,11 @@ it on commit only; share changes are audited too. Callers pass the actor and the
 the demo pass ``core.context.SYSTEM``).
 """
 
+import enum
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Final, Literal, cast
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -34,11 +37,23 @@ from . import selectors, sql
 from .models import Document, DocumentShare, ShareLevel
 
 SHARE_MAX_LIFETIME = timedelta(days=365)
-TITLE_MAX_LENGTH = Document._meta.get_field("title").max_length
+# A CharField's max_length is always set; the stubs type any field's as optional.
+TITLE_MAX_LENGTH = cast(int, Document._meta.get_field("title").max_length)
 NOTE_MAX_LENGTH = 1000
 # Staff moderate any document (move to the trash, bring back) with this permission.
 MODERATE_PERMISSION = "documents.delete_document"
-_UNSET = object()
+
+
+class _Unset(enum.Enum):
+    """An argument left out, where ``None`` is a value the caller may pass."""
+
+    UNSET = enum.auto()
+
+
+_UNSET: Final = _Unset.UNSET
+
+# The ids a caller names a document or a user by: a UUID, or its text from a URL.
+Id = uuid.UUID | str
 
 
 def _check_title(title: str) -> None:
@@ -61,7 +76,7 @@ def _add_version(*, document: Document, actor: User, note: str = "") -> None:
 
 
 def _announce(
-    type: str, *, document: Document, actor: User, context: ActionContext, **payload
+    type: str, *, document: Document, actor: User, context: ActionContext, **payload: object
 ) -> None:
     """Tells whoever may read the document what happened to it, once the change commits."""
     publish(
@@ -88,7 +103,8 @@ def document_create(*, actor: User, title: str, content: str, context: ActionCon
             title=title,
             owner_id=str(actor.pk),
         )
-    document.access_level = ShareLevel.OWNER.value
+    # What the serializer reads from the documents the selectors annotate; no field declares it.
+    document.access_level = ShareLevel.OWNER.value  # type: ignore[attr-defined]
     return document
 
 
@@ -105,7 +121,7 @@ def _check_version(document: Document, expected_version: int | None) -> None:
         )
 
 
-def _editable(*, actor: User, document_id, expected_version: int | None) -> Document:
+def _editable(*, actor: User, document_id: Id, expected_version: int | None) -> Document:
     """The live document, locked, after checking the actor may edit it and read its current
     version. Caller is inside a transaction."""
     access = selectors.document_access(user=actor, document_id=document_id, lock=True)
@@ -152,7 +168,7 @@ def _write(
 def document_update(
     *,
     actor: User,
-    document_id,
+    document_id: Id,
     expected_version: int | None,
     title: str | None = None,
     content: str | None = None,
@@ -176,7 +192,7 @@ def document_update(
 def version_restore(
     *,
     actor: User,
-    document_id,
+    document_id: Id,
     number: int,
     expected_version: int | None,
     note: str = "",
@@ -205,7 +221,7 @@ def version_restore(
         )
 
 
-def _managed(*, actor: User, document_id, deleted: bool = False) -> Document:
+def _managed(*, actor: User, document_id: Id, deleted: bool = False) -> Document:
     """The document, locked, after checking the actor may share, delete and restore it."""
     access = selectors.document_access(
         user=actor, document_id=document_id, deleted=deleted, lock=True
@@ -227,7 +243,7 @@ def _untrash(*, document: Document, actor: User, context: ActionContext) -> None
 
 
 def document_delete(
-    *, actor: User, document_id, expected_version: int | None, context: ActionContext
+    *, actor: User, document_id: Id, expected_version: int | None, context: ActionContext
 ) -> None:
     """Moves the document to the trash, if the actor read its current version."""
     with transaction.atomic(durable=True):
@@ -236,7 +252,7 @@ def document_delete(
         _trash(document=document, actor=actor, context=context)
 
 
-def document_restore(*, actor: User, document_id, context: ActionContext) -> Document:
+def document_restore(*, actor: User, document_id: Id, context: ActionContext) -> Document:
     """Brings a document back from the trash, at the version it had."""
     with transaction.atomic(durable=True):
         document = _managed(actor=actor, document_id=document_id, deleted=True)
@@ -244,7 +260,7 @@ def document_restore(*, actor: User, document_id, context: ActionContext) -> Doc
     return document
 
 
-def _moderated(*, actor: User, document_id, deleted: bool) -> Document | None:
+def _moderated(*, actor: User, document_id: Id, deleted: bool) -> Document | None:
     """For staff: the document, locked, when it is in the state the moderation changes
     (``None`` otherwise: someone already moved it, and there is nothing left to do)."""
     if not actor.has_perm(MODERATE_PERMISSION):
@@ -253,7 +269,7 @@ def _moderated(*, actor: User, document_id, deleted: bool) -> Document | None:
     return (documents.deleted() if deleted else documents.alive()).first()
 
 
-def document_moderate_delete(*, actor: User, document_id, context: ActionContext) -> bool:
+def document_moderate_delete(*, actor: User, document_id: Id, context: ActionContext) -> bool:
     """Staff move any live document to the trash, whoever owns it; ``False`` when it was
     not live."""
     with transaction.atomic(durable=True):
@@ -264,7 +280,7 @@ def document_moderate_delete(*, actor: User, document_id, context: ActionContext
     return True
 
 
-def document_moderate_restore(*, actor: User, document_id, context: ActionContext) -> bool:
+def document_moderate_restore(*, actor: User, document_id: Id, context: ActionContext) -> bool:
     """Staff bring any document back from the trash; ``False`` when it was not there."""
     with transaction.atomic(durable=True):
         document = _moderated(actor=actor, document_id=document_id, deleted=True)
@@ -294,7 +310,12 @@ def _check_level(permission_level: str) -> None:
         )
 
 
-def _share_state(share: DocumentShare | None) -> dict | None:
+# A share as audited and announced: the grantee's id, the level and the expiry, as text.
+# (A plain dict, not a TypedDict: core.audit.record takes dict[str, Any].)
+ShareState = dict[str, str | None]
+
+
+def _share_state(share: DocumentShare | None) -> ShareState | None:
     if share is None:
         return None
     return {
@@ -304,7 +325,7 @@ def _share_state(share: DocumentShare | None) -> dict | None:
     }
 
 
-def _grantee(*, user_id=None, email: str | None = None) -> User:
+def _grantee(*, user_id: Id | None = None, email: str | None = None) -> User:
     if (user_id is None) == (email is None):
         raise ValidationFailed(
             fields={"user_id": ["Name the user by user_id or by email, not both and not neither."]}
@@ -312,7 +333,7 @@ def _grantee(*, user_id=None, email: str | None = None) -> User:
     users = User.objects.filter(is_active=True)
     if user_id is not None:
         grantee, field = users.filter(pk=user_id).first(), "user_id"
-    else:
+    elif email is not None:
         grantee, field = users.filter(email__iexact=email.strip()).first(), "email"
     if grantee is None:
         raise ValidationFailed(fields={field: ["No active user has this identity."]})
@@ -323,8 +344,8 @@ def _announce_share(
     type: str,
     *,
     document: Document,
-    before: dict | None,
-    after: dict | None,
+    before: ShareState | None,
+    after: ShareState | None,
     actor: User,
     context: ActionContext,
 ) -> None:
@@ -332,6 +353,9 @@ def _announce_share(
     and to the grantee themself, whose own list of documents changes and who, once revoked,
     is no longer among the document's readers."""
     state = after or before
+    if state is None:
+        # What subscripting it would raise: every caller passes one of the two.
+        raise TypeError("A share change needs the state before or after it.")
     for audience in (Audience.document(document.pk), Audience.user(state["user_id"])):
         publish(
             type=type,
@@ -356,9 +380,9 @@ class ShareResult:
 def share_grant(
     *,
     actor: User,
-    document_id,
+    document_id: Id,
     permission_level: str,
-    user_id=None,
+    user_id: Id | None = None,
     email: str | None = None,
     expires_at: datetime | None = None,
     context: ActionContext,
@@ -378,7 +402,7 @@ def share_grant(
         share = DocumentShare.objects.filter(document=document, user=grantee).first()
         before = _share_state(share)
         created = share is None
-        if created:
+        if share is None:
             share = DocumentShare(document=document, user=grantee)
         share.permission_level = permission_level
         share.expires_at = expires_at
@@ -395,7 +419,7 @@ def share_grant(
     return ShareResult(share=share, created=created)
 
 
-def _existing_share(*, document: Document, user_id) -> DocumentShare:
+def _existing_share(*, document: Document, user_id: Id) -> DocumentShare:
     share = DocumentShare.objects.filter(document=document, user_id=user_id).first()
     if share is None:
         raise NotFound("This user has no share of this document.")
@@ -405,10 +429,10 @@ def _existing_share(*, document: Document, user_id) -> DocumentShare:
 def share_change(
     *,
     actor: User,
-    document_id,
-    user_id,
+    document_id: Id,
+    user_id: Id,
     permission_level: str | None = None,
-    expires_at: datetime | object | None = _UNSET,
+    expires_at: datetime | Literal[_Unset.UNSET] | None = _UNSET,
     context: ActionContext,
 ) -> DocumentShare:
     """Changes the level and/or the expiry (``None`` makes it permanent) of a user's share."""
@@ -439,7 +463,7 @@ def share_change(
     return share
 
 
-def share_revoke(*, actor: User, document_id, user_id, context: ActionContext) -> None:
+def share_revoke(*, actor: User, document_id: Id, user_id: Id, context: ActionContext) -> None:
     """Takes a user's share of the document away."""
     with transaction.atomic(durable=True):
         document = _managed(actor=actor, document_id=document_id)

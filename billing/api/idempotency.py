@@ -6,10 +6,12 @@ answer, first or replayed, into a response.
 """
 
 from collections.abc import Callable
+from typing import cast
 
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.models import User
 from billing.services import idempotency
 from billing.services.idempotency import Answer
 
@@ -24,11 +26,13 @@ def respond_once(request: Request, write: Callable[[], Answer]) -> Response:
     if key is None:
         answer = write()
     else:
+        # The money endpoints let no anonymous caller in (HasActionPermission), and a request
+        # DRF dispatched has its method; its types know neither.
         answer = idempotency.run_once(
-            user=request.user,
+            user=cast(User, request.user),
             key=key,
             fingerprint=idempotency.fingerprint(
-                method=request.method, path=request.path, body=request.data
+                method=cast(str, request.method), path=request.path, body=request.data
             ),
             action=write,
         )

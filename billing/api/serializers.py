@@ -57,7 +57,8 @@ class LineInputSerializer(serializers.Serializer):
 class InvoiceInput(serializers.Serializer):
     customer = serializers.PrimaryKeyRelatedField(queryset=Customer.objects.all())
     due_date = serializers.DateTimeField()
-    lines = LineInputSerializer(many=True, required=False, max_length=500)
+    # With many=True, DRF hands max_length to the ListSerializer; the stubs' __init__ lacks it.
+    lines = LineInputSerializer(many=True, required=False, max_length=500)  # type: ignore[call-arg]
 
 
 class InvoiceUpdateInput(InvoiceInput):

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar, cast
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
@@ -110,7 +110,10 @@ def _claim(*, user: User, key: str, fingerprint: str) -> Answer | None:
             fields={FIELD: ["Already used for another request; use a new key."]},
             status=422,
         )
-    return Answer(status=earlier.response_status, body=earlier.response_body, replayed=True)
+    # The answer was stored in the transaction that inserted the key, and that transaction has
+    # committed (or this one would have inserted the key), so the status is set.
+    status = cast(int, earlier.response_status)
+    return Answer(status=status, body=earlier.response_body, replayed=True)
 
 
 @transaction.atomic(durable=True)

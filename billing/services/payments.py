@@ -3,6 +3,7 @@ to paid (or back to open when a refund uncovers it)."""
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import Q, Sum
 from django.db.models.functions import Coalesce
@@ -105,7 +106,7 @@ def payment_record(
     amount: Decimal,
     provider: str,
     status: PaymentStatus = PaymentStatus.SUCCEEDED,
-    metadata: dict | None = None,
+    metadata: dict[str, Any] | None = None,
     actor: User | None,
     context: ActionContext,
 ) -> Payment:
@@ -202,7 +203,8 @@ def payment_refund(
 
 
 # What a provider may report about a payment it holds.
-_PROVIDER_MOVES = {
+# Keyed by text: a payment's status is read back from its column as a plain string.
+_PROVIDER_MOVES: dict[str, set[PaymentStatus]] = {
     PaymentStatus.PENDING: {PaymentStatus.SUCCEEDED, PaymentStatus.FAILED},
 }
 

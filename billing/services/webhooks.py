@@ -2,7 +2,7 @@
 (billing/webhooks.py, by the view that receives the request)."""
 
 import uuid
-from typing import Any
+from typing import Any, TypeGuard
 
 from django.db import IntegrityError, transaction
 
@@ -20,7 +20,7 @@ WEBHOOK_EVENT_STATUSES = {
 
 
 @transaction.atomic(durable=True)
-def webhook_event_process(*, provider: str, event: dict, context: ActionContext) -> str:
+def webhook_event_process(*, provider: str, event: dict[str, Any], context: ActionContext) -> str:
     """Applies one verified provider event, once: ``processed``, ``ignored`` (a type or a move
     that does not apply) or ``duplicate`` (seen before; nothing changes).
 
@@ -36,7 +36,7 @@ def webhook_event_process(*, provider: str, event: dict, context: ActionContext)
             )
     except IntegrityError:
         return "duplicate"
-    status = WEBHOOK_EVENT_STATUSES.get(event.get("type"))
+    status = WEBHOOK_EVENT_STATUSES.get(event.get("type", ""))
     if status is None:
         return "ignored"
     payment_id = (event.get("data") or {}).get("payment_id")
@@ -56,7 +56,8 @@ def webhook_event_process(*, provider: str, event: dict, context: ActionContext)
     return "processed" if applied else "ignored"
 
 
-def _is_uuid(value: Any) -> bool:
+def _is_uuid(value: Any) -> TypeGuard[str]:
+    """Whether a value decoded from JSON is a UUID; only a string can be."""
     try:
         uuid.UUID(str(value))
     except ValueError:

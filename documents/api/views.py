@@ -5,6 +5,7 @@ the caller may not read is a 404; one they may read but not change is a 403.
 """
 
 import re
+from typing import cast
 
 from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
@@ -14,6 +15,7 @@ from rest_framework.decorators import action
 from rest_framework.filters import OrderingFilter
 from rest_framework.response import Response
 
+from accounts.models import User
 from core.api.context import action_context
 from core.api.permissions import HasActionPermission
 from core.api.schema import problem_responses
@@ -82,7 +84,8 @@ class DocumentViewSet(viewsets.GenericViewSet):
     def get_queryset(self) -> QuerySet[Document]:
         if _no_user(self):
             return Document.objects.none()
-        return selectors.document_list(user=self.request.user)
+        # HasActionPermission lets no anonymous caller this far; DRF's types cannot know it.
+        return selectors.document_list(user=cast(User, self.request.user))
 
     @extend_schema(responses={200: s.DocumentSummaryOutput(many=True)})
     def list(self, request):
@@ -184,7 +187,9 @@ class _DocumentChildViewSet(viewsets.GenericViewSet):
 
     def access(self, *, need: str = "read") -> selectors.Access:
         access = selectors.document_access(
-            user=self.request.user, document_id=self.kwargs["document_id"]
+            # HasActionPermission lets no anonymous caller this far; DRF's types cannot know it.
+            user=cast(User, self.request.user),
+            document_id=self.kwargs["document_id"],
         )
         if need == "manage" and not access.can_manage:
             raise PermissionDenied("Only the document's owners may do this.")
