@@ -16,7 +16,7 @@ from core.admin import (
     ReadOnlyAdminMixin,
     ReadOnlyTabularInline,
     ServiceWritesAdminMixin,
-    _ModelAdminBase,
+    ModelAdminBase,
 )
 from core.api.context import action_context
 
@@ -270,7 +270,7 @@ class RoleAdmin(ServiceWritesAdminMixin, AuditColumnsMixin, admin.ModelAdmin):
             )
 
 
-class RevokeAdminMixin(_ModelAdminBase):
+class RevokeAdminMixin(ModelAdminBase):
     """A "revoke" action for credentials, allowed to whoever may delete them; the service
     records each revocation. ``revoke`` revokes one credential through its service."""
 

@@ -10,10 +10,11 @@ from django.utils.functional import cached_property
 
 from .models import AuditEvent
 
-# The mixins below extend ModelAdmin's hooks; the type checker needs to see that base.
+# Admin mixins (here and in the apps) extend ModelAdmin's hooks; the type checker needs to
+# see that base, Python does not.
 if TYPE_CHECKING:
 
-    class _ModelAdminBase(admin.ModelAdmin[Any]):
+    class ModelAdminBase(admin.ModelAdmin[Any]):
         # The bodies of the change and delete pages, without the transaction the public views
         # wrap them in. Private in Django, so the stubs leave them out.
         def _changeform_view(
@@ -29,10 +30,10 @@ if TYPE_CHECKING:
         ) -> HttpResponse: ...
 
 else:
-    _ModelAdminBase = object
+    ModelAdminBase = object
 
 
-class AuditColumnsMixin(_ModelAdminBase):
+class AuditColumnsMixin(ModelAdminBase):
     """Shows the timestamps the database fills in read-only on change pages; an add page has
     no values for them yet."""
 
@@ -43,7 +44,7 @@ class AuditColumnsMixin(_ModelAdminBase):
         return readonly if obj is None else (*readonly, *self.audit_columns)
 
 
-class ServiceWritesAdminMixin(_ModelAdminBase):
+class ServiceWritesAdminMixin(ModelAdminBase):
     """For pages that save through services. Django wraps its add, change and delete pages in
     a transaction of its own; a service is its own durable transaction and may not be nested
     in one, so these pages open none: each change with rules commits in its service (plain
@@ -58,7 +59,7 @@ class ServiceWritesAdminMixin(_ModelAdminBase):
         return self._delete_view(request, object_id, extra_context)
 
 
-class ReadOnlyAdminMixin(_ModelAdminBase):
+class ReadOnlyAdminMixin(ModelAdminBase):
     """For rows only a service may write (the write carries an audit event or an invariant):
     staff look but never add, edit or delete here. Every column shows except those in
     ``exclude`` (secrets such as token digests)."""
@@ -147,7 +148,7 @@ def restore_selected(modeladmin, request, queryset):
     modeladmin.message_user(request, f"Restored {restored} {modeladmin.opts.verbose_name_plural}.")
 
 
-class SoftDeleteAdminMixin(_ModelAdminBase):
+class SoftDeleteAdminMixin(ModelAdminBase):
     """For models with ``deleted_at``: the admin sees deleted rows (under the "deleted"
     filter), deleting soft-deletes, and the "restore" action brings rows back."""
 
