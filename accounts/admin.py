@@ -13,10 +13,10 @@ from django.http import HttpRequest
 from core.admin import (
     AuditColumnsMixin,
     LargeTableAdminMixin,
+    ModelAdminBase,
     ReadOnlyAdminMixin,
     ReadOnlyTabularInline,
     ServiceWritesAdminMixin,
-    ModelAdminBase,
 )
 from core.api.context import action_context
 
