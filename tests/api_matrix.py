@@ -20,7 +20,7 @@ endpoint's success ``status``; one in ``forbidden`` (it may see the object, not 
 anonymous callers 401; every other caller ``others``, which is 404 where the object is hidden
 from them (objects a caller may not see are 404, never 403) and 403 where the endpoint is
 closed to their role. ``exact`` names a caller whose answer follows another rule (the last
-owner may not leave: 409).
+owner may not leave: 409); ``gaps`` names a caller the API answers against the rule today.
 """
 
 from __future__ import annotations
@@ -85,10 +85,14 @@ class Endpoint:
     forbidden: Iterable[str] = ()
     others: int = 404
     exact: Mapping[str, int] = field(default_factory=dict)
+    # Callers answered otherwise than the rule above says they should be, and why: a known
+    # hole, run as a strict xfail so that closing it shows (and the entry must go).
+    gaps: Mapping[str, str] = field(default_factory=dict)
     headers: Mapping[str, str] = field(default_factory=dict)
     # For a GET collection: the queries one page costs, pinned (authentication included).
     queries: int | None = None
-    # Whether the app's grow() adds rows to this list (this month's revenue stays one row).
+    # Whether grow() adds rows this list shows (not so: this month's revenue, one row; a
+    # first page already full).
     grows: bool = True
 
     def expected(self, caller: str) -> int:
@@ -116,7 +120,7 @@ class Matrix:
         # The caller whose lists the query counts are pinned for.
         self.reader = reader
         for endpoint in self.endpoints.values():
-            named = {*endpoint.ok, *endpoint.forbidden, *endpoint.exact}
+            named = {*endpoint.ok, *endpoint.forbidden, *endpoint.exact, *endpoint.gaps}
             unknown = named - set(self.callers)
             assert not unknown, f"{endpoint.name} names unknown callers {unknown}"
 
@@ -125,7 +129,14 @@ class Matrix:
 
     def cases(self) -> list:
         return [
-            pytest.param(endpoint, caller, id=f"{endpoint.name}-{caller}")
+            pytest.param(
+                endpoint,
+                caller,
+                id=f"{endpoint.name}-{caller}",
+                marks=[pytest.mark.xfail(strict=True, reason=endpoint.gaps[caller])]
+                if caller in endpoint.gaps
+                else [],
+            )
             for endpoint in self.endpoints.values()
             for caller in self.callers
         ]
@@ -142,6 +153,8 @@ class Matrix:
         response = endpoint.send(scene.client(caller), scene.ids)
 
         assert response.status_code == endpoint.expected(caller), response.content
+        if response.status_code >= 400:
+            assert response["Content-Type"].startswith("application/problem+json")
 
     def check_queries(
         self, scene: Scene, endpoint: Endpoint, grow: Callable[[], None], assert_num_queries
