@@ -2,7 +2,7 @@
 
 The callers: the owner, an admin, a member, a former participant and a stranger of the
 conversation; staff (who may view chat by role but take part in nothing); a user without any
-role; the member's API key limited to reading chat, and one limited to documents. Only
+role; the owner's API key limited to reading chat, and the member's limited to documents. Only
 participants see a conversation or anything in it; everyone else gets 404, so conversation and
 message ids cannot be probed. Participants who may see but not change something get 403, and
 so does a caller whose role or key does not grant the action, before anything is looked up."""
@@ -32,6 +32,10 @@ READ_SCOPES = ("chat.view_conversation", "chat.view_message")
 NO_CHAT = {"no_role", "docs_key"}
 # Views by role alone; never holds chat.add_conversation or chat.add_message.
 VIEW_ONLY = {"staff", "read_key"}
+READ_KEY_GAP = (
+    "Conversation and participant writes need only chat.view_conversation, so a key limited "
+    "to reading may rename or delete the conversation, leave it and manage its participants."
+)
 
 
 def chat(
@@ -46,22 +50,24 @@ def chat(
     forbidden=(),
     exact=None,
     queries=None,
-    gaps=None,
+    key_gap=False,
 ):
     """An endpoint inside a conversation. ``perm`` is the kind of chat permission the action
-    needs: "view" (held by staff and the read key, which acts as the member) or "add" (the
-    participants' own writing)."""
+    needs: "view" (held by staff and the read key, which acts as the owner) or "add" (the
+    participants' own writing). ``key_gap``: a write the read key may do today."""
     ok, forbidden, exact = set(ok), set(forbidden) | NO_CHAT, dict(exact or {})
     if perm == "add":
         forbidden |= VIEW_ONLY
-    elif "read_key" not in (gaps or {}):
-        # The key acts as the member whose it is.
-        if "member" in ok:
+    elif key_gap:
+        forbidden.add("read_key")
+    else:
+        # The key acts as the owner whose it is.
+        if "owner" in ok:
             ok.add("read_key")
-        elif "member" in forbidden:
+        elif "owner" in forbidden:
             forbidden.add("read_key")
-        elif "member" in exact:
-            exact["read_key"] = exact["member"]
+        elif "owner" in exact:
+            exact["read_key"] = exact["owner"]
     return Endpoint(
         name,
         method,
@@ -72,7 +78,7 @@ def chat(
         forbidden=forbidden,
         exact=exact,
         queries=queries,
-        gaps=gaps or {},
+        gaps={"read_key": READ_KEY_GAP} if key_gap else {},
     )
 
 
@@ -119,6 +125,7 @@ MATRIX = Matrix(
             {"title": "y"},
             ok={"owner", "admin"},
             forbidden={"member"},
+            key_gap=True,
         ),
         chat(
             "delete conversation",
@@ -127,6 +134,7 @@ MATRIX = Matrix(
             ok={"owner"},
             status=204,
             forbidden={"admin", "member"},
+            key_gap=True,
         ),
         chat("mark read", "post", ROOM + "/read", lambda ids: {"message_id": ids["message"]}),
         # The owner is the last owner.
@@ -137,11 +145,7 @@ MATRIX = Matrix(
             ok={"admin", "member"},
             status=204,
             exact={"owner": 409},
-            forbidden={"read_key"},
-            gaps={
-                "read_key": "Leaving (like renaming, deleting and managing participants) needs "
-                "only chat.view_conversation, so a key limited to reading may do it."
-            },
+            key_gap=True,
         ),
         chat("list participants", "get", ROOM + "/participants", queries=3),
         chat(
@@ -152,6 +156,7 @@ MATRIX = Matrix(
             ok={"owner", "admin"},
             status=201,
             forbidden={"member"},
+            key_gap=True,
         ),
         chat(
             "change role",
@@ -160,6 +165,7 @@ MATRIX = Matrix(
             {"role": "admin"},
             ok={"owner"},
             forbidden={"admin", "member"},
+            key_gap=True,
         ),
         chat(
             "remove participant",
@@ -168,6 +174,7 @@ MATRIX = Matrix(
             ok={"owner", "admin"},
             status=204,
             forbidden={"member"},
+            key_gap=True,
         ),
         chat("list messages", "get", ROOM + "/messages", queries=2),
         chat(
@@ -232,7 +239,7 @@ def scene(room, as_, people) -> Scene:
             **{who: bearer(getattr(room, who)) for who in (*PARTICIPANTS, "former", "stranger")},
             "staff": bearer(UserFactory(is_staff=True, roles=["staff"])),
             "no_role": bearer(UserFactory()),
-            "read_key": api_key(room.member, READ_SCOPES),
+            "read_key": api_key(room.owner, READ_SCOPES),
             "docs_key": api_key(room.member, ["documents.view_document"]),
         },
     )
