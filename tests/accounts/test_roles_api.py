@@ -8,9 +8,6 @@ from accounts.models import Role
 from core.models import AuditAction, AuditEvent
 from tests.accounts.conftest import session_token_for
 from tests.factories import (
-    ApiKeyFactory,
-    ApiSessionFactory,
-    RoleFactory,
     UserFactory,
     UserProfileFactory,
 )
@@ -90,45 +87,6 @@ def test_editing_a_roles_permissions(synced_roles, api):
     assert response.json()["permissions"] == ["billing.view_invoice", "chat.view_conversation"]
 
 
-def test_members_cannot_read_or_edit_roles(synced_roles, api):
-    member = UserFactory(roles=["member"])
-    client = _as(api, member)
-    role = Role.objects.get(name="member")
-
-    assert client.get("/api/v1/roles").status_code == 403
-    assert client.get("/api/v1/permissions").status_code == 403
-    assert (
-        client.put(
-            f"/api/v1/roles/{role.pk}/permissions", {"permissions": []}, format="json"
-        ).status_code
-        == 403
-    )
-
-
-AUTHENTICATED_ENDPOINTS = [
-    ("get", "/api/v1/me"),
-    ("get", "/api/v1/me/profile"),
-    ("patch", "/api/v1/me/profile"),
-    ("post", "/api/v1/me/password"),
-    ("get", "/api/v1/me/sessions"),
-    ("post", "/api/v1/me/sessions/revoke-others"),
-    ("get", "/api/v1/me/api-keys"),
-    ("post", "/api/v1/me/api-keys"),
-    ("get", "/api/v1/users"),
-    ("get", "/api/v1/roles"),
-    ("get", "/api/v1/permissions"),
-    ("post", "/api/v1/auth/logout"),
-]
-
-
-@pytest.mark.parametrize(("method", "path"), AUTHENTICATED_ENDPOINTS)
-def test_every_account_endpoint_refuses_anonymous_callers(api, method, path):
-    response = getattr(api, method)(path, {}, format="json")
-
-    assert response.status_code == 401
-    assert response["Content-Type"].startswith("application/problem+json")
-
-
 def _queries(client, path) -> int:
     with CaptureQueriesContext(connection) as queries:
         assert client.get(path).status_code == 200
@@ -149,24 +107,3 @@ def test_an_api_key_request_costs_one_query(signed_in):
     client.get("/api/v1/me")
 
     assert _queries(client, "/api/v1/me") == 1
-
-
-LIST_ENDPOINTS = {
-    "/api/v1/me/sessions": lambda user, n: ApiSessionFactory.create_batch(n, user=user),
-    "/api/v1/me/api-keys": lambda user, n: ApiKeyFactory.create_batch(n, user=user),
-    "/api/v1/users": lambda user, n: UserProfileFactory.create_batch(n),
-    "/api/v1/roles": lambda user, n: RoleFactory.create_batch(n),
-    "/api/v1/permissions": lambda user, n: None,
-}
-
-
-@pytest.mark.parametrize("path", sorted(LIST_ENDPOINTS))
-def test_list_query_count_does_not_grow_with_rows(synced_roles, api, path):
-    admin = UserFactory(roles=["admin"])
-    client = _as(api, admin)
-    client.get(path)
-    LIST_ENDPOINTS[path](admin, 2)
-    few = _queries(client, path)
-    LIST_ENDPOINTS[path](admin, 10)
-
-    assert _queries(client, path) == few
