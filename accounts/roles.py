@@ -21,8 +21,14 @@ DEFAULT_ROLES: dict[str, tuple[str, ...]] = {
     # (participant, owner, sharee) narrow it further.
     "member": (
         "accounts.view_userprofile",
+        # Their own profile only: no endpoint edits another's.
+        "accounts.change_userprofile",
         "chat.add_conversation",
         "chat.view_conversation",
+        # Renaming, deleting, leaving and managing people: owners and admins, by the
+        # participant rules.
+        "chat.change_conversation",
+        "chat.delete_conversation",
         "chat.add_message",
         "chat.view_message",
         "documents.add_document",

@@ -13,7 +13,7 @@ from accounts import selectors
 from accounts.models import ApiKey, ApiSession, Permission, Role, User
 from accounts.services import credentials, login, roles, users
 from core.api.context import action_context
-from core.api.permissions import HasActionPermission, SessionCredentialOnly
+from core.api.permissions import HasActionPermission, SessionCredentialOnly, request_has_perm
 from core.api.schema import problem_responses
 from core.api.validation import validated
 
@@ -146,6 +146,9 @@ class ProfileView(GenericAPIView):
         return Response(self.get_serializer(getattr(request.user, "profile", None)).data)
 
     def patch(self, request):
+        # A write needs a write permission: a key scoped to reading profiles may not edit one.
+        if not request_has_perm(request, "accounts.change_userprofile"):
+            self.permission_denied(request)
         serializer = self.get_serializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         profile = users.profile_update(user=request.user, **serializer.validated_data)

@@ -36,6 +36,10 @@ if TYPE_CHECKING:
 
 VIEW_CONVERSATION = "chat.view_conversation"
 ADD_CONVERSATION = "chat.add_conversation"
+# Every write needs a write permission, so a credential scoped to reading cannot rename,
+# delete, leave or manage people; the participant rules narrow these further.
+CHANGE_CONVERSATION = "chat.change_conversation"
+DELETE_CONVERSATION = "chat.delete_conversation"
 VIEW_MESSAGE = "chat.view_message"
 ADD_MESSAGE = "chat.add_message"
 
@@ -126,10 +130,11 @@ class ConversationViewSet(ChatViewSet):
         "list": VIEW_CONVERSATION,
         "retrieve": VIEW_CONVERSATION,
         "create": ADD_CONVERSATION,
-        "partial_update": VIEW_CONVERSATION,
-        "destroy": VIEW_CONVERSATION,
+        "partial_update": CHANGE_CONVERSATION,
+        "destroy": DELETE_CONVERSATION,
+        # A read mark records what this reader has seen: part of reading.
         "read": VIEW_CONVERSATION,
-        "leave": VIEW_CONVERSATION,
+        "leave": CHANGE_CONVERSATION,
     }
     serializer_class = s.ConversationOutput
     pagination_class = None
@@ -214,9 +219,10 @@ class ParticipantViewSet(ChatViewSet):
     """The people in a conversation. Owners and admins add and remove members; owners
     manage admins and owners and change roles; anyone leaves by removing themselves."""
 
-    action_permissions = dict.fromkeys(
-        ("list", "create", "partial_update", "destroy"), VIEW_CONVERSATION
-    )
+    action_permissions = {
+        "list": VIEW_CONVERSATION,
+        **dict.fromkeys(("create", "partial_update", "destroy"), CHANGE_CONVERSATION),
+    }
     serializer_class = s.ParticipantOutput
     lookup_field = "user_id"
     pagination_class = ParticipantPagination

@@ -3,10 +3,10 @@
 import pytest
 from django.core import mail
 
-from accounts.models import User
+from accounts.models import Role, User
 from core.models import AuditAction, AuditEvent
 from tests.accounts.conftest import last_email_token, sign_in
-from tests.factories import DEFAULT_PASSWORD, UserFactory
+from tests.factories import DEFAULT_PASSWORD, UserFactory, UserRoleFactory
 
 pytestmark = pytest.mark.django_db
 NEW_PASSWORD = "a much better passphrase"
@@ -147,7 +147,14 @@ def test_a_malformed_authorization_header_is_refused(api):
     assert api.get("/api/v1/me").status_code == 401
 
 
-def test_profile_update(signed_in):
+@pytest.fixture
+def member(user, synced_roles):
+    """``user`` with the member role every signed-up person gets."""
+    UserRoleFactory(user=user, role=Role.objects.get(name="member"))
+    return user
+
+
+def test_profile_update(member, signed_in):
     response = signed_in.patch(
         "/api/v1/me/profile", {"display_name": "Ana S.", "bio": "Hi"}, format="json"
     )
@@ -156,7 +163,7 @@ def test_profile_update(signed_in):
     assert signed_in.get("/api/v1/me").json()["profile"]["display_name"] == "Ana S."
 
 
-def test_profile_refuses_a_blank_display_name(signed_in):
+def test_profile_refuses_a_blank_display_name(member, signed_in):
     response = signed_in.patch("/api/v1/me/profile", {"display_name": ""}, format="json")
 
     assert response.status_code == 400

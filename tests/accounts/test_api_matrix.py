@@ -114,12 +114,9 @@ MATRIX = Matrix(
             "patch",
             "/api/v1/me/profile",
             {"bio": "hi"},
-            ok=SIGNED_IN,
-            forbidden={"read_key"},
-            gaps={
-                "read_key": "The profile view checks only that the caller is signed in, so a "
-                "key limited to accounts.view_userprofile may change the profile."
-            },
+            ok=SIGNED_IN - {"no_role"},
+            # Editing one's profile is the member role's accounts.change_userprofile.
+            forbidden={"read_key", "no_role"},
         ),
         mine(
             "password change",

@@ -32,10 +32,6 @@ READ_SCOPES = ("chat.view_conversation", "chat.view_message")
 NO_CHAT = {"no_role", "docs_key"}
 # Views by role alone; never holds chat.add_conversation or chat.add_message.
 VIEW_ONLY = {"staff", "read_key"}
-READ_KEY_GAP = (
-    "Conversation and participant writes need only chat.view_conversation, so a key limited "
-    "to reading may rename or delete the conversation, leave it and manage its participants."
-)
 
 
 def chat(
@@ -50,15 +46,15 @@ def chat(
     forbidden=(),
     exact=None,
     queries=None,
-    key_gap=False,
 ):
     """An endpoint inside a conversation. ``perm`` is the kind of chat permission the action
-    needs: "view" (held by staff and the read key, which acts as the owner) or "add" (the
-    participants' own writing). ``key_gap``: a write the read key may do today."""
+    needs: "view" (held by staff and the read key, which acts as the owner), "add" (the
+    participants' own writing) or "change" (renaming, deleting, leaving, managing people:
+    held by members and staff, never by the read key)."""
     ok, forbidden, exact = set(ok), set(forbidden) | NO_CHAT, dict(exact or {})
     if perm == "add":
         forbidden |= VIEW_ONLY
-    elif key_gap:
+    elif perm == "change":
         forbidden.add("read_key")
     else:
         # The key acts as the owner whose it is.
@@ -78,7 +74,6 @@ def chat(
         forbidden=forbidden,
         exact=exact,
         queries=queries,
-        gaps={"read_key": READ_KEY_GAP} if key_gap else {},
     )
 
 
@@ -125,7 +120,7 @@ MATRIX = Matrix(
             {"title": "y"},
             ok={"owner", "admin"},
             forbidden={"member"},
-            key_gap=True,
+            perm="change",
         ),
         chat(
             "delete conversation",
@@ -133,8 +128,9 @@ MATRIX = Matrix(
             ROOM,
             ok={"owner"},
             status=204,
-            forbidden={"admin", "member"},
-            key_gap=True,
+            # Staff moderate from the console, with chat.delete_conversation.
+            forbidden={"admin", "member", "staff"},
+            perm="change",
         ),
         chat("mark read", "post", ROOM + "/read", lambda ids: {"message_id": ids["message"]}),
         # The owner is the last owner.
@@ -145,7 +141,7 @@ MATRIX = Matrix(
             ok={"admin", "member"},
             status=204,
             exact={"owner": 409},
-            key_gap=True,
+            perm="change",
         ),
         chat("list participants", "get", ROOM + "/participants", queries=3),
         chat(
@@ -156,7 +152,7 @@ MATRIX = Matrix(
             ok={"owner", "admin"},
             status=201,
             forbidden={"member"},
-            key_gap=True,
+            perm="change",
         ),
         chat(
             "change role",
@@ -165,7 +161,7 @@ MATRIX = Matrix(
             {"role": "admin"},
             ok={"owner"},
             forbidden={"admin", "member"},
-            key_gap=True,
+            perm="change",
         ),
         chat(
             "remove participant",
@@ -174,7 +170,7 @@ MATRIX = Matrix(
             ok={"owner", "admin"},
             status=204,
             forbidden={"member"},
-            key_gap=True,
+            perm="change",
         ),
         chat("list messages", "get", ROOM + "/messages", queries=2),
         chat(
