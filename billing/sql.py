@@ -6,8 +6,10 @@ pool, so the benchmark's floor measures Atrium's SQL and nothing else.
 
 They are written out where the ORM cannot say them in one statement: an upsert that returns
 the counter it bumped, an insert that tells whether a key was new, and reports whose sums
-PostgreSQL computes. Values are always bound parameters; the only interpolated pieces are
-this module's own constants.
+PostgreSQL computes. Beside them sits the text the ORM compiles for the other statements of
+the benchmarked requests, so the floor sends no copy of its own; a test holds that text to
+what Django sends. Values are always bound parameters; the only interpolated pieces are this
+module's own constants.
 """
 
 # The next invoice number of a year (%s). The counter row stays locked until the caller's
@@ -27,6 +29,64 @@ IDEMPOTENCY_CLAIM = (
     "INSERT INTO idempotency_keys (id, user_id, key, fingerprint)"
     " VALUES (gen_random_uuid(), %s, %s, %s)"
     " ON CONFLICT (user_id, key) DO NOTHING RETURNING id"
+)
+
+# --- what the ORM compiles on the benchmarked paths ----------------------------------------------
+# The statements below are Django's own: Atrium sends them through the ORM, and they are kept
+# here, as the ORM renders them, so bench/floor_billing.py sends the very same text.
+# tests/billing/test_floor.py captures what Atrium sends for each benchmarked request and
+# holds every one of these to it. Every value is a bound parameter, as Django binds it.
+
+_INVOICE_COLUMNS = (
+    '"invoices"."id", "invoices"."created_at", "invoices"."updated_at",'
+    ' "invoices"."customer_id", "invoices"."amount", "invoices"."status",'
+    ' "invoices"."due_date", "invoices"."number", "invoices"."finalized_at",'
+    ' "invoices"."finalized_by_id", "invoices"."paid_at", "invoices"."paid_by_id",'
+    ' "invoices"."voided_at", "invoices"."voided_by_id", "invoices"."uncollectible_at",'
+    ' "invoices"."uncollectible_by_id"'
+)
+
+# The first page of past-due invoices with their customers (the invoice list with
+# ?past_due=true). Parameters: now, the open status. Then the invoice's 16 columns and the
+# customer's 8 (id, created_at, updated_at, deleted_at, name, email, phone, address).
+PAST_DUE_FIRST_PAGE = (
+    f"SELECT {_INVOICE_COLUMNS}, "
+    '"customers"."id", "customers"."created_at", "customers"."updated_at",'
+    ' "customers"."deleted_at", "customers"."name", "customers"."email", "customers"."phone",'
+    ' "customers"."address" FROM "invoices"'
+    ' INNER JOIN "customers" ON ("invoices"."customer_id" = "customers"."id")'
+    ' WHERE ("invoices"."due_date" < %s AND "invoices"."status" = %s)'
+    ' ORDER BY "invoices"."due_date" ASC, "invoices"."id" ASC LIMIT 51'
+)
+
+# Recording a payment (billing.api PaymentInput's invoice lookup, then
+# billing.services.payments.payment_record inside idempotency.run_once).
+# The invoice the request names (parameter: its id).
+INVOICE_GET = f'SELECT {_INVOICE_COLUMNS} FROM "invoices" WHERE "invoices"."id" = %s LIMIT 21'
+# The same, its row locked to the end of the transaction.
+INVOICE_LOCK = INVOICE_GET + " FOR UPDATE"
+# The invoice's balance. Parameters: the held statuses (pending, succeeded, refunded), zero,
+# the settled statuses (succeeded, refunded), zero, zero, the invoice id.
+INVOICE_BALANCE = (
+    'SELECT COALESCE(SUM("payments"."amount") FILTER (WHERE "payments"."status" IN'
+    ' (%s, %s, %s)), %s) AS "held",'
+    ' COALESCE(SUM("payments"."amount") FILTER (WHERE "payments"."status" IN (%s, %s)), %s)'
+    ' AS "settled", COALESCE(SUM("payments"."refunded_amount"), %s) AS "refunded"'
+    ' FROM "payments" WHERE "payments"."invoice_id" = %s'
+)
+# Parameters: id, invoice id, amount, status, provider, metadata (JSON), recorded by,
+# refunded amount.
+PAYMENT_INSERT = (
+    'INSERT INTO "payments" ("id", "invoice_id", "amount", "status", "provider", "metadata",'
+    ' "created_at", "recorded_by_id", "refunded_amount")'
+    " VALUES (%s, %s, %s, %s, %s, %s, DEFAULT, %s, %s)"
+    ' RETURNING "payments"."id", "payments"."metadata", "payments"."created_at",'
+    ' "payments"."refunded_amount"'
+)
+# The answer stored for the Idempotency-Key. Parameters: status, body (JSON), key, user id.
+IDEMPOTENCY_STORE = (
+    'UPDATE "idempotency_keys" SET "response_status" = %s, "response_body" = %s'
+    ' WHERE ("idempotency_keys"."key" = %s AND "idempotency_keys"."user_id" = %s)'
 )
 
 # --- reports ---------------------------------------------------------------------------------
