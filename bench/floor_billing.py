@@ -27,7 +27,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 from psycopg.types.json import Jsonb
-from psycopg.types.numeric import Int2
 
 from bench.floor_me import StartResponse, _timestamp, caller_of, pool, request_id
 
@@ -37,7 +36,6 @@ from bench.floor_me import StartResponse, _timestamp, caller_of, pool, request_i
 from billing import sql
 from core import sql as core_sql
 
-ZERO = Decimal("0.00")
 # core.api.context: the longest user agent the audit row keeps.
 USER_AGENT_MAX = 512
 
@@ -127,35 +125,22 @@ def _pay(environ, connection, user_id) -> tuple[str, Any]:
             return "409 Conflict", {"status": 409}
         invoice = connection.execute(sql.INVOICE_LOCK, (invoice_id,)).fetchone()
         held, _settled, refunded = connection.execute(
-            sql.INVOICE_BALANCE,
-            # The held statuses, zero, the settled statuses, zero, zero, the invoice.
-            (
-                "pending",
-                "succeeded",
-                "refunded",
-                ZERO,
-                "succeeded",
-                "refunded",
-                ZERO,
-                ZERO,
-                invoice_id,
-            ),
+            sql.INVOICE_BALANCE, {"invoice": invoice_id}
         ).fetchone()
         if invoice[5] not in ("open", "uncollectible") or amount > invoice[4] - (held - refunded):
             return "409 Conflict", {"status": 409}
         payment_id = uuid.uuid4()
-        _, _metadata, created_at, refunded_amount = connection.execute(
+        created_at, refunded_amount = connection.execute(
             sql.PAYMENT_INSERT,
-            (
-                payment_id,
-                invoice_id,
-                amount,
-                "succeeded",
-                body["provider"],
-                Jsonb({}),
-                user_id,
-                ZERO,
-            ),
+            {
+                "payment": payment_id,
+                "invoice": invoice_id,
+                "amount": amount,
+                "status": "succeeded",
+                "provider": body["provider"],
+                "metadata": "{}",
+                "recorded_by": user_id,
+            },
         ).fetchone()
         after = {"invoice": str(invoice_id), "amount": _money(amount), "status": "succeeded"}
         remote = environ.get("REMOTE_ADDR")
@@ -202,7 +187,10 @@ def _pay(environ, connection, user_id) -> tuple[str, Any]:
             "metadata": {},
             "created_at": _timestamp(created_at),
         }
-        connection.execute(sql.IDEMPOTENCY_STORE, (Int2(201), Jsonb(answer), key, user_id))
+        connection.execute(
+            sql.IDEMPOTENCY_STORE,
+            {"status": 201, "body": json.dumps(answer), "user": user_id, "key": key},
+        )
     return "201 Created", answer
 
 
