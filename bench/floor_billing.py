@@ -1,12 +1,12 @@
 """The floor for the billing endpoints: a bare WSGI function that does what Atrium must do for
-each request and nothing more, sending the very SQL Atrium sends (captured from Django) and
-answering the same JSON.
+each request and nothing more, sending the very SQL Atrium sends (billing/sql.py and
+core/sql.py, never text of its own) and answering the same JSON.
 
 - ``GET /api/v1/billing/invoices?past_due=true``: the first page of past-due invoices.
 - ``GET /api/v1/billing/reports/revenue``: revenue by month, the last 12 months.
 - ``POST /api/v1/billing/payments`` (with ``Idempotency-Key``): claims the key, locks the
-  invoice, sums its payments, inserts the payment and its audit event, stores the answer, in
-  one transaction.
+  invoice, sums its payments, inserts the payment, its audit row and its outbox event, stores
+  the answer, in one transaction.
 
 Every request first runs Atrium's credential lookup (bench.floor_me, whose pool this reuses),
 which brings the permission names too.
@@ -17,6 +17,7 @@ Run: DATABASE_URL=postgres://... gunicorn bench.floor_billing:application -w 3
 
 import base64
 import hashlib
+import ipaddress
 import json
 import uuid
 from collections.abc import Iterable
@@ -25,55 +26,18 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
-from bench.floor_me import StartResponse, _timestamp, caller_of, pool
+from psycopg.types.json import Jsonb
 
-# billing/sql.py is plain Python; importing it runs no Django. Atrium's hand-written statements
-# come from there; the ones below it are what Django's ORM sends, captured.
+from bench.floor_me import StartResponse, _timestamp, caller_of, pool, request_id
+
+# billing/sql.py and core/sql.py are plain Python; importing them runs no Django. Every
+# statement below comes from there: hand-written ones Atrium sends too, and the ORM's own text
+# that tests/billing/test_floor.py holds to what Atrium really sends.
 from billing import sql
+from core import sql as core_sql
 
-_INVOICE_COLUMNS = (
-    '"invoices"."id", "invoices"."created_at", "invoices"."updated_at", '
-    '"invoices"."customer_id", "invoices"."amount", "invoices"."status", '
-    '"invoices"."due_date", "invoices"."number", "invoices"."finalized_at", '
-    '"invoices"."finalized_by_id", "invoices"."paid_at", "invoices"."paid_by_id", '
-    '"invoices"."voided_at", "invoices"."voided_by_id", "invoices"."uncollectible_at", '
-    '"invoices"."uncollectible_by_id"'
-)
-PAST_DUE_SQL = (
-    "SELECT " + _INVOICE_COLUMNS + ', "customers"."id", "customers"."created_at", '
-    '"customers"."updated_at", "customers"."deleted_at", "customers"."name", '
-    '"customers"."email", "customers"."phone", "customers"."address" FROM "invoices" '
-    'INNER JOIN "customers" ON ("invoices"."customer_id" = "customers"."id") '
-    'WHERE ("invoices"."due_date" < %s AND "invoices"."status" = \'open\') '
-    'ORDER BY "invoices"."due_date" ASC, "invoices"."id" ASC LIMIT 51'
-)
-INVOICE_SQL = "SELECT " + _INVOICE_COLUMNS + ' FROM "invoices" WHERE "invoices"."id" = %s LIMIT 21'
-BALANCE_SQL = (
-    'SELECT COALESCE(SUM("payments"."amount") FILTER (WHERE "payments"."status" IN '
-    "('pending', 'succeeded', 'refunded')), 0.00) AS \"held\", "
-    'COALESCE(SUM("payments"."amount") FILTER (WHERE "payments"."status" IN '
-    "('succeeded', 'refunded')), 0.00) AS \"settled\", "
-    'COALESCE(SUM("payments"."refunded_amount"), 0.00) AS "refunded" '
-    'FROM "payments" WHERE "payments"."invoice_id" = %s'
-)
-PAYMENT_SQL = (
-    'INSERT INTO "payments" ("id", "invoice_id", "amount", "status", "provider", "metadata", '
-    '"created_at", "recorded_by_id", "refunded_amount") VALUES '
-    "(%s, %s, %s, 'succeeded', %s, '{}'::jsonb, DEFAULT, %s, 0.00) "
-    'RETURNING "payments"."id", "payments"."metadata", "payments"."created_at", '
-    '"payments"."refunded_amount"'
-)
-AUDIT_SQL = (
-    'INSERT INTO "audit_events" ("id", "occurred_at", "actor_id", "action", "target_type", '
-    '"target_id", "before", "after", "ip_address", "user_agent") VALUES '
-    "(%s, DEFAULT, %s, 'payment.recorded', 'billing.payment', %s, NULL, %s::jsonb, %s::inet, %s) "
-    'RETURNING "audit_events"."id", "audit_events"."occurred_at", "audit_events"."target_type",'
-    ' "audit_events"."target_id", "audit_events"."user_agent"'
-)
-STORE_SQL = (
-    'UPDATE "idempotency_keys" SET "response_status" = 201, "response_body" = %s::jsonb '
-    'WHERE ("idempotency_keys"."key" = %s AND "idempotency_keys"."user_id" = %s)'
-)
+# core.api.context: the longest user agent the audit row keeps.
+USER_AGENT_MAX = 512
 
 
 def _money(value: Decimal) -> str:
@@ -89,7 +53,7 @@ def _json(status: str, body: Any, start_response: StartResponse) -> Iterable[byt
 
 
 def _past_due(environ, connection) -> dict[str, Any]:
-    rows = connection.execute(PAST_DUE_SQL, (datetime.now(UTC),)).fetchall()
+    rows = connection.execute(sql.PAST_DUE_FIRST_PAGE, (datetime.now(UTC), "open")).fetchall()
     page = rows[:50]
     results = [
         {
@@ -149,34 +113,70 @@ def _pay(environ, connection, user_id) -> tuple[str, Any]:
     amount = Decimal(body["amount"])
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
     fingerprint = hashlib.sha256(f"POST\n{environ['PATH_INFO']}\n{canonical}".encode()).hexdigest()
-    if connection.execute(INVOICE_SQL, (invoice_id,)).fetchone() is None:
+    if connection.execute(sql.INVOICE_GET, (invoice_id,)).fetchone() is None:
         return "400 Bad Request", {"status": 400}
+    # billing.services.payments.payment_record inside idempotency.run_once, with the values
+    # Atrium binds (a succeeded payment, no metadata).
     with connection.transaction():
         if (
             connection.execute(sql.IDEMPOTENCY_CLAIM, (user_id, key, fingerprint)).fetchone()
             is None
         ):
             return "409 Conflict", {"status": 409}
-        invoice = connection.execute(INVOICE_SQL + " FOR UPDATE", (invoice_id,)).fetchone()
-        held, _settled, refunded = connection.execute(BALANCE_SQL, (invoice_id,)).fetchone()
+        invoice = connection.execute(sql.INVOICE_LOCK, (invoice_id,)).fetchone()
+        held, _settled, refunded = connection.execute(
+            sql.INVOICE_BALANCE, {"invoice": invoice_id}
+        ).fetchone()
         if invoice[5] not in ("open", "uncollectible") or amount > invoice[4] - (held - refunded):
             return "409 Conflict", {"status": 409}
         payment_id = uuid.uuid4()
-        _, _metadata, created_at, refunded_amount = connection.execute(
-            PAYMENT_SQL, (payment_id, invoice_id, amount, body["provider"], user_id)
+        created_at, refunded_amount = connection.execute(
+            sql.PAYMENT_INSERT,
+            {
+                "payment": payment_id,
+                "invoice": invoice_id,
+                "amount": amount,
+                "status": "succeeded",
+                "provider": body["provider"],
+                "metadata": "{}",
+                "recorded_by": user_id,
+            },
         ).fetchone()
         after = {"invoice": str(invoice_id), "amount": _money(amount), "status": "succeeded"}
+        remote = environ.get("REMOTE_ADDR")
         connection.execute(
-            AUDIT_SQL,
+            core_sql.INSERT_AUDIT_EVENT,
             (
                 uuid.uuid4(),
                 user_id,
+                "payment.recorded",
+                "billing.payment",
                 str(payment_id),
-                json.dumps(after),
-                environ.get("REMOTE_ADDR"),
-                environ.get("HTTP_USER_AGENT", ""),
+                None,
+                Jsonb(after),
+                ipaddress.ip_address(remote) if remote else None,
+                environ.get("HTTP_USER_AGENT", "")[:USER_AGENT_MAX],
             ),
         )
+        connection.execute(
+            core_sql.INSERT_EVENT,
+            core_sql.event_params(
+                type="payment.recorded",
+                object_type="billing.payment",
+                object_id=str(payment_id),
+                payload={
+                    "payment": str(payment_id),
+                    "invoice": str(invoice_id),
+                    "amount": _money(amount),
+                    "refunded_amount": _money(refunded_amount),
+                    "status": "succeeded",
+                },
+                actor_id=str(user_id),
+                audience_kind="permission",
+                audience_key="billing.view_payment",
+                request_id=request_id(environ),
+            ),
+        ).fetchone()
         answer = {
             "id": str(payment_id),
             "invoice": str(invoice_id),
@@ -187,7 +187,10 @@ def _pay(environ, connection, user_id) -> tuple[str, Any]:
             "metadata": {},
             "created_at": _timestamp(created_at),
         }
-        connection.execute(STORE_SQL, (json.dumps(answer), key, user_id))
+        connection.execute(
+            sql.IDEMPOTENCY_STORE,
+            {"status": 201, "body": json.dumps(answer), "user": user_id, "key": key},
+        )
     return "201 Created", answer
 
 

@@ -7,6 +7,7 @@ answers with the same JSON bytes.
 Routes (what bench/bench_chat.py loads):
   GET  /api/v1/conversations/<id>/messages[?cursor=...&page_size=...]   (a) and (b)
   POST /api/v1/conversations/<id>/messages  {"content": "..."}           (c)
+       (the message, the read mark and the outbox event, in one transaction)
   GET  /api/v1/conversations[?cursor=...&page_size=...]                  (d)
 
 Run: DATABASE_URL=postgres://... gunicorn bench.floor_chat:application -w 3
@@ -17,15 +18,17 @@ import re
 import sys
 import uuid
 from collections.abc import Iterable
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-# chat/sql.py and chat/cursors.py are plain Python; importing them runs no Django.
+# chat/sql.py, chat/cursors.py and core/sql.py are plain Python; importing them runs no Django.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.floor_me import StartResponse, caller_of, pool
+from bench.floor_me import StartResponse, caller_of, pool, request_id
 from chat import sql
 from chat.cursors import Cursor, Direction
+from core import sql as core_sql
 
 MESSAGES = re.compile(r"^/api/v1/conversations/([0-9a-fA-F-]{36})/messages$")
 CONVERSATIONS = "/api/v1/conversations"
@@ -104,6 +107,29 @@ def application(environ: dict[str, Any], start_response: StartResponse) -> Itera
                     },
                 )
                 db.execute(sql.POST_READ_MARK, post)
+                # chat.services._shared.announce_message: the outbox row of message.created.
+                db.execute(
+                    core_sql.INSERT_EVENT,
+                    core_sql.event_params(
+                        type="message.created",
+                        object_type="chat.message",
+                        object_id=str(message_id),
+                        payload={
+                            "id": str(message_id),
+                            "conversation_id": str(conversation_id),
+                            "sender_id": str(user_id),
+                            "parent_id": None,
+                            "message_type": "text",
+                            "content": content,
+                            "metadata": {},
+                            "sent_at": row[0].astimezone(UTC).isoformat(),
+                        },
+                        actor_id=str(user_id),
+                        audience_kind="conversation",
+                        audience_key=str(conversation_id),
+                        request_id=request_id(environ),
+                    ),
+                ).fetchone()
             statement, params = sql.message_json(
                 conversation_id=conversation_id, message_id=message_id, user_id=user_id
             )

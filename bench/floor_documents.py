@@ -7,8 +7,8 @@ and documents.services send, imported from documents/sql.py, and answers with th
 - ``GET /api/v1/documents``: the first page of "mine and shared with me", newest change first.
 - ``GET /api/v1/documents/search?q=``: the first page of ranked matches.
 - ``PATCH /api/v1/documents/<id>`` with ``If-Match`` and ``{"content": ...}``: in one
-  transaction, the access query with the row lock, the version check, the conditional UPDATE
-  and the version row.
+  transaction, the access query with the row lock, the version check, the conditional UPDATE,
+  the version row and the outbox event.
 
 Run: DATABASE_URL=postgres://... gunicorn bench.floor_documents:application -w 3
 (bench/bench_documents.py starts it.)
@@ -22,9 +22,10 @@ from datetime import UTC
 from typing import Any
 from urllib import parse
 
-from bench.floor_me import StartResponse, _timestamp, caller_of, pool
+from bench.floor_me import StartResponse, _timestamp, caller_of, pool, request_id
 
-# documents/sql.py is plain Python; importing it runs no Django.
+# core/sql.py and documents/sql.py are plain Python; importing them runs no Django.
+from core import sql as core_sql
 from documents import sql
 
 PAGE_SIZE = 50
@@ -117,6 +118,25 @@ def _update(connection, user_id, doc_id: str, environ) -> tuple[str, Any, list]:
             sql.WRITE_NEXT_VERSION, (title, content, doc_id, current)
         ).fetchone()
         connection.execute(sql.INSERT_VERSION, (doc_id, version, title, content, "", user_id))
+        # documents.services._announce: the outbox row of document.updated.
+        connection.execute(
+            core_sql.INSERT_EVENT,
+            core_sql.event_params(
+                type="document.updated",
+                object_type="documents.document",
+                object_id=str(row[0]),
+                payload={
+                    "document_id": str(row[0]),
+                    "version": version,
+                    "title": title,
+                    "restored_from": None,
+                },
+                actor_id=str(user_id),
+                audience_kind="document",
+                audience_key=str(row[0]),
+                request_id=request_id(environ),
+            ),
+        ).fetchone()
     body = _document((*row[:2], updated_at, *row[3:6], content, version, row[-1]))
     return "200 OK", body, [("ETag", f'"{version}"')]
 

@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import sys
+import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -44,6 +45,12 @@ StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 def _timestamp(value: datetime | None) -> str | None:
     # DRF's DateTimeField: ISO 8601 in UTC, written with a Z.
     return None if value is None else value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def request_id(environ: dict[str, Any]) -> str:
+    """core.api.context.action_context's request id, which the write floors put on the events
+    row (core.sql.INSERT_EVENT) as Atrium does."""
+    return (environ.get("HTTP_X_REQUEST_ID") or uuid.uuid4().hex)[:64]
 
 
 class Caller(tuple):

@@ -6,8 +6,11 @@ pool, so the benchmark's floor measures Atrium's SQL and nothing else.
 
 They are written out where the ORM cannot say them in one statement: an upsert that returns
 the counter it bumped, an insert that tells whether a key was new, and reports whose sums
-PostgreSQL computes. Values are always bound parameters; the only interpolated pieces are
-this module's own constants.
+PostgreSQL computes; and record-payment's hot path (the balance, the payment, the stored
+answer), so the benchmark floor sends Atrium's own text for it. Beside them sits the text the
+ORM compiles for the other statements of the benchmarked requests, so the floor sends no copy
+of its own; a test holds that text to what Django sends. Values are always bound parameters;
+the only interpolated pieces are this module's own constants.
 """
 
 # The next invoice number of a year (%s). The counter row stays locked until the caller's
@@ -28,6 +31,69 @@ IDEMPOTENCY_CLAIM = (
     " VALUES (gen_random_uuid(), %s, %s, %s)"
     " ON CONFLICT (user_id, key) DO NOTHING RETURNING id"
 )
+
+# What an invoice's payments hold, have settled and have had refunded, for its balance
+# (billing.services.payments.invoice_balance): pending payments reserve their amount, so two
+# attempts in flight can never together exceed what is due; money is settled once succeeded.
+INVOICE_BALANCE = (
+    "SELECT coalesce(sum(amount) FILTER (WHERE status IN ('pending', 'succeeded', 'refunded')),"
+    " 0.00),"
+    " coalesce(sum(amount) FILTER (WHERE status IN ('succeeded', 'refunded')), 0.00),"
+    " coalesce(sum(refunded_amount), 0.00)"
+    " FROM payments WHERE invoice_id = %(invoice)s"
+)
+
+# Stores the answer of the write run under an Idempotency-Key, for its replays: status, the
+# body as JSON text, user, key.
+IDEMPOTENCY_STORE = (
+    "UPDATE idempotency_keys SET response_status = %(status)s, response_body = %(body)s::jsonb"
+    " WHERE user_id = %(user)s AND key = %(key)s"
+)
+
+# A payment (billing.services.payments.payment_record), ``metadata`` as JSON text; the
+# database supplies created_at and the refunded amount (zero), which it returns.
+PAYMENT_INSERT = (
+    "INSERT INTO payments (id, invoice_id, amount, status, provider, metadata, recorded_by_id)"
+    " VALUES (%(payment)s, %(invoice)s, %(amount)s, %(status)s, %(provider)s,"
+    " %(metadata)s::jsonb, %(recorded_by)s)"
+    " RETURNING created_at, refunded_amount"
+)
+
+# --- what the ORM compiles on the benchmarked paths ----------------------------------------------
+# The statements below are Django's own: Atrium sends them through the ORM, and they are kept
+# here, as the ORM renders them, so bench/floor_billing.py sends the very same text.
+# tests/billing/test_floor.py captures what Atrium sends for each benchmarked request and
+# holds every one of these to it. Every value is a bound parameter, as Django binds it.
+
+_INVOICE_COLUMNS = (
+    '"invoices"."id", "invoices"."created_at", "invoices"."updated_at",'
+    ' "invoices"."customer_id", "invoices"."amount", "invoices"."status",'
+    ' "invoices"."due_date", "invoices"."number", "invoices"."finalized_at",'
+    ' "invoices"."finalized_by_id", "invoices"."paid_at", "invoices"."paid_by_id",'
+    ' "invoices"."voided_at", "invoices"."voided_by_id", "invoices"."uncollectible_at",'
+    ' "invoices"."uncollectible_by_id"'
+)
+
+# The first page of past-due invoices with their customers (the invoice list with
+# ?past_due=true). Parameters: now, the open status. Then the invoice's 16 columns and the
+# customer's 8 (id, created_at, updated_at, deleted_at, name, email, phone, address).
+PAST_DUE_FIRST_PAGE = (
+    f"SELECT {_INVOICE_COLUMNS}, "
+    '"customers"."id", "customers"."created_at", "customers"."updated_at",'
+    ' "customers"."deleted_at", "customers"."name", "customers"."email", "customers"."phone",'
+    ' "customers"."address" FROM "invoices"'
+    ' INNER JOIN "customers" ON ("invoices"."customer_id" = "customers"."id")'
+    ' WHERE ("invoices"."due_date" < %s AND "invoices"."status" = %s)'
+    ' ORDER BY "invoices"."due_date" ASC, "invoices"."id" ASC LIMIT 51'
+)
+
+# Recording a payment. The ORM keeps these two: the first is how DRF's PrimaryKeyRelatedField
+# (billing.api PaymentInput) checks the id it was sent, the second is
+# billing.services.invoices.lock, which every invoice write shares.
+# The invoice the request names (parameter: its id).
+INVOICE_GET = f'SELECT {_INVOICE_COLUMNS} FROM "invoices" WHERE "invoices"."id" = %s LIMIT 21'
+# The same, its row locked to the end of the transaction.
+INVOICE_LOCK = INVOICE_GET + " FOR UPDATE"
 
 # --- reports ---------------------------------------------------------------------------------
 

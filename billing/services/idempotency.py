@@ -86,10 +86,13 @@ def run_once(*, user: User, key: str, fingerprint: str, action: Callable[[], Ans
         finally:
             _inside_run_once.reset(token)
         # As the client receives it: ids and decimals as strings.
-        body = json.loads(json.dumps(answer.body, cls=DjangoJSONEncoder))
-        IdempotencyKey.objects.filter(user=user, key=key).update(
-            response_status=answer.status, response_body=body
-        )
+        text = json.dumps(answer.body, cls=DjangoJSONEncoder)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                sql.IDEMPOTENCY_STORE,
+                {"status": answer.status, "body": text, "user": user.pk, "key": key},
+            )
+        body = json.loads(text)
     return Answer(status=answer.status, body=body)
 
 

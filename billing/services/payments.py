@@ -1,15 +1,17 @@
 """Payments against open or uncollectible invoices, their refunds, and what moves an invoice
 to paid (or back to open when a refund uncovers it)."""
 
+import json
+import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Q, Sum
-from django.db.models.functions import Coalesce
+from django.db import connection
 from django.utils import timezone
 
 from accounts.models import User
+from billing import sql
 from billing.models import Invoice, InvoiceStatus, Payment, PaymentStatus, Refund
 from core import audit
 from core.context import ActionContext
@@ -22,11 +24,6 @@ from .invoices import ZERO, acting_user, announce, lock, refusal, snapshot
 
 # Whoever may read payments hears of them.
 AUDIENCE = Audience.permission("billing.view_payment")
-
-# Money a payment holds against the invoice: pending payments reserve their amount so that
-# two attempts in flight can never together exceed what is due.
-_HELD = Q(status__in=[PaymentStatus.PENDING, PaymentStatus.SUCCEEDED, PaymentStatus.REFUNDED])
-_SETTLED = Q(status__in=[PaymentStatus.SUCCEEDED, PaymentStatus.REFUNDED])
 
 PAYABLE = (InvoiceStatus.OPEN, InvoiceStatus.UNCOLLECTIBLE)
 # What a payment may be recorded as; refunded is reached through refunds only.
@@ -43,15 +40,12 @@ class InvoiceBalance:
 def invoice_balance(*, invoice: Invoice) -> InvoiceBalance:
     """Computed by PostgreSQL from the payments; exact only while the caller holds the
     invoice lock (or for display)."""
-    totals = Payment.objects.filter(invoice=invoice).aggregate(
-        held=Coalesce(Sum("amount", filter=_HELD), ZERO),
-        settled=Coalesce(Sum("amount", filter=_SETTLED), ZERO),
-        refunded=Coalesce(Sum("refunded_amount"), ZERO),
-    )
-    held = totals["held"] - totals["refunded"]
-    return InvoiceBalance(
-        held=held, paid=totals["settled"] - totals["refunded"], remaining=invoice.amount - held
-    )
+    # billing/sql.py's statement, the one the benchmark floor sends for a payment.
+    with connection.cursor() as cursor:
+        cursor.execute(sql.INVOICE_BALANCE, {"invoice": invoice.pk})
+        total_held, settled, refunded = cursor.fetchone()
+    held = total_held - refunded
+    return InvoiceBalance(held=held, paid=settled - refunded, remaining=invoice.amount - held)
 
 
 def _settle(invoice: Invoice, *, paid: Decimal, actor: User | None, context: ActionContext) -> None:
@@ -99,6 +93,46 @@ def _announce(type: str, payment: Payment, *, actor: User | None, context: Actio
     )
 
 
+def _insert_payment(
+    *,
+    invoice: Invoice,
+    amount: Decimal,
+    provider: str,
+    status: PaymentStatus,
+    metadata: dict[str, Any],
+    recorded_by: User | None,
+) -> Payment:
+    """Writes a payment with billing/sql.py's statement, the one the benchmark floor sends,
+    and returns it as the ORM's create would."""
+    row: dict[str, Any] = {
+        "id": uuid.uuid4(),
+        "invoice_id": invoice.pk,
+        "amount": amount,
+        "status": status,
+        "provider": provider,
+        "metadata": metadata,
+        "recorded_by_id": None if recorded_by is None else recorded_by.pk,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql.PAYMENT_INSERT,
+            {
+                "payment": row["id"],
+                "invoice": invoice.pk,
+                "amount": amount,
+                "status": status,
+                "provider": provider,
+                "metadata": json.dumps(metadata),
+                "recorded_by": row["recorded_by_id"],
+            },
+        )
+        row["created_at"], row["refunded_amount"] = cursor.fetchone()
+    names = [field.attname for field in Payment._meta.concrete_fields]
+    payment = Payment.from_db(connection.alias, names, [row[name] for name in names])
+    payment.invoice, payment.recorded_by = invoice, recorded_by
+    return payment
+
+
 @money_write
 def payment_record(
     *,
@@ -131,7 +165,7 @@ def payment_record(
             fields={"amount": [f"At most {balance.remaining} remains due."]},
             extensions={"remaining": str(balance.remaining)},
         )
-    payment = Payment.objects.create(
+    payment = _insert_payment(
         invoice=invoice,
         amount=amount,
         provider=provider,

@@ -1,12 +1,13 @@
 """The announcement point: receivers hear of committed changes only, once each."""
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import RequestFactory
 
-from core import events
+from core import events, sql
 from core.api.context import action_context
 from core.context import SYSTEM
+from core.models import Event
 from tests.factories import UserFactory
 
 
@@ -106,3 +107,31 @@ def test_the_request_context_travels_with_the_announcement(
     assert heard[0].context.request_id == "req-42"
     assert heard[0].context.ip_address == "10.0.0.9"
     assert heard[0].context.user_agent == "pytest-browser"
+
+
+@pytest.mark.django_db
+def test_publish_sends_core_sqls_statement_and_nothing_else():
+    """The benchmark floors send core.sql.INSERT_EVENT for Atrium's outbox row; this keeps
+    publish sending that very text, as one statement."""
+    user = UserFactory()
+    sent: list[str] = []
+
+    def capture(execute, statement, params, many, context):
+        sent.append(statement)
+        return execute(statement, params, many, context)
+
+    request = RequestFactory().post("/", HTTP_X_REQUEST_ID="req-7")
+    with transaction.atomic(), connection.execute_wrapper(capture):
+        announcement = _announce(user, context=action_context(request))
+
+    assert sent == [sql.INSERT_EVENT]
+    event = Event.objects.get(pk=announcement.event_id)
+    assert (event.type, event.object_type, event.object_id) == (
+        "user.touched",
+        "accounts.user",
+        str(user.pk),
+    )
+    assert event.payload == {"email": user.email}
+    assert (event.audience_kind, event.audience_key) == ("user", str(user.pk))
+    assert (event.actor_id, event.request_id) == (user.pk, "req-7")
+    assert event.occurred_at is not None
