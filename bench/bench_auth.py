@@ -6,7 +6,7 @@ Run: .venv/bin/python bench/bench_auth.py [--rounds 2] [--duration 8] [--cache r
 
 Needs PostgreSQL on 127.0.0.1:5432 (database atrium_bench, created and migrated here), Redis on
 127.0.0.1:6379 (unless --cache database) and wrk.
-Method: ../shared/PERFORMANCE.md. Contenders run in alternation within each round, because the
+Method: docs/performance.md. Contenders run in alternation within each round, because the
 machine is shared and noisy; compare the ratios of one round before the absolute figures.
 """
 

@@ -7,7 +7,7 @@ Run: .venv/bin/python bench/bench_billing.py [--rounds 2] [--duration 8]
 
 Needs PostgreSQL on 127.0.0.1:5432 (database atrium_bench_billing, created, migrated and loaded
 here on first use: about two minutes), Redis on 127.0.0.1:6379 (the throttles' cache) and wrk.
-Method: ../shared/PERFORMANCE.md. Contenders run in alternation within each round; each
+Method: docs/performance.md. Contenders run in alternation within each round; each
 payment request carries a fresh Idempotency-Key and pays 0.01 on one of 2,000 open invoices
 that have plenty left to pay.
 """

@@ -14,7 +14,7 @@ minutes for 100,000 documents and 2 million versions; later runs reuse them), Re
 The bench user owns 2,000 of the documents and holds 200 live and 100 expired shares of
 others'. Reads pick one of its documents at random per request; updates walk its documents,
 each wrk thread its own half, sending the version the last answer gave, so no update is ever
-refused as stale. Method: ../shared/PERFORMANCE.md; contenders alternate within each round.
+refused as stale. Method: docs/performance.md; contenders alternate within each round.
 """
 
 import argparse

@@ -89,7 +89,7 @@ class PaymentInline(ReadOnlyTabularInline):
 
 
 class PastDueFilter(admin.SimpleListFilter):
-    """Open invoices whose due date has passed (PRODUCT.md §5)."""
+    """Open invoices whose due date has passed (docs/product.md §5)."""
 
     title = "past due"
     parameter_name = "past_due"
@@ -192,7 +192,7 @@ class InvoiceAdmin(ServiceWritesAdminMixin, AuditColumnsMixin, admin.ModelAdmin)
         return readonly
 
     def has_delete_permission(self, request, obj=None) -> bool:
-        # Only drafts may be deleted (PRODUCT.md §5): one at a time, from their page.
+        # Only drafts may be deleted (docs/product.md §5): one at a time, from their page.
         frozen = obj is not None and obj.status != InvoiceStatus.DRAFT
         return not frozen and super().has_delete_permission(request, obj)
 

@@ -238,7 +238,7 @@ class Payment(UUIDModel):
     )
     amount = money_field()
     status = models.CharField(max_length=50, choices=PaymentStatus.choices)
-    # Providers are open-ended (PRODUCT.md lists examples), so no check on the value set.
+    # Providers are open-ended (docs/product.md §5 lists examples), so no check on the value set.
     provider = models.CharField(max_length=50, choices=PaymentProvider.choices)
     metadata = models.JSONField(null=True, default=dict, db_default={}, blank=True)
     created_at = timestamp_field()

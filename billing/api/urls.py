@@ -11,7 +11,7 @@ router.register("billing/payments", views.PaymentViewSet, basename="payment")
 router.register("billing/reports", views.ReportViewSet, basename="billing-report")
 
 urlpatterns = [
-    # The path PRODUCT.md gives providers, trailing slash included.
+    # The path docs/product.md §5 gives providers, trailing slash included.
     path("billing/webhooks/<slug:provider>/", views.WebhookView.as_view(), name="billing-webhook"),
     *router.urls,
 ]
