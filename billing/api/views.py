@@ -19,6 +19,7 @@ from billing.services import customers, invoices, payments, products
 from billing.services import webhooks as webhook_events
 from billing.services.idempotency import Answer
 from core.api.context import action_context
+from core.api.parsers import refuse_unstorable_strings
 from core.api.permissions import HasActionPermission
 from core.api.schema import problem_responses
 from core.api.validation import validated, validated_query
@@ -337,6 +338,7 @@ class WebhookView(APIView):
             event = json.loads(body)
         except ValueError:
             raise ValidationFailed(fields={"body": ["Not a JSON document."]}) from None
+        refuse_unstorable_strings(body, event)
         event_id = event.get("id") if isinstance(event, dict) else None
         if not isinstance(event_id, str) or not 0 < len(event_id) <= 255:
             raise ValidationFailed(fields={"id": ["Every event needs a string id."]})

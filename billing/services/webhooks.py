@@ -36,10 +36,13 @@ def webhook_event_process(*, provider: str, event: dict[str, Any], context: Acti
             )
     except IntegrityError:
         return "duplicate"
-    status = WEBHOOK_EVENT_STATUSES.get(event.get("type", ""))
+    # Whatever JSON a provider sends in these members: only a string type and an object of
+    # data can name a payment.
+    event_type, data = event.get("type"), event.get("data")
+    status = WEBHOOK_EVENT_STATUSES.get(event_type) if isinstance(event_type, str) else None
     if status is None:
         return "ignored"
-    payment_id = (event.get("data") or {}).get("payment_id")
+    payment_id = data.get("payment_id") if isinstance(data, dict) else None
     payment = (
         Payment.objects.filter(pk=payment_id, provider=provider).first()
         if _is_uuid(payment_id)

@@ -37,12 +37,18 @@ class JSONParser(parsers.JSONParser):
             data = super().parse(io.BytesIO(body), media_type, parser_context)
         except RecursionError as exc:
             raise exceptions.ParseError("JSON parse error - nested too deeply.") from exc
-        # Both can only arrive as escapes, so the usual body is cleared by one scan of bytes.
-        if _SUSPECT_ESCAPE.search(body):
-            path = _unstorable_string_path(data)
-            if path is not None:
-                raise exceptions.ValidationError(_nested(path, _UNSTORABLE_MESSAGE))
+        refuse_unstorable_strings(body, data)
         return data
+
+
+def refuse_unstorable_strings(body: bytes, data: Any) -> None:
+    """Raises a 400 naming the first string of ``data`` (decoded from the JSON ``body``) that
+    PostgreSQL could not store. For views that parse their own body, as webhooks must."""
+    # Both can only arrive as escapes, so the usual body is cleared by one scan of bytes.
+    if _SUSPECT_ESCAPE.search(body):
+        path = _unstorable_string_path(data)
+        if path is not None:
+            raise exceptions.ValidationError(_nested(path, _UNSTORABLE_MESSAGE))
 
 
 _SUSPECT_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")

@@ -153,3 +153,35 @@ def test_an_event_for_an_unknown_payment_is_a_422_and_can_be_retried(client, pen
 def test_a_signed_body_that_is_not_an_event_is_a_400(client):
     assert deliver(client, b"[1, 2]").status_code == 400
     assert deliver(client, b"not json").status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("event_type", "data"),
+    [
+        (["payment.succeeded"], {"payment_id": "x"}),
+        ({"kind": "payment.succeeded"}, {"payment_id": "x"}),
+        ("payment.succeeded", ["not", "an", "object"]),
+        ("payment.succeeded", "a string"),
+    ],
+)
+def test_members_of_an_unexpected_json_kind_are_answered_not_a_500(
+    client, pending_payment, event_type, data
+):
+    body = json.dumps({"id": "evt_odd", "type": event_type, "data": data}).encode()
+
+    response = deliver(client, body)
+
+    # A type that is no string names nothing we act on; data that is no object names no payment.
+    assert response.status_code in (200, 422), response.content
+    pending_payment.refresh_from_db()
+    assert pending_payment.status == PaymentStatus.PENDING
+
+
+def test_a_string_postgresql_cannot_store_is_a_400_naming_its_field(client, pending_payment):
+    body = b'{"id": "evt_nul", "type": "payment.succeeded", "data": {"note": "a\\u0000b"}}'
+
+    response = deliver(client, body)
+
+    assert response.status_code == 400
+    assert [error["field"] for error in response.json()["errors"]] == ["data.note"]
+    assert not WebhookEvent.objects.filter(event_id="evt_nul").exists()
