@@ -126,10 +126,14 @@ class Event(models.Model):
                 name="%(app_label)s_%(class)s_type_not_empty",
                 violation_error_message="An event needs a type.",
             ),
+            # The kinds core/events.py resolves; a row of another kind would be seen by nobody.
             models.CheckConstraint(
-                condition=~models.Q(audience_kind=""),
-                name="%(app_label)s_%(class)s_audience_not_empty",
-                violation_error_message="An event needs an audience.",
+                condition=models.Q(
+                    audience_kind__in=("conversation", "document", "user", "permission")
+                ),
+                name="%(app_label)s_%(class)s_audience_kind_known",
+                violation_error_message="An event's audience is a conversation, a document, "
+                "a user or a permission.",
             ),
         ]
 

@@ -92,7 +92,7 @@ VIOLATIONS = {
     "billing_idempotencykey_key_not_empty": (billing_factories.IdempotencyKeyFactory, {"key": ""}),
     "core_auditevent_action_not_empty": (factories.AuditEventFactory, {"action": ""}),
     "core_event_type_not_empty": (event_factories.EventFactory, {"type": ""}),
-    "core_event_audience_not_empty": (event_factories.EventFactory, {"audience_kind": ""}),
+    "core_event_audience_kind_known": (event_factories.EventFactory, {"audience_kind": "team"}),
 }
 
 

@@ -8,7 +8,6 @@ from django.utils import timezone
 
 from chat.models import Participant
 from core import events
-from core.models import Event
 from tests.events.conftest import publish
 from tests.factories import (
     ConversationFactory,
@@ -102,14 +101,6 @@ def test_permission_events_reach_whoever_holds_the_permission_now(member, staff)
 def test_a_reader_without_a_kinds_permission_sees_none_of_that_kind(room):
     # As an API key scoped to documents would read: conversation events stay hidden.
     assert seen_by(room.alice, may=lambda perm: perm.startswith("documents.")) == []
-
-
-def test_an_unknown_audience_kind_is_seen_by_nobody(member):
-    user = member()
-    Event.objects.create(
-        type="x.y", object_type="t.t", object_id="1", audience_kind="team", audience_key="1"
-    )
-    assert seen_by(user) == []
 
 
 def test_a_page_of_every_audience_is_one_query(room, django_assert_num_queries):
