@@ -258,3 +258,19 @@ def test_streams_survive_losing_the_database_connection_without_losing_an_event(
     during = [say(conversation) for _ in range(3)]
     after = say(conversation)
     assert [m.id for m in stream.quiet()] == [*during, after]
+
+
+def test_staff_signed_in_to_the_console_stream_with_their_browser_session(server, staff, client):
+    client.force_login(staff)
+    cookie = f"sessionid={client.cookies['sessionid'].value}"
+    stream = server.stream(None, headers={"Cookie": cookie})
+    assert stream.status == 200
+    noticed = publish(
+        InvoiceFactory(),
+        events.Audience.permission("billing.view_invoice"),
+        "invoice.marked_uncollectible",
+    )
+    assert [m.id for m in stream.quiet()] == [noticed]
+    client.logout()  # ends the session: the next recheck ends the stream
+    ended = stream.events(1)[0]
+    assert (ended.event, ended.data) == ("stream.ended", {"reason": "credential_revoked"})
