@@ -14,7 +14,7 @@ from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 
 from accounts import emails, selectors
 from accounts.exceptions import ValidationFailed
-from accounts.models import ApiSession, Role, User, UserProfile, UserRole
+from accounts.models import ApiKey, ApiSession, Role, User, UserProfile, UserRole
 from core import audit
 from core.context import ActionContext
 from core.db import save_changes
@@ -22,8 +22,13 @@ from core.events import Audience, publish
 from core.exceptions import PermissionDenied
 from core.models import AuditAction
 
-from .credentials import revoke_sessions
-from .roles import assign_roles, require_grant_right, require_may_change_account
+from .credentials import revoke_api_keys, revoke_sessions
+from .roles import (
+    RoleManagementGuard,
+    assign_roles,
+    require_grant_right,
+    require_may_change_account,
+)
 
 _VERIFY_SALT = "accounts.verify-email"
 
@@ -168,8 +173,10 @@ def user_set_status(
         return user
     if changes.keys() & _ACCESS_FLAGS:
         require_grant_right(actor, "accounts.change_userrole")
+    guard = RoleManagementGuard()
     before = {name: getattr(user, name) for name in changes}
     save_changes(user, changes)
+    guard.check()
     audit.record(
         action=AuditAction.USER_UPDATED,
         actor=actor,
@@ -232,8 +239,14 @@ def _password_changed(
     actor: User | None,
     context: ActionContext,
     via: str,
+    recovery: bool,
 ) -> None:
-    """Records a new password, ends the sessions it outdates and tells the user."""
+    """Records a new password, ends the sessions it outdates and tells the user.
+
+    A ``recovery`` (a reset link, or staff setting the password) assumes whoever held the
+    account may have had the old password: every API key goes with the sessions. A change
+    made with the current password keeps the keys, and the announcement says how many still
+    work so the user can revoke them if that was not what they wanted."""
     audit.record(
         action=AuditAction.PASSWORD_CHANGED,
         actor=actor,
@@ -242,13 +255,19 @@ def _password_changed(
         context=context,
     )
     ended = revoke_sessions(user=user, keep=keep, actor=actor, context=context)
+    revoked = revoke_api_keys(user=user, actor=actor, context=context) if recovery else 0
     publish(
         type="password.changed",
         target=user,
         audience=Audience.user(user.pk),
         actor=actor,
         context=context,
-        payload={"via": via, "sessions_ended": ended},
+        payload={
+            "via": via,
+            "sessions_ended": ended,
+            "api_keys_revoked": revoked,
+            "api_keys_kept": ApiKey.objects.filter(user=user).count(),
+        },
     )
 
 
@@ -270,7 +289,9 @@ def password_change(
     _validate_password(new_password, user=user, field="new_password")
     user.set_password(new_password)
     user.save(update_fields=["password"])
-    _password_changed(user=user, keep=current_session, actor=user, context=context, via="change")
+    _password_changed(
+        user=user, keep=current_session, actor=user, context=context, via="change", recovery=False
+    )
 
 
 @transaction.atomic(durable=True)
@@ -283,7 +304,9 @@ def password_set(
     _validate_password(new_password, user=user, field="new_password")
     user.set_password(new_password)
     user.save(update_fields=["password"])
-    _password_changed(user=user, keep=None, actor=actor, context=context, via="staff")
+    _password_changed(
+        user=user, keep=None, actor=actor, context=context, via="staff", recovery=True
+    )
 
 
 def password_reset_request(*, email: str) -> None:
@@ -319,7 +342,7 @@ def password_reset_confirm(
     user.lockout_count = 0
     user.locked_until = None
     user.save(update_fields=["password", "failed_login_attempts", "lockout_count", "locked_until"])
-    _password_changed(user=user, keep=None, actor=user, context=context, via="reset")
+    _password_changed(user=user, keep=None, actor=user, context=context, via="reset", recovery=True)
     return user
 
 
