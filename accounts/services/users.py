@@ -60,11 +60,10 @@ def _validated_profile(profile: UserProfile) -> UserProfile:
     return profile
 
 
-def _new_user(
+def _prepared_user(
     *, email: str, password: str | None, display_name: str, bio: str, **flags: bool
-) -> User | None:
-    """Saves a user and their profile, or None when the address is taken (a concurrent
-    registration included). Runs inside the caller's transaction."""
+) -> tuple[User, UserProfile]:
+    """A new user and their profile, checked and with the password hashed, not yet saved."""
     user = User(email=email, **flags)
     profile = _validated_profile(UserProfile(user=user, display_name=display_name, bio=bio))
     if password is None:
@@ -72,6 +71,12 @@ def _new_user(
     else:
         _validate_password(password, user=user)
         user.set_password(password)
+    return user, profile
+
+
+def _saved_user(user: User, profile: UserProfile) -> User | None:
+    """Saves a prepared user and their profile, or None when the address is taken (a
+    concurrent registration included). Runs inside the caller's transaction."""
     try:
         # A savepoint, so a concurrent registration of the same address only undoes this.
         with transaction.atomic():
@@ -86,15 +91,19 @@ def _new_user(
 def user_register(*, email: str, password: str, display_name: str) -> User | None:
     """Creates an unverified user with a profile and the ``member`` role and emails a
     verification link. An address that already has an account gets a notice instead, and the
-    caller sees the same answer, so registration cannot be used to probe for accounts.
-    Returns the new user, or None when the address was taken."""
+    caller sees the same answer after the same work: the input is checked against what was
+    sent (never the existing account) and the password hashed either way, so neither the
+    answer nor its time tells whether the address is taken. Returns the new user, or None
+    when the address was taken."""
     email = User.objects.normalize_email(email.strip())
+    user, profile = _prepared_user(
+        email=email, password=password, display_name=display_name, bio=""
+    )
     existing = selectors.user_by_email(email=email)
     if existing is not None:
         transaction.on_commit(partial(emails.send_already_registered, user=existing))
         return None
-    user = _new_user(email=email, password=password, display_name=display_name, bio="")
-    if user is None:
+    if _saved_user(user, profile) is None:
         return None
     member = Role.objects.filter(name="member").first()
     if member is not None:
@@ -128,13 +137,15 @@ def user_create(
     email = User.objects.normalize_email(email.strip())
     user = None
     if selectors.user_by_email(email=email) is None:
-        user = _new_user(
-            email=email,
-            password=password,
-            display_name=email.split("@")[0] if display_name is None else display_name,
-            bio=bio,
-            is_staff=is_staff,
-            verified=verified,
+        user = _saved_user(
+            *_prepared_user(
+                email=email,
+                password=password,
+                display_name=email.split("@")[0] if display_name is None else display_name,
+                bio=bio,
+                is_staff=is_staff,
+                verified=verified,
+            )
         )
     if user is None:
         raise ValidationFailed(
