@@ -26,7 +26,7 @@ from typing import Any
 from django.core.exceptions import NON_FIELD_ERRORS, RequestDataTooBig
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, DataError, connection
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions
 from rest_framework.fields import get_error_detail
@@ -205,6 +205,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     from rest_framework.views import set_rollback
 
     request = context["request"]
+    if isinstance(exc, DataError):
+        # Imported here for the same reason: the parsers import this module.
+        from .parsers import unstorable_parameter
+
+        exc = unstorable_parameter(request.query_params, context.get("kwargs") or {}) or exc
     exc = _as_api_exception(exc)
     if isinstance(exc, DomainError):
         response = _domain_problem(exc, request.path)
