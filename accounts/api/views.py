@@ -17,7 +17,7 @@ from accounts.services import credentials, login, roles, users
 from core.api.context import action_context
 from core.api.permissions import HasActionPermission, SessionCredentialOnly, request_has_perm
 from core.api.schema import problem_responses
-from core.api.validation import validated
+from core.api.validation import require_json_types, validated
 
 from . import serializers as s
 
@@ -161,6 +161,7 @@ class ProfileView(GenericAPIView):
         if not request_has_perm(request, "accounts.change_userprofile"):
             self.permission_denied(request)
         serializer = self.get_serializer(data=request.data, partial=True)
+        require_json_types(serializer)
         serializer.is_valid(raise_exception=True)
         profile = users.profile_update(user=request.user, **serializer.validated_data)
         return Response(self.get_serializer(profile).data)

@@ -22,7 +22,7 @@ from core.api.idempotency import IDEMPOTENCY_PARAMETER, respond_once
 from core.api.parsers import refuse_unstorable_strings
 from core.api.permissions import HasActionPermission
 from core.api.schema import problem_responses
-from core.api.validation import validated, validated_query
+from core.api.validation import require_json_types, validated, validated_query
 from core.exceptions import ValidationFailed
 from core.services.idempotency import Answer
 
@@ -66,6 +66,7 @@ class _ServiceCrudViewSet(
     @extend_schema(parameters=[IDEMPOTENCY_PARAMETER])
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
+        require_json_types(serializer)
         serializer.is_valid(raise_exception=True)
 
         def write() -> Answer:
@@ -75,6 +76,8 @@ class _ServiceCrudViewSet(
         return respond_once(request, write)
 
     def perform_update(self, serializer):
+        # DRF's update validated it already; a number for a string is refused all the same.
+        require_json_types(serializer)
         serializer.instance = self._service("update")(
             **{self.service_prefix: serializer.instance}, **serializer.validated_data
         )
