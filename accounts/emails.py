@@ -4,13 +4,16 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.template.loader import render_to_string
+from django.template import Context, engines
 
 from .models import User
 
 
 def _send(*, user: User, template: str, subject: str, **context) -> None:
-    body = render_to_string(f"accounts/email/{template}.txt", {"user": user, **context})
+    # The bodies are plain text, not HTML: escaping would turn a link's "&" into "&amp;" and
+    # break it (the values are ours: links, tokens, the address).
+    text = engines["django"].engine.get_template(f"accounts/email/{template}.txt")  # type: ignore[attr-defined]
+    body = text.render(Context({"user": user, **context}, autoescape=False))
     send_mail(subject, body, None, [user.email])
 
 

@@ -119,7 +119,7 @@ def _pay(environ, connection, user_id) -> tuple[str, Any]:
     # Atrium binds (a succeeded payment, no metadata).
     with connection.transaction():
         if (
-            connection.execute(sql.IDEMPOTENCY_CLAIM, (user_id, key, fingerprint)).fetchone()
+            connection.execute(core_sql.IDEMPOTENCY_CLAIM, (user_id, key, fingerprint)).fetchone()
             is None
         ):
             return "409 Conflict", {"status": 409}
@@ -188,7 +188,7 @@ def _pay(environ, connection, user_id) -> tuple[str, Any]:
             "created_at": _timestamp(created_at),
         }
         connection.execute(
-            sql.IDEMPOTENCY_STORE,
+            core_sql.IDEMPOTENCY_STORE,
             {"status": 201, "body": json.dumps(answer), "user": user_id, "key": key},
         )
     return "201 Created", answer

@@ -314,39 +314,6 @@ class Refund(UUIDModel):
         return f"refund {self.pk} of {self.amount}"
 
 
-class IdempotencyKey(UUIDModel):
-    """The first answer to a money-moving request sent with an ``Idempotency-Key``
-    (table ``idempotency_keys``). The row is inserted before the work, in the same
-    transaction, so a concurrent retry waits on the unique index and then replays it."""
-
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    key = models.CharField(max_length=255)
-    # SHA-256 of method, path and body: the same key with another request is refused.
-    fingerprint = models.CharField(max_length=64)
-    response_status = models.PositiveSmallIntegerField(null=True)
-    response_body = models.JSONField(null=True)
-    created_at = timestamp_field()
-
-    class Meta:
-        db_table = "idempotency_keys"
-        indexes = [models.Index(fields=["created_at"], name="idempotency_keys_created_idx")]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["user", "key"],
-                name="%(app_label)s_%(class)s_unique_per_user",
-                violation_error_message="This idempotency key was already used.",
-            ),
-            models.CheckConstraint(
-                condition=~models.Q(key=""),
-                name="%(app_label)s_%(class)s_key_not_empty",
-                violation_error_message="An idempotency key cannot be empty.",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return self.key
-
-
 class WebhookEvent(UUIDModel):
     """A provider event already processed (table ``webhook_events``): each is applied once."""
 

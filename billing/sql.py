@@ -5,9 +5,9 @@ Django's connection; bench/floor_billing.py sends the very same text through a b
 pool, so the benchmark's floor measures Atrium's SQL and nothing else.
 
 They are written out where the ORM cannot say them in one statement: an upsert that returns
-the counter it bumped, an insert that tells whether a key was new, and reports whose sums
-PostgreSQL computes; and record-payment's hot path (the balance, the payment, the stored
-answer), so the benchmark floor sends Atrium's own text for it. Beside them sits the text the
+the counter it bumped, and reports whose sums PostgreSQL computes; and record-payment's hot
+path (the balance and the payment; the Idempotency-Key statements are core/sql.py's), so
+the benchmark floor sends Atrium's own text for it. Beside them sits the text the
 ORM compiles for the other statements of the benchmarked requests, so the floor sends no copy
 of its own; a test holds that text to what Django sends. Values are always bound parameters;
 the only interpolated pieces are this module's own constants.
@@ -23,14 +23,6 @@ INVOICE_NUMBER_NEXT = (
     " RETURNING last_number"
 )
 
-# Claims an Idempotency-Key (user, key, fingerprint): returns a row when the key is new. A
-# concurrent claim of the same key blocks on the unique index until the first transaction
-# ends.
-IDEMPOTENCY_CLAIM = (
-    "INSERT INTO idempotency_keys (id, user_id, key, fingerprint)"
-    " VALUES (gen_random_uuid(), %s, %s, %s)"
-    " ON CONFLICT (user_id, key) DO NOTHING RETURNING id"
-)
 
 # What an invoice's payments hold, have settled and have had refunded, for its balance
 # (billing.services.payments.invoice_balance): pending payments reserve their amount, so two
@@ -43,12 +35,6 @@ INVOICE_BALANCE = (
     " FROM payments WHERE invoice_id = %(invoice)s"
 )
 
-# Stores the answer of the write run under an Idempotency-Key, for its replays: status, the
-# body as JSON text, user, key.
-IDEMPOTENCY_STORE = (
-    "UPDATE idempotency_keys SET response_status = %(status)s, response_body = %(body)s::jsonb"
-    " WHERE user_id = %(user)s AND key = %(key)s"
-)
 
 # A payment (billing.services.payments.payment_record), ``metadata`` as JSON text; the
 # database supplies created_at and the refunded amount (zero), which it returns.

@@ -21,7 +21,7 @@ from core.exceptions import NotFound
 
 from . import sql
 from .cursors import Cursor
-from .models import MessageEdit, Participant
+from .models import Message, MessageEdit, Participant
 from .sql import UNREAD_COUNT_CAP, Page
 
 __all__ = [
@@ -195,10 +195,17 @@ def participant_list(*, conversation_id: uuid.UUID, user_id: uuid.UUID) -> Query
 def message_edit_list(
     *, conversation_id: uuid.UUID, message_id: uuid.UUID, user_id: uuid.UUID
 ) -> QuerySet[MessageEdit]:
-    """The edit history of a live message of a conversation I am in, oldest edit first."""
-    membership(conversation_id=conversation_id, user_id=user_id)
-    return MessageEdit.objects.filter(
-        message_id=message_id,
-        message__conversation_id=conversation_id,
-        message__deleted_at__isnull=True,
+    """The edit history of a live message of a conversation I am in, oldest edit first.
+
+    NotFound for a message that is not the conversation's (or no longer live), as for one
+    the caller may not see: filtering the edits by it would answer an empty history."""
+    visible = Message.objects.filter(
+        pk=message_id,
+        conversation_id=conversation_id,
+        deleted_at__isnull=True,
+        conversation__deleted_at__isnull=True,
+        conversation__participant__user_id=user_id,
     )
+    if not visible.exists():
+        raise NotFound(MESSAGE_NOT_FOUND)
+    return MessageEdit.objects.filter(message_id=message_id)

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.db import models
 
-from .db import CurrentTimestamp, UUIDModel
+from .db import CurrentTimestamp, UUIDModel, timestamp_field
 
 
 class AuditAction(models.TextChoices):
@@ -139,3 +139,37 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.type} {self.object_type}:{self.object_id}"
+
+
+class IdempotencyKey(UUIDModel):
+    """The first answer to a write sent with an ``Idempotency-Key`` (table
+    ``idempotency_keys``; core.services.idempotency). The row is inserted before the work, in
+    the same transaction, so a concurrent retry waits on the unique index and then replays it.
+    Billing's until the other creates took keys too; the table kept its name."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    # SHA-256 of method, path and body: the same key with another request is refused.
+    fingerprint = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField(null=True)
+    response_body = models.JSONField(null=True)
+    created_at = timestamp_field()
+
+    class Meta:
+        db_table = "idempotency_keys"
+        indexes = [models.Index(fields=["created_at"], name="idempotency_keys_created_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "key"],
+                name="%(app_label)s_%(class)s_unique_per_user",
+                violation_error_message="This idempotency key was already used.",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(key=""),
+                name="%(app_label)s_%(class)s_key_not_empty",
+                violation_error_message="An idempotency key cannot be empty.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.key

@@ -6,13 +6,14 @@ follows ``FATAL:``. No ``FATAL:`` means nothing answered (refused, unreachable, 
 
 import sys
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import psycopg
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
@@ -106,3 +107,23 @@ def configuration_errors_in_one_line(*, traceback: bool = False) -> Iterator[Non
         if traceback or connections["default"].connection is not None:
             raise
         sys.exit(describe_connection_failure(error, settings.DATABASES["default"]))
+
+
+def connection_lost(wrapper: BaseDatabaseWrapper) -> bool:
+    """Whether Django's connection has no live server behind it: never made (the server
+    refused, or the pool found none in time) or broken since. A deadlock or a refused
+    statement leaves it alive."""
+    raw = wrapper.connection
+    return raw is None or raw.closed or bool(getattr(raw, "broken", False))
+
+
+def forget_connection_pool(wrapper: BaseDatabaseWrapper) -> None:
+    """Drops this process's pool after a lost connection. psycopg's pool retries a dead server
+    in the background with a doubling wait (1, 2, 4, 8 s…), so a database back after a minute
+    would go unnoticed for up to as long again; a new pool connects at once when next asked."""
+    close_pool = getattr(wrapper, "close_pool", None)
+    if close_pool is None or wrapper.settings_dict["OPTIONS"].get("pool") is None:
+        return
+    # Two threads of one worker may both drop it; the second finds it gone.
+    with suppress(KeyError):
+        close_pool()

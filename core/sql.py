@@ -1,4 +1,5 @@
-"""The SQL core writes for every service, as text free of Django.
+"""The SQL core writes for every service, as text free of Django (the outbox row, and an
+Idempotency-Key's claim and stored answer, core.services.idempotency).
 
 core.events.publish runs ``INSERT_EVENT`` through Django's connection; every benchmark floor
 that stands in for a write (bench/floor_*.py) sends the very same text, with the parameters
@@ -56,4 +57,21 @@ INSERT_AUDIT_EVENT = (
     " VALUES (%s, DEFAULT, %s, %s, %s, %s, %s, %s, %s, %s)"
     ' RETURNING "audit_events"."id", "audit_events"."occurred_at",'
     ' "audit_events"."target_type", "audit_events"."target_id", "audit_events"."user_agent"'
+)
+
+
+# Claims an Idempotency-Key (user, key, fingerprint): returns a row when the key is new. A
+# concurrent claim of the same key blocks on the unique index until the first transaction
+# ends.
+IDEMPOTENCY_CLAIM = (
+    "INSERT INTO idempotency_keys (id, user_id, key, fingerprint)"
+    " VALUES (gen_random_uuid(), %s, %s, %s)"
+    " ON CONFLICT (user_id, key) DO NOTHING RETURNING id"
+)
+
+# Stores the answer of the write run under an Idempotency-Key, for its replays: status, the
+# body as JSON text, user, key.
+IDEMPOTENCY_STORE = (
+    "UPDATE idempotency_keys SET response_status = %(status)s, response_body = %(body)s::jsonb"
+    " WHERE user_id = %(user)s AND key = %(key)s"
 )

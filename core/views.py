@@ -54,8 +54,8 @@ def _database_problem() -> ServiceUnavailable | None:
     options = f"{params.get('options', '')} -c statement_timeout={READINESS_STATEMENT_TIMEOUT_MS}"
     try:
         with psycopg.connect(
-            **{**params, "options": options.strip()},
-            connect_timeout=READINESS_CONNECT_TIMEOUT,
+            # The settings carry a connect_timeout of their own; the check's wins.
+            **{**params, "options": options.strip(), "connect_timeout": READINESS_CONNECT_TIMEOUT},
             autocommit=True,
         ) as check:
             applied = set(check.execute("SELECT app, name FROM django_migrations").fetchall())

@@ -32,6 +32,7 @@ from core.exceptions import (
     ValidationFailed,
 )
 from core.models import AuditAction
+from core.services.idempotency import idempotent_write
 
 from . import selectors, sql
 from .models import Document, DocumentShare, ShareLevel
@@ -89,20 +90,20 @@ def _announce(
     )
 
 
+@idempotent_write
 def document_create(*, actor: User, title: str, content: str, context: ActionContext) -> Document:
     """A new document of ``actor``'s at version 1, with its first version row."""
     _check_title(title)
-    with transaction.atomic(durable=True):
-        document = Document.objects.create(owner=actor, title=title, content=content)
-        _add_version(document=document, actor=actor)
-        _announce(
-            "document.created",
-            document=document,
-            actor=actor,
-            context=context,
-            title=title,
-            owner_id=str(actor.pk),
-        )
+    document = Document.objects.create(owner=actor, title=title, content=content)
+    _add_version(document=document, actor=actor)
+    _announce(
+        "document.created",
+        document=document,
+        actor=actor,
+        context=context,
+        title=title,
+        owner_id=str(actor.pk),
+    )
     # What the serializer reads from the documents the selectors annotate; no field declares it.
     document.access_level = ShareLevel.OWNER.value  # type: ignore[attr-defined]
     return document

@@ -21,11 +21,20 @@ anonymous callers 401; every other caller ``others``, which is 404 where the obj
 from them (objects a caller may not see are 404, never 403) and 403 where the endpoint is
 closed to their role. ``exact`` names a caller whose answer follows another rule (the last
 owner may not leave: 409); ``gaps`` names a caller the API answers against the rule today.
+
+Every object a path names must be the caller's for the path to answer: ``probes()`` takes each
+``{name}`` of an endpoint's path in turn and puts in its place an id nothing has (a random
+UUID, a number past any version) and, where the scene names one in ``foreign``, an object of
+the same kind that is not this path's (a message of another conversation the caller is also
+in); a caller who succeeds with the real ids must get 404 for both, before any rule or input
+check could say more.
 """
 
 from __future__ import annotations
 
 import secrets
+import string
+import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -61,6 +70,8 @@ class Scene:
 
     ids: dict[str, str]
     credentials: dict[str, str | None]
+    # Per name of ``ids``: an object of the same kind that belongs elsewhere.
+    foreign: dict[str, str] = field(default_factory=dict)
 
     def client(self, caller: str) -> APIClient:
         client = APIClient()
@@ -104,6 +115,16 @@ class Endpoint:
             return 401
         return 403 if caller in self.forbidden else self.others
 
+    def path_names(self) -> list[str]:
+        """The ``{names}`` of the path itself (a query string's are filters, not objects)."""
+        path = self.path.partition("?")[0]
+        return [name for _, name, _, _ in string.Formatter().parse(path) if name]
+
+    def prober(self) -> str | None:
+        """The first caller (by name) who succeeds: the one for whom a 404 can only mean the
+        object, never the caller."""
+        return min(self.ok, default=None)
+
     def send(self, client: APIClient, ids: Mapping[str, str]):
         body = self.body(ids) if callable(self.body) else self.body
         return getattr(client, self.method)(
@@ -141,6 +162,17 @@ class Matrix:
             for caller in self.callers
         ]
 
+    def probes(self) -> list:
+        """(endpoint, path name, "unknown" or "foreign") for every object a path names."""
+        return [
+            pytest.param(endpoint, name, kind, id=f"{endpoint.name}-{name}-{kind}")
+            for endpoint in self.endpoints.values()
+            if endpoint.prober() is not None
+            for name in endpoint.path_names()
+            # One object alone cannot be in the wrong place.
+            for kind in ("unknown", "foreign")[: len(endpoint.path_names())]
+        ]
+
     def lists(self) -> list:
         return [
             pytest.param(endpoint, id=endpoint.name)
@@ -155,6 +187,22 @@ class Matrix:
         assert response.status_code == endpoint.expected(caller), response.content
         if response.status_code >= 400:
             assert response["Content-Type"].startswith("application/problem+json")
+
+    @staticmethod
+    def check_probe(scene: Scene, endpoint: Endpoint, name: str, kind: str) -> None:
+        if kind == "foreign":
+            if name not in scene.foreign:
+                pytest.skip(f"the scene has no {name} that belongs elsewhere")
+            value = scene.foreign[name]
+        else:
+            value = _unknown_like(scene.ids[name])
+        caller = endpoint.prober()
+        assert caller is not None
+
+        response = endpoint.send(scene.client(caller), {**scene.ids, name: value})
+
+        assert response.status_code == 404, response.content
+        assert response["Content-Type"].startswith("application/problem+json")
 
     def check_queries(
         self, scene: Scene, endpoint: Endpoint, grow: Callable[[], None], assert_num_queries
@@ -172,6 +220,17 @@ class Matrix:
         if endpoint.grows:
             # A page of several rows, and more once grown: the count saw them all.
             assert 2 <= rows[0] < rows[1], rows
+
+
+def _unknown_like(value: str) -> str:
+    """An id of the same form as ``value`` that names nothing."""
+    if value.isdigit():
+        return "9" * 9
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return f"{value}-unknown"
+    return str(uuid.uuid4())
 
 
 def _rows(body) -> int:

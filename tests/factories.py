@@ -30,7 +30,7 @@ from billing.models import (
 )
 from chat.models import Conversation, Message, MessageType, Participant, ParticipantRole
 from core import crypto
-from core.models import AuditAction, AuditEvent
+from core.models import AuditAction, AuditEvent, IdempotencyKey
 from documents.models import Document, DocumentShare, DocumentVersion, ShareLevel
 
 DEFAULT_PASSWORD = "correct horse battery staple"
@@ -248,3 +248,12 @@ class AuditEventFactory(DjangoModelFactory):
     actor = factory.SubFactory(UserFactory)
     ip_address = "127.0.0.1"
     user_agent = "pytest"
+
+
+class IdempotencyKeyFactory(DjangoModelFactory):
+    class Meta:
+        model = IdempotencyKey
+
+    user = factory.SubFactory(UserFactory)
+    key = factory.Sequence(lambda n: f"key-{n}")
+    fingerprint = "0" * 64

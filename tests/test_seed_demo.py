@@ -60,7 +60,7 @@ def test_the_data_set_fills_every_seeded_table():
         "accounts.AuthenticatorDevice",
         "accounts.RecoveryCode",
         # Written by API requests and provider webhooks, of which a fresh demo has had none.
-        "billing.IdempotencyKey",
+        "core.IdempotencyKey",
         "billing.WebhookEvent",
     }
 

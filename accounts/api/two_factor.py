@@ -20,7 +20,7 @@ from core.api.schema import problem_responses
 from core.api.validation import validated
 
 from .serializers import LoginOutput
-from .views import login_payload
+from .views import login_payload, no_store
 
 # Every endpoint here that checks a code or the password takes the strict "two_factor" limits
 # (per IP and per account, core.api.throttling), so neither can be guessed at speed.
@@ -89,6 +89,7 @@ class TwoFactorViewSet(viewsets.GenericViewSet):
     @action(detail=False, methods=["post"])
     # The action shares its name with Django's View.setup, which a DRF viewset never calls
     # (its as_view dispatches without it), so replacing it is safe.
+    @no_store
     def setup(self, request):  # type: ignore[override]
         """Starts enabling two-factor authentication: a new secret for the authenticator app.
         Nothing changes at sign-in until the confirm step."""
@@ -99,6 +100,7 @@ class TwoFactorViewSet(viewsets.GenericViewSet):
         request=CodeInput, responses={200: RecoveryCodesOutput, **problem_responses(409)}
     )
     @action(detail=False, methods=["post"])
+    @no_store
     def confirm(self, request):
         """Turns two-factor authentication on with a code from the app; answers with the
         recovery codes, shown this once."""
@@ -124,6 +126,7 @@ class TwoFactorViewSet(viewsets.GenericViewSet):
         request=PasswordInput, responses={200: RecoveryCodesOutput, **problem_responses(409)}
     )
     @action(detail=False, methods=["post"], url_path="recovery-codes")
+    @no_store
     def recovery_codes(self, request):
         """Replaces all my recovery codes with new ones; needs the password again."""
         codes = two_factor.recovery_codes_regenerate(
@@ -154,6 +157,7 @@ class SecondFactorLoginView(GenericAPIView):
             return None
 
     @extend_schema(responses={200: LoginOutput, **problem_responses(401, 423)})
+    @no_store
     def post(self, request):
         result = login.login_with_second_factor(
             **validated(SecondFactorLoginInput, request.data), context=action_context(request)

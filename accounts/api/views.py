@@ -2,6 +2,8 @@
 
 from typing import TYPE_CHECKING
 
+from django.utils.decorators import method_decorator
+from django.views.decorators.cache import never_cache
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -15,7 +17,7 @@ from accounts.services import credentials, login, roles, users
 from core.api.context import action_context
 from core.api.permissions import HasActionPermission, SessionCredentialOnly, request_has_perm
 from core.api.schema import problem_responses
-from core.api.validation import validated
+from core.api.validation import require_json_types, validated
 
 from . import serializers as s
 
@@ -23,6 +25,12 @@ if TYPE_CHECKING:
     from accounts.authentication import AuthenticatedRequest
 
 ACCEPTED = "If the address can receive it, an email is on its way."
+
+
+# For answers that carry a secret (a session token, an API key, a TOTP secret, recovery codes)
+# or the account itself: `Cache-Control: no-store, private…`, so no browser or proxy cache
+# keeps a copy for the next person at the machine.
+no_store = method_decorator(never_cache)
 
 
 def _accepted() -> Response:
@@ -59,6 +67,7 @@ class AuthViewSet(viewsets.GenericViewSet):
 
     @extend_schema(request=s.TokenInput, responses={200: s.MeOutput})
     @action(detail=False, methods=["post"], url_path="verify-email")
+    @no_store
     def verify_email(self, request):
         """Confirms an email address with the token from the verification email."""
         user = users.user_verify_email(**validated(s.TokenInput, request.data))
@@ -76,6 +85,7 @@ class AuthViewSet(viewsets.GenericViewSet):
         responses={200: s.LoginOutput, **problem_responses(401, 403, 423)},
     )
     @action(detail=False, methods=["post"])
+    @no_store
     def login(self, request):
         """Signs in with email and password. Returns a session token, or, for accounts with
         two-factor authentication, a challenge to complete at /auth/login/2fa."""
@@ -133,6 +143,7 @@ class MeView(GenericAPIView):
 
     serializer_class = s.MeOutput
 
+    @no_store
     def get(self, request):
         return Response(self.get_serializer(request.user).data)
 
@@ -150,6 +161,7 @@ class ProfileView(GenericAPIView):
         if not request_has_perm(request, "accounts.change_userprofile"):
             self.permission_denied(request)
         serializer = self.get_serializer(data=request.data, partial=True)
+        require_json_types(serializer)
         serializer.is_valid(raise_exception=True)
         profile = users.profile_update(user=request.user, **serializer.validated_data)
         return Response(self.get_serializer(profile).data)
@@ -222,6 +234,7 @@ class ApiKeyViewSet(
         return selectors.api_key_list(user=self.request.user)
 
     @extend_schema(request=s.ApiKeyInput, responses={201: s.ApiKeyCreatedOutput})
+    @no_store
     def create(self, request):
         api_key, secret = credentials.api_key_create(
             user=request.user,
@@ -253,7 +266,9 @@ class UserDirectoryViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         return selectors.user_directory(search=self.request.query_params.get("search"))
 
-    @extend_schema(request=s.UserRolesInput, responses={200: s.UserRolesOutput})
+    @extend_schema(
+        request=s.UserRolesInput, responses={200: s.UserRolesOutput, **problem_responses(409)}
+    )
     @action(detail=True, methods=["put"])
     def roles(self, request, user_id=None):
         """Makes the given roles exactly the user's roles."""
@@ -278,7 +293,9 @@ class RoleViewSet(viewsets.ReadOnlyModelViewSet):
     ordering = ("name", "id")
     queryset = Role.objects.prefetch_related("permissions")
 
-    @extend_schema(request=s.RolePermissionsInput, responses={200: s.RoleOutput})
+    @extend_schema(
+        request=s.RolePermissionsInput, responses={200: s.RoleOutput, **problem_responses(409)}
+    )
     @action(detail=True, methods=["put"])
     def permissions(self, request, pk=None):
         """Makes the given permissions exactly the role's grants."""

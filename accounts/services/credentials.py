@@ -229,11 +229,17 @@ def api_key_revoke(*, api_key: ApiKey, actor: User | None, context: ActionContex
     _revoke_key(api_key=api_key, actor=actor, context=context)
 
 
-@transaction.atomic(durable=True)
-def api_keys_revoke_all(*, user: User, actor: User | None, context: ActionContext) -> int:
-    """Staff action: revokes every API key of the user; returns how many."""
-    require_may_change_account(actor, user)
+def revoke_api_keys(*, user: User, actor: User | None, context: ActionContext) -> int:
+    """Revokes every API key of the user; returns how many. Runs inside the caller's
+    transaction (a password reset revokes keys as part of itself)."""
     keys = list(ApiKey.objects.select_for_update().filter(user=user))
     for api_key in keys:
         _revoke_key(api_key=api_key, actor=actor, context=context)
     return len(keys)
+
+
+@transaction.atomic(durable=True)
+def api_keys_revoke_all(*, user: User, actor: User | None, context: ActionContext) -> int:
+    """Staff action: revokes every API key of the user; returns how many."""
+    require_may_change_account(actor, user)
+    return revoke_api_keys(user=user, actor=actor, context=context)

@@ -7,13 +7,14 @@ from typing import TypeVar
 
 from django.contrib.auth.models import Permission as DjangoPermission
 from django.db import transaction
+from django.db.models import Q
 
 from accounts.authorization import forget_permissions
 from accounts.models import Permission, Role, RolePermission, User, UserRole
 from accounts.roles import DEFAULT_ROLES
 from core import audit
 from core.context import ActionContext
-from core.exceptions import PermissionDenied
+from core.exceptions import Conflict, PermissionDenied
 from core.models import AuditAction
 
 
@@ -95,6 +96,43 @@ def require_may_change_account(actor: User | None, user: User) -> None:
         require_grant_right(actor, "accounts.change_userrole")
 
 
+# Whoever holds this may change any role's permissions, and so give themselves (or anyone)
+# every other right: while one active account holds it, access can always be repaired.
+ROLE_MANAGEMENT = "accounts.change_rolepermission"
+
+
+class RoleManagementGuard:
+    """Refuses a change that takes role management from its last holder, as a conversation
+    keeps its last owner: an admin could otherwise strip the admin role, or their own
+    account, and leave nobody able to hand out access again (short of a shell).
+
+    Enter it before the change and call ``check()`` after: the row lock on the permission
+    makes concurrent changes wait for each other, so two admins removing each other at once
+    cannot both succeed. Where nobody held it to begin with (a fresh database) nothing is
+    refused."""
+
+    def __init__(self) -> None:
+        locked = Permission.objects.select_for_update().filter(name=ROLE_MANAGEMENT)
+        self.held_before = locked.exists() and self._holders() > 0
+
+    @staticmethod
+    def _holders() -> int:
+        return (
+            User.objects.filter(is_active=True)
+            .filter(Q(is_superuser=True) | Q(roles__permissions__name=ROLE_MANAGEMENT))
+            .distinct()
+            .count()
+        )
+
+    def check(self) -> None:
+        if self.held_before and self._holders() == 0:
+            raise Conflict(
+                "This would leave nobody able to manage roles; give another active account "
+                f"{ROLE_MANAGEMENT} first.",
+                code="last_role_manager",
+            )
+
+
 # A join table with a composite primary key (owner, target).
 Link = TypeVar("Link", UserRole, RolePermission)
 
@@ -130,12 +168,14 @@ def assign_roles(
     # Lock the user row so two concurrent edits of one user's roles serialise and the audit
     # event's "before" is what the change replaced.
     User.objects.select_for_update().filter(pk=user.pk).first()
+    guard = RoleManagementGuard()
     before = sorted(user.roles.values_list("name", flat=True))
     wanted = {role.pk for role in roles}
     if not _replace_links(
         UserRole, owner_field="user", owner=user, target_field="role", wanted=wanted
     ):
         return
+    guard.check()
     forget_permissions(user)
     audit.record(
         action=AuditAction.ROLES_CHANGED,
@@ -162,12 +202,14 @@ def role_set_permissions(
     """Makes ``permissions`` exactly the role's grants and records the change."""
     require_grant_right(actor, "accounts.change_rolepermission")
     Role.objects.select_for_update().filter(pk=role.pk).first()
+    guard = RoleManagementGuard()
     before = sorted(role.permissions.values_list("name", flat=True))
     wanted = {permission.pk for permission in permissions}
     if not _replace_links(
         RolePermission, owner_field="role", owner=role, target_field="permission", wanted=wanted
     ):
         return
+    guard.check()
     audit.record(
         action=AuditAction.ROLE_PERMISSIONS_CHANGED,
         actor=actor,

@@ -14,7 +14,7 @@ from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 
 from accounts import emails, selectors
 from accounts.exceptions import ValidationFailed
-from accounts.models import ApiSession, Role, User, UserProfile, UserRole
+from accounts.models import ApiKey, ApiSession, Role, User, UserProfile, UserRole
 from core import audit
 from core.context import ActionContext
 from core.db import save_changes
@@ -22,8 +22,13 @@ from core.events import Audience, publish
 from core.exceptions import PermissionDenied
 from core.models import AuditAction
 
-from .credentials import revoke_sessions
-from .roles import assign_roles, require_grant_right, require_may_change_account
+from .credentials import revoke_api_keys, revoke_sessions
+from .roles import (
+    RoleManagementGuard,
+    assign_roles,
+    require_grant_right,
+    require_may_change_account,
+)
 
 _VERIFY_SALT = "accounts.verify-email"
 
@@ -55,11 +60,10 @@ def _validated_profile(profile: UserProfile) -> UserProfile:
     return profile
 
 
-def _new_user(
+def _prepared_user(
     *, email: str, password: str | None, display_name: str, bio: str, **flags: bool
-) -> User | None:
-    """Saves a user and their profile, or None when the address is taken (a concurrent
-    registration included). Runs inside the caller's transaction."""
+) -> tuple[User, UserProfile]:
+    """A new user and their profile, checked and with the password hashed, not yet saved."""
     user = User(email=email, **flags)
     profile = _validated_profile(UserProfile(user=user, display_name=display_name, bio=bio))
     if password is None:
@@ -67,6 +71,12 @@ def _new_user(
     else:
         _validate_password(password, user=user)
         user.set_password(password)
+    return user, profile
+
+
+def _saved_user(user: User, profile: UserProfile) -> User | None:
+    """Saves a prepared user and their profile, or None when the address is taken (a
+    concurrent registration included). Runs inside the caller's transaction."""
     try:
         # A savepoint, so a concurrent registration of the same address only undoes this.
         with transaction.atomic():
@@ -81,15 +91,19 @@ def _new_user(
 def user_register(*, email: str, password: str, display_name: str) -> User | None:
     """Creates an unverified user with a profile and the ``member`` role and emails a
     verification link. An address that already has an account gets a notice instead, and the
-    caller sees the same answer, so registration cannot be used to probe for accounts.
-    Returns the new user, or None when the address was taken."""
+    caller sees the same answer after the same work: the input is checked against what was
+    sent (never the existing account) and the password hashed either way, so neither the
+    answer nor its time tells whether the address is taken. Returns the new user, or None
+    when the address was taken."""
     email = User.objects.normalize_email(email.strip())
+    user, profile = _prepared_user(
+        email=email, password=password, display_name=display_name, bio=""
+    )
     existing = selectors.user_by_email(email=email)
     if existing is not None:
         transaction.on_commit(partial(emails.send_already_registered, user=existing))
         return None
-    user = _new_user(email=email, password=password, display_name=display_name, bio="")
-    if user is None:
+    if _saved_user(user, profile) is None:
         return None
     member = Role.objects.filter(name="member").first()
     if member is not None:
@@ -123,13 +137,15 @@ def user_create(
     email = User.objects.normalize_email(email.strip())
     user = None
     if selectors.user_by_email(email=email) is None:
-        user = _new_user(
-            email=email,
-            password=password,
-            display_name=email.split("@")[0] if display_name is None else display_name,
-            bio=bio,
-            is_staff=is_staff,
-            verified=verified,
+        user = _saved_user(
+            *_prepared_user(
+                email=email,
+                password=password,
+                display_name=email.split("@")[0] if display_name is None else display_name,
+                bio=bio,
+                is_staff=is_staff,
+                verified=verified,
+            )
         )
     if user is None:
         raise ValidationFailed(
@@ -168,8 +184,10 @@ def user_set_status(
         return user
     if changes.keys() & _ACCESS_FLAGS:
         require_grant_right(actor, "accounts.change_userrole")
+    guard = RoleManagementGuard()
     before = {name: getattr(user, name) for name in changes}
     save_changes(user, changes)
+    guard.check()
     audit.record(
         action=AuditAction.USER_UPDATED,
         actor=actor,
@@ -232,8 +250,14 @@ def _password_changed(
     actor: User | None,
     context: ActionContext,
     via: str,
+    recovery: bool,
 ) -> None:
-    """Records a new password, ends the sessions it outdates and tells the user."""
+    """Records a new password, ends the sessions it outdates and tells the user.
+
+    A ``recovery`` (a reset link, or staff setting the password) assumes whoever held the
+    account may have had the old password: every API key goes with the sessions. A change
+    made with the current password keeps the keys, and the announcement says how many still
+    work so the user can revoke them if that was not what they wanted."""
     audit.record(
         action=AuditAction.PASSWORD_CHANGED,
         actor=actor,
@@ -242,13 +266,19 @@ def _password_changed(
         context=context,
     )
     ended = revoke_sessions(user=user, keep=keep, actor=actor, context=context)
+    revoked = revoke_api_keys(user=user, actor=actor, context=context) if recovery else 0
     publish(
         type="password.changed",
         target=user,
         audience=Audience.user(user.pk),
         actor=actor,
         context=context,
-        payload={"via": via, "sessions_ended": ended},
+        payload={
+            "via": via,
+            "sessions_ended": ended,
+            "api_keys_revoked": revoked,
+            "api_keys_kept": ApiKey.objects.filter(user=user).count(),
+        },
     )
 
 
@@ -270,7 +300,9 @@ def password_change(
     _validate_password(new_password, user=user, field="new_password")
     user.set_password(new_password)
     user.save(update_fields=["password"])
-    _password_changed(user=user, keep=current_session, actor=user, context=context, via="change")
+    _password_changed(
+        user=user, keep=current_session, actor=user, context=context, via="change", recovery=False
+    )
 
 
 @transaction.atomic(durable=True)
@@ -283,7 +315,9 @@ def password_set(
     _validate_password(new_password, user=user, field="new_password")
     user.set_password(new_password)
     user.save(update_fields=["password"])
-    _password_changed(user=user, keep=None, actor=actor, context=context, via="staff")
+    _password_changed(
+        user=user, keep=None, actor=actor, context=context, via="staff", recovery=True
+    )
 
 
 def password_reset_request(*, email: str) -> None:
@@ -319,7 +353,7 @@ def password_reset_confirm(
     user.lockout_count = 0
     user.locked_until = None
     user.save(update_fields=["password", "failed_login_attempts", "lockout_count", "locked_until"])
-    _password_changed(user=user, keep=None, actor=user, context=context, via="reset")
+    _password_changed(user=user, keep=None, actor=user, context=context, via="reset", recovery=True)
     return user
 
 

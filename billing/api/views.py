@@ -5,7 +5,7 @@ import logging
 from types import ModuleType
 
 from django.utils.functional import cached_property
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
@@ -17,27 +17,18 @@ from billing.filters import InvoiceFilter, PaymentFilter, ProductFilter
 from billing.models import Invoice, Payment
 from billing.services import customers, invoices, payments, products
 from billing.services import webhooks as webhook_events
-from billing.services.idempotency import Answer
 from core.api.context import action_context
+from core.api.idempotency import IDEMPOTENCY_PARAMETER, respond_once
 from core.api.parsers import refuse_unstorable_strings
 from core.api.permissions import HasActionPermission
 from core.api.schema import problem_responses
-from core.api.validation import validated, validated_query
+from core.api.validation import require_json_types, validated, validated_query
 from core.exceptions import ValidationFailed
+from core.services.idempotency import Answer
 
 from . import serializers as s
-from .idempotency import HEADER as IDEMPOTENCY_HEADER
-from .idempotency import respond_once
 
 logger = logging.getLogger(__name__)
-
-IDEMPOTENCY_PARAMETER = OpenApiParameter(
-    IDEMPOTENCY_HEADER,
-    location=OpenApiParameter.HEADER,
-    required=False,
-    description="Any unique string: a retry with the same key and body returns the first "
-    "answer instead of moving money twice.",
-)
 
 
 def _crud(model: str) -> dict[str, str]:
@@ -72,10 +63,21 @@ class _ServiceCrudViewSet(
     def _service(self, verb: str):
         return getattr(self.service_module, f"{self.service_prefix}_{verb}")
 
-    def perform_create(self, serializer):
-        serializer.instance = self._service("create")(**serializer.validated_data)
+    @extend_schema(parameters=[IDEMPOTENCY_PARAMETER])
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        require_json_types(serializer)
+        serializer.is_valid(raise_exception=True)
+
+        def write() -> Answer:
+            created = self._service("create")(**serializer.validated_data)
+            return Answer(status=status.HTTP_201_CREATED, body=self.get_serializer(created).data)
+
+        return respond_once(request, write)
 
     def perform_update(self, serializer):
+        # DRF's update validated it already; a number for a string is refused all the same.
+        require_json_types(serializer)
         serializer.instance = self._service("update")(
             **{self.service_prefix: serializer.instance}, **serializer.validated_data
         )
@@ -145,20 +147,27 @@ class InvoiceViewSet(
     def get_serializer_class(self):
         return s.InvoiceOutput if self.action == "list" else s.InvoiceDetailOutput
 
-    def _answer(self, invoice: Invoice, code: int = status.HTTP_200_OK) -> Response:
-        return Response(
-            s.InvoiceDetailOutput(self.get_queryset().get(pk=invoice.pk)).data, status=code
-        )
+    def _detail(self, invoice: Invoice) -> dict:
+        return s.InvoiceDetailOutput(self.get_queryset().get(pk=invoice.pk)).data
 
-    @extend_schema(request=s.InvoiceInput, responses={201: s.InvoiceDetailOutput})
+    def _answer(self, invoice: Invoice, code: int = status.HTTP_200_OK) -> Response:
+        return Response(self._detail(invoice), status=code)
+
+    @extend_schema(
+        request=s.InvoiceInput,
+        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={201: s.InvoiceDetailOutput},
+    )
     def create(self, request):
         """A draft invoice; its amount is the sum of its lines."""
-        invoice = invoices.invoice_create(
-            **validated(s.InvoiceInput, request.data),
-            actor=request.user,
-            context=action_context(request),
-        )
-        return self._answer(invoice, status.HTTP_201_CREATED)
+        data = validated(s.InvoiceInput, request.data)
+        context = action_context(request)
+
+        def write() -> Answer:
+            invoice = invoices.invoice_create(**data, actor=request.user, context=context)
+            return Answer(status=status.HTTP_201_CREATED, body=self._detail(invoice))
+
+        return respond_once(request, write)
 
     @extend_schema(
         request=s.InvoiceUpdateInput,

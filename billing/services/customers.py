@@ -9,6 +9,7 @@ from django.db import transaction
 from billing.models import Customer
 from core.db import save_changes
 from core.exceptions import ValidationFailed
+from core.services.idempotency import idempotent_write
 
 
 def _require_email(email: str) -> None:
@@ -19,7 +20,7 @@ def _require_email(email: str) -> None:
         raise ValidationFailed(fields={"email": ["Enter a valid email address."]}) from None
 
 
-@transaction.atomic(durable=True)
+@idempotent_write
 def customer_create(
     *, name: str, email: str, phone: str | None = None, address: str | None = None
 ) -> Customer:

@@ -21,6 +21,7 @@ from core.context import ActionContext
 from core.events import Audience, publish
 from core.exceptions import Conflict, ValidationFailed
 from core.models import AuditAction
+from core.services.idempotency import idempotent_write
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -153,7 +154,7 @@ def _require_draft(invoice: Invoice, doing: str) -> None:
         raise refusal(invoice, doing)
 
 
-@transaction.atomic(durable=True)
+@idempotent_write
 def invoice_create(
     *,
     customer: Customer,

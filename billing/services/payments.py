@@ -18,8 +18,8 @@ from core.context import ActionContext
 from core.events import Audience, publish
 from core.exceptions import Conflict, ValidationFailed
 from core.models import AuditAction
+from core.services.idempotency import idempotent_write
 
-from .idempotency import money_write
 from .invoices import ZERO, acting_user, announce, lock, refusal, snapshot
 
 # Whoever may read payments hears of them.
@@ -136,7 +136,7 @@ def _insert_payment(
     return payment
 
 
-@money_write
+@idempotent_write
 def payment_record(
     *,
     invoice: Invoice,
@@ -190,7 +190,7 @@ def payment_record(
     return payment
 
 
-@money_write
+@idempotent_write
 def payment_refund(
     *,
     payment: Payment,

@@ -7,9 +7,10 @@ from django.db import transaction
 
 from billing.models import Product
 from core.db import save_changes
+from core.services.idempotency import idempotent_write
 
 
-@transaction.atomic(durable=True)
+@idempotent_write
 def product_create(
     *, name: str, price: Decimal, description: str | None = None, active: bool = True
 ) -> Product:

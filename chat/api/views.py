@@ -24,10 +24,12 @@ from chat.cursors import Cursor, Direction
 from chat.models import Participant
 from chat.services import conversations, messages, participants, reactions, reads
 from core.api.context import action_context
+from core.api.idempotency import IDEMPOTENCY_PARAMETER, respond_once
 from core.api.pagination import CursorPagination
 from core.api.permissions import HasActionPermission
 from core.api.schema import AutoSchema, problem_responses
 from core.api.validation import validated, validated_query
+from core.services.idempotency import Answer
 
 from . import serializers as s
 
@@ -150,18 +152,30 @@ class ConversationViewSet(ChatViewSet):
         )
         return page_response(request, page)
 
-    @extend_schema(request=s.ConversationInput, responses={201: s.ConversationOutput})
+    @extend_schema(
+        request=s.ConversationInput,
+        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={201: s.ConversationOutput},
+    )
     def create(self, request):
         """Starts a conversation; the caller becomes its owner. Initial participants are
         announced by system messages."""
         data = validated(s.ConversationInput, request.data)
-        conversation = conversations.conversation_create(
-            creator=request.user,
-            title=data["title"],
-            participants=[(p["user_id"], p["role"]) for p in data.get("participants", [])],
-            context=action_context(request),
-        )
-        return self._conversation(request, conversation.pk, status.HTTP_201_CREATED)
+        context = action_context(request)
+
+        def write() -> Answer:
+            conversation = conversations.conversation_create(
+                creator=request.user,
+                title=data["title"],
+                participants=[(p["user_id"], p["role"]) for p in data.get("participants", [])],
+                context=context,
+            )
+            body = selectors.conversation_json(
+                conversation_id=conversation.pk, user_id=request.user.pk
+            )
+            return Answer(status=status.HTTP_201_CREATED, body=body)
+
+        return respond_once(request, write)
 
     def retrieve(self, request, pk=None):
         return self._conversation(request, pk)
@@ -315,18 +329,29 @@ class MessageViewSet(ChatViewSet):
         )
         return page_response(request, page)
 
-    @extend_schema(request=s.MessageInput, responses={201: s.MessageOutput})
+    @extend_schema(
+        request=s.MessageInput,
+        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={201: s.MessageOutput},
+    )
     def create(self, request, conversation_pk=None):
         """Posts a text or file message, optionally as a reply. The sender has read the
-        conversation up to it: their read mark moves there."""
+        conversation up to it: their read mark moves there. A client that may retry (a
+        timeout) sends `Idempotency-Key`, so the retry gets the first answer, not a second
+        message."""
         data = validated(s.MessageInput, request.data)
-        message = messages.message_post(
-            conversation_id=conversation_pk,
-            sender=request.user,
-            context=action_context(request),
-            **data,
-        )
-        return self._message(request, conversation_pk, message.pk, status.HTTP_201_CREATED)
+        context = action_context(request)
+
+        def write() -> Answer:
+            message = messages.message_post(
+                conversation_id=conversation_pk, sender=request.user, context=context, **data
+            )
+            body = selectors.message_json(
+                conversation_id=conversation_pk, message_id=message.pk, user_id=request.user.pk
+            )
+            return Answer(status=status.HTTP_201_CREATED, body=body)
+
+        return respond_once(request, write)
 
     def retrieve(self, request, conversation_pk=None, pk=None):
         return self._message(request, conversation_pk, pk)

@@ -10,6 +10,7 @@ from django.db import transaction
 from accounts.models import User
 from core.context import ActionContext
 from core.exceptions import PermissionDenied, ValidationFailed
+from core.services.idempotency import idempotent_write
 
 from ..models import TITLE_MAX_LENGTH, Conversation, Participant, ParticipantRole
 from ._shared import (
@@ -35,7 +36,7 @@ def _check_title(title: str) -> None:
         )
 
 
-@transaction.atomic(durable=True)
+@idempotent_write
 def conversation_create(
     *,
     creator: User,

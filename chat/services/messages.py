@@ -16,6 +16,7 @@ from django.db import connection, transaction
 from accounts.models import User
 from core.context import ActionContext
 from core.exceptions import NotFound, PermissionDenied, ValidationFailed
+from core.services.idempotency import idempotent_write
 
 from .. import sql
 from ..models import METADATA_MAX_BYTES, Message, MessageEdit, MessageType
@@ -110,7 +111,7 @@ def _check(*, message_type: str, content: str, metadata: dict[str, Any]) -> None
         raise ValidationFailed(fields={name: [text] for name, text in errors.items()})
 
 
-@transaction.atomic(durable=True)
+@idempotent_write
 def message_post(
     *,
     conversation_id: uuid.UUID,

@@ -114,14 +114,20 @@ def _database_from_url(url: str) -> dict[str, Any]:
 
 DATABASES = {"default": _database_from_url(env("DATABASE_URL", default=DEFAULT_DATABASE_URL))}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# During a database outage requests must fail fast (503, core/api/problems.py) and the first
+# after it must succeed (docs/operations.md): a connection attempt gives up after libpq's
+# shortest wait, a pooled connection is checked as it is handed out (a restart leaves every
+# pooled one dead), and a request waits for a free one 2 s at most.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DATABASES["default"].setdefault("OPTIONS", {})
+DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", 2)
 # psycopg's own pool keeps connections warm inside each worker process; CONN_MAX_AGE must
 # stay 0 when the pool is on (Django refuses both).
-DATABASES["default"].setdefault("OPTIONS", {})
 if env.bool("DATABASE_POOL", default=True):
     DATABASES["default"]["OPTIONS"]["pool"] = {
         "min_size": env.int("DATABASE_POOL_MIN", default=1),
         "max_size": env.int("DATABASE_POOL_MAX", default=8),
-        "timeout": 10,
+        "timeout": env.float("DATABASE_POOL_TIMEOUT", default=2),
     }
 
 # Where connections that need PostgreSQL itself go when DATABASE_URL reaches it through a

@@ -81,3 +81,22 @@ def _nested(path: tuple[str, ...], message: str) -> Any:
     for name in reversed(path):
         detail = {name: detail}
     return detail if path else {"non_field_errors": detail}
+
+
+def unstorable_parameter(
+    query: Mapping[str, Any], path: Mapping[str, Any]
+) -> exceptions.ValidationError | None:
+    """A 400 naming the first query or path parameter PostgreSQL could not store (a ``%00``;
+    lone surrogates cannot arrive this way, Django decodes them to U+FFFD), or None.
+
+    Consulted once PostgreSQL has refused a statement (core.api.problems): parameters reach
+    the database through many readers (query serializers, filters, the directory's search, a
+    path's emoji), and the refusal is the one place all of them pass."""
+    lists = query.lists() if hasattr(query, "lists") else ((k, [v]) for k, v in query.items())
+    for name, values in lists:
+        if any(isinstance(value, str) and _UNSTORABLE.search(value) for value in values):
+            return exceptions.ValidationError({name: [_UNSTORABLE_MESSAGE]})
+    for name, value in path.items():
+        if isinstance(value, str) and _UNSTORABLE.search(value):
+            return exceptions.ValidationError({name: [_UNSTORABLE_MESSAGE]})
+    return None

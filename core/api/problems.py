@@ -26,6 +26,7 @@ from typing import Any
 from django.core.exceptions import NON_FIELD_ERRORS, RequestDataTooBig
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DatabaseError, DataError, connection
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions
 from rest_framework.fields import get_error_detail
@@ -33,6 +34,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
 from core.exceptions import DomainError
+from core.postgres import connection_lost, forget_connection_pool
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +65,15 @@ class ServiceUnavailable(exceptions.APIException):
     status_code = 503
     default_detail = "The service is temporarily unavailable."
     default_code = "service_unavailable"
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    """A request during a database outage: answered at once, never held until it times out."""
+
+    default_detail = "The database does not answer; retry in a moment."
+    default_code = "database_unavailable"
+    # Seconds: about what a PostgreSQL restart or failover takes; sent as Retry-After.
+    wait = 2
 
 
 def problem(
@@ -120,6 +131,10 @@ def field_errors(detail: Any, path: tuple[str, ...] = ()) -> Iterator[FieldError
 
 def _as_api_exception(exc: Exception) -> Exception:
     """Django's own exceptions, raised by the ORM or shortcuts inside a view, as DRF's."""
+    if isinstance(exc, DatabaseError) and connection_lost(connection):
+        logger.warning("The database does not answer: %s", exc)
+        forget_connection_pool(connection)
+        return DatabaseUnavailable()
     if isinstance(exc, Http404):
         # The generic message: Http404's own names the model, which helps nobody probe.
         return exceptions.NotFound()
@@ -190,6 +205,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     from rest_framework.views import set_rollback
 
     request = context["request"]
+    if isinstance(exc, DataError):
+        # Imported here for the same reason: the parsers import this module.
+        from .parsers import unstorable_parameter
+
+        exc = unstorable_parameter(request.query_params, context.get("kwargs") or {}) or exc
     exc = _as_api_exception(exc)
     if isinstance(exc, DomainError):
         response = _domain_problem(exc, request.path)

@@ -6,6 +6,7 @@ Standard errors are added to each operation from what the schema already knows a
 - 400, 413, 415 when it takes a body; 400 also when it takes query parameters;
 - 401 and 403 unless anonymous callers are allowed;
 - 404 when its path names an object;
+- 422 when it takes an `Idempotency-Key` (the key was used with another request);
 - 429 when throttles apply (all views, by default).
 
 Errors particular to an operation are declared on it::
@@ -18,6 +19,8 @@ from typing import Any
 from drf_spectacular import openapi
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
+
+from core.services.idempotency import FIELD as IDEMPOTENCY_HEADER
 
 from .problems import PROBLEM_CONTENT_TYPE
 
@@ -108,6 +111,8 @@ class AutoSchema(openapi.AutoSchema):
             statuses += [401, 403]
         if "{" in self.path:
             statuses.append(404)
+        if any(p["name"] == IDEMPOTENCY_HEADER for p in operation.get("parameters", [])):
+            statuses.append(422)
         if has_body:
             statuses += [413, 415]
         if self.view.get_throttles():

@@ -13,8 +13,59 @@ _query_fields = threading.local()
 def validated(serializer_class: type[serializers.Serializer], data: Any, **kwargs) -> dict:
     """A request body's validated data."""
     serializer = serializer_class(data=data, **kwargs)
+    require_json_types(serializer)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
+
+
+def require_json_types(serializer: serializers.BaseSerializer) -> None:
+    """A 400 naming each field whose JSON value is a number where the schema documents a
+    string (a text, a choice, a UUID). DRF's fields would turn ``123`` into ``"123"`` and an
+    integer into a UUID; a client sending them has misread the contract, and the answer says
+    so instead of storing a guess. Run before ``is_valid`` on every body serializer."""
+    fields = getattr(serializer, "fields", {})
+    errors = _loose_types(fields, getattr(serializer, "initial_data", None))
+    if errors:
+        raise serializers.ValidationError(errors)
+
+
+_STRING_FIELDS = (serializers.CharField, serializers.UUIDField)
+_NOT_A_STRING = "Must be a JSON string."
+
+
+def _loose_types(fields: Mapping[str, serializers.Field], data: Any) -> dict[str, Any]:
+    if not isinstance(data, Mapping):
+        return {}
+    errors: dict[str, Any] = {}
+    for name, field in fields.items():
+        if field.read_only or name not in data:
+            continue
+        found = _loose_value(field, data[name])
+        if found:
+            errors[name] = found
+    return errors
+
+
+def _loose_value(field: serializers.Field, value: Any) -> Any:
+    if isinstance(field, serializers.ListSerializer | serializers.ListField):
+        if not isinstance(value, list):
+            return None
+        child = field.child
+        if child is None:
+            return None
+        found = {str(i): e for i, item in enumerate(value) if (e := _loose_value(child, item))}
+        return found or None
+    if isinstance(field, serializers.Serializer):
+        return _loose_types(field.fields, value) or None
+    if _documents_a_string(field) and isinstance(value, int | float):
+        return [_NOT_A_STRING]
+    return None
+
+
+def _documents_a_string(field: serializers.Field) -> bool:
+    if isinstance(field, serializers.ChoiceField):
+        return all(isinstance(choice, str) for choice in field.choices)
+    return isinstance(field, _STRING_FIELDS)
 
 
 def validated_query(serializer_class: type[serializers.Serializer], params: Mapping) -> dict:

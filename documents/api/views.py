@@ -17,10 +17,12 @@ from rest_framework.response import Response
 
 from accounts.models import User
 from core.api.context import action_context
+from core.api.idempotency import IDEMPOTENCY_PARAMETER, respond_once
 from core.api.permissions import HasActionPermission
 from core.api.schema import problem_responses
 from core.api.validation import validated, validated_query
 from core.exceptions import PermissionDenied, PreconditionRequired
+from core.services.idempotency import Answer
 from documents import selectors, services
 from documents.filters import DocumentFilter
 from documents.models import Document, DocumentShare, DocumentVersion
@@ -93,16 +95,24 @@ class DocumentViewSet(viewsets.GenericViewSet):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(s.DocumentSummaryOutput(page, many=True).data)
 
-    @extend_schema(request=s.DocumentCreateInput, responses={201: s.DocumentOutput})
+    @extend_schema(
+        request=s.DocumentCreateInput,
+        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={201: s.DocumentOutput},
+    )
     def create(self, request):
         """A new document at version 1."""
-        document = services.document_create(
-            actor=request.user,
-            context=action_context(request),
-            **validated(s.DocumentCreateInput, request.data),
-        )
-        response = Response(s.DocumentOutput(document).data, status=status.HTTP_201_CREATED)
-        return _with_etag(response, document)
+        data = validated(s.DocumentCreateInput, request.data)
+        context = action_context(request)
+
+        def write() -> Answer:
+            document = services.document_create(actor=request.user, context=context, **data)
+            return Answer(status=status.HTTP_201_CREATED, body=s.DocumentOutput(document).data)
+
+        response = cast(Response, respond_once(request, write))
+        # The first answer's version, replayed or not: what If-Match must name next.
+        response["ETag"] = f'"{response.data["version"]}"'
+        return response
 
     def retrieve(self, request, document_id=None):
         """The document's current version; its `ETag` goes in `If-Match` to change it."""

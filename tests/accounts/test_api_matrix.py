@@ -217,3 +217,8 @@ def test_list_query_count_is_pinned_and_does_not_grow_with_rows(
     scene, endpoint, django_assert_num_queries
 ):
     MATRIX.check_queries(scene, endpoint, lambda: _more_rows(scene), django_assert_num_queries)
+
+
+@pytest.mark.parametrize(("endpoint", "name", "kind"), MATRIX.probes())
+def test_every_object_a_path_names_must_be_the_callers(scene, endpoint, name, kind):
+    MATRIX.check_probe(scene, endpoint, name, kind)

@@ -129,7 +129,12 @@ def test_a_password_change_is_announced_with_the_sessions_it_ended(
     (announcement,) = heard
     assert announcement.type == "password.changed"
     assert announcement.audience == Audience.user(user.pk)
-    assert announcement.payload == {"via": "change", "sessions_ended": 1}
+    assert announcement.payload == {
+        "via": "change",
+        "sessions_ended": 1,
+        "api_keys_revoked": 0,
+        "api_keys_kept": 0,
+    }
 
 
 def test_a_lockout_after_failed_sign_ins_is_announced(
@@ -154,4 +159,9 @@ def test_a_staff_password_reset_is_announced(heard, django_capture_on_commit_cal
         users.password_set(user=member, new_password=NEW_PASSWORD, actor=None, context=SYSTEM)
 
     assert types(heard) == ["password.changed"]
-    assert heard[0].payload == {"via": "staff", "sessions_ended": 0}
+    assert heard[0].payload == {
+        "via": "staff",
+        "sessions_ended": 0,
+        "api_keys_revoked": 0,
+        "api_keys_kept": 0,
+    }

@@ -7,7 +7,6 @@ import factory
 from factory.django import DjangoModelFactory
 
 from billing.models import (
-    IdempotencyKey,
     Invoice,
     InvoiceLine,
     InvoiceNumberSequence,
@@ -16,7 +15,7 @@ from billing.models import (
     WebhookEvent,
 )
 from billing.services.invoices import to_cents
-from tests.factories import InvoiceFactory, PaymentFactory, UserFactory
+from tests.factories import InvoiceFactory, PaymentFactory
 
 
 class InvoiceLineFactory(DjangoModelFactory):
@@ -48,15 +47,6 @@ class RefundFactory(DjangoModelFactory):
     payment = factory.SubFactory(PaymentFactory)
     amount = Decimal("5.00")
     reason = "Goodwill"
-
-
-class IdempotencyKeyFactory(DjangoModelFactory):
-    class Meta:
-        model = IdempotencyKey
-
-    user = factory.SubFactory(UserFactory)
-    key = factory.Sequence(lambda n: f"key-{n}")
-    fingerprint = "0" * 64
 
 
 class WebhookEventFactory(DjangoModelFactory):

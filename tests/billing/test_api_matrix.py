@@ -154,3 +154,8 @@ def test_webhooks_answer_to_the_signature_not_the_caller(scene, caller):
 
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_signature"
+
+
+@pytest.mark.parametrize(("endpoint", "name", "kind"), MATRIX.probes())
+def test_every_object_a_path_names_must_be_the_callers(scene, endpoint, name, kind):
+    MATRIX.check_probe(scene, endpoint, name, kind)

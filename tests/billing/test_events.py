@@ -5,11 +5,12 @@ from decimal import Decimal
 import pytest
 
 from billing.models import InvoiceStatus
-from billing.services import idempotency, invoices, payments
-from billing.services.idempotency import Answer
+from billing.services import invoices, payments
 from core import events
 from core.context import ActionContext
 from core.exceptions import Conflict
+from core.services import idempotency
+from core.services.idempotency import Answer
 from tests.billing.factories import invoice_with_lines
 from tests.factories import StaffUserFactory
 

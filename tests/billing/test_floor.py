@@ -74,12 +74,12 @@ def test_every_statement_the_floor_sends_is_one_atrium_sends(api):
     # The floor's payment sends these, in this order, in one transaction after the lookup.
     assert payment == [
         sql.INVOICE_GET,
-        sql.IDEMPOTENCY_CLAIM,
+        core_sql.IDEMPOTENCY_CLAIM,
         sql.INVOICE_LOCK,
         sql.INVOICE_BALANCE,
         sql.PAYMENT_INSERT,
         core_sql.INSERT_AUDIT_EVENT,
         core_sql.INSERT_EVENT,
-        sql.IDEMPOTENCY_STORE,
+        core_sql.IDEMPOTENCY_STORE,
     ]
     assert _floor_statements() <= {*past_due, *revenue, *payment}

@@ -8,11 +8,12 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from billing.models import IdempotencyKey, InvoiceStatus, Payment, PaymentStatus
-from core.models import AuditAction, AuditEvent
+from billing.models import InvoiceStatus, Payment, PaymentStatus
+from core.models import AuditAction, AuditEvent, IdempotencyKey
 from tests.billing.conftest import client_for
-from tests.billing.factories import IdempotencyKeyFactory, invoice_with_lines
+from tests.billing.factories import invoice_with_lines
 from tests.billing.steps import BASE, pay, refund, status_of
+from tests.factories import IdempotencyKeyFactory
 
 pytestmark = pytest.mark.django_db
 

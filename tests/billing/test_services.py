@@ -8,12 +8,14 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from billing.models import IdempotencyKey, Invoice, InvoiceStatus, Payment, PaymentStatus
-from billing.services import customers, idempotency, invoices, payments, products
-from billing.services.idempotency import Answer
+from billing.models import Invoice, InvoiceStatus, Payment, PaymentStatus
+from billing.services import customers, invoices, payments, products
 from billing.services.invoices import LineInput
 from core.context import SYSTEM
 from core.exceptions import ValidationFailed
+from core.models import IdempotencyKey
+from core.services import idempotency
+from core.services.idempotency import Answer
 from tests.billing.factories import invoice_with_lines
 from tests.factories import CustomerFactory, PaymentFactory, ProductFactory, UserFactory
 

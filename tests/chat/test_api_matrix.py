@@ -12,7 +12,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from accounts.models import User
 from chat.models import Conversation, Message, ParticipantRole
+from chat.services import conversations, messages
+from core.context import SYSTEM
 from tests.api_matrix import Endpoint, Matrix, Scene, api_key, bearer
 from tests.chat.conftest import post
 from tests.chat.factories import MessageEditFactory
@@ -222,6 +225,21 @@ def scene(room, as_, people) -> Scene:
     gil = people("Gil")
     as_("owner").post(room.url("/participants"), {"user_id": str(gil.pk)}, format="json")
     newest = post(as_("owner"), room, "Launch is on Tuesday")
+    # Everyone of the room is in this one too, with Ivy: its message and its member belong
+    # to another conversation than the room's paths name.
+    elsewhere = conversations.conversation_create(
+        creator=room.owner,
+        title="Elsewhere",
+        participants=[
+            (room.admin, ParticipantRole.ADMIN),
+            (room.member, ParticipantRole.MEMBER),
+            (people("Ivy"), ParticipantRole.MEMBER),
+        ],
+        context=SYSTEM,
+    )
+    elsewhere_message = messages.message_post(
+        conversation_id=elsewhere.pk, sender=room.member, content="Elsewhere", context=SYSTEM
+    )
     return Scene(
         ids={
             "room": str(room.id),
@@ -237,6 +255,11 @@ def scene(room, as_, people) -> Scene:
             "no_role": bearer(UserFactory()),
             "read_key": api_key(room.owner, READ_SCOPES),
             "docs_key": api_key(room.member, ["documents.view_document"]),
+        },
+        foreign={
+            "room": str(elsewhere.pk),
+            "message": str(elsewhere_message.pk),
+            "other_member": str(User.objects.get(email="ivy@example.com").pk),
         },
     )
 
@@ -297,3 +320,8 @@ def test_a_not_found_says_nothing_of_the_conversation(scene):
     assert {k: v for k, v in hidden.items() if k != "instance"} == {
         k: v for k, v in missing.items() if k != "instance"
     }
+
+
+@pytest.mark.parametrize(("endpoint", "name", "kind"), MATRIX.probes())
+def test_every_object_a_path_names_must_be_the_callers(scene, endpoint, name, kind):
+    MATRIX.check_probe(scene, endpoint, name, kind)

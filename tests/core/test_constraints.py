@@ -89,7 +89,7 @@ VIOLATIONS = {
         {"description": ""},
     ),
     "billing_refund_amount_positive": (billing_factories.RefundFactory, {"amount": Decimal("0")}),
-    "billing_idempotencykey_key_not_empty": (billing_factories.IdempotencyKeyFactory, {"key": ""}),
+    "core_idempotencykey_key_not_empty": (factories.IdempotencyKeyFactory, {"key": ""}),
     "core_auditevent_action_not_empty": (factories.AuditEventFactory, {"action": ""}),
     "core_event_type_not_empty": (event_factories.EventFactory, {"type": ""}),
     "core_event_audience_kind_known": (event_factories.EventFactory, {"audience_kind": "team"}),

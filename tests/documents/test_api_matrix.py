@@ -126,12 +126,12 @@ MATRIX = Matrix(
         ),
         doc("delete", "delete", "", allowed=MANAGERS, perm="delete", status=204, conditional=True),
         doc("version list", "get", "/versions", allowed=READERS, perm="view", queries=3),
-        doc("version read", "get", "/versions/1", allowed=READERS, perm="view"),
+        doc("version read", "get", "/versions/{first_version}", allowed=READERS, perm="view"),
         doc("diff", "get", "/versions/diff?from=1&to=2", allowed=READERS, perm="view"),
         doc(
             "version restore",
             "post",
-            "/versions/1/restore",
+            "/versions/{first_version}/restore",
             {},
             allowed=EDITORS,
             perm="change",
@@ -183,7 +183,7 @@ def scene(synced_roles) -> Scene:
     person per level, one expired share, and a third party's share to manage."""
     people = {"owner": member("olivia"), "stranger": member("sam"), "expired": member("expired")}
     people.update({caller: member(caller.replace("_", "")) for caller in SHAREES})
-    third = member("third")
+    third, elsewhere = member("third"), member("elsewhere")
     api = client_for(people["owner"])
     document, trashed = _create(api, "Quarterly plan"), _create(api, "Old plan")
     for pk in (document, trashed):
@@ -205,6 +205,7 @@ def scene(synced_roles) -> Scene:
             "trashed": trashed,
             "third": str(third.pk),
             "owner_id": str(people["owner"].pk),
+            "first_version": "1",
         },
         credentials={
             "anonymous": None,
@@ -213,6 +214,8 @@ def scene(synced_roles) -> Scene:
             "no_role": bearer(UserFactory()),
             "read_key": api_key(people["owner"], ["documents.view_document"]),
         },
+        # Someone with an account and no share of the document.
+        foreign={"third": str(elsewhere.pk)},
     )
 
 
@@ -271,3 +274,8 @@ def test_an_unknown_document_is_404_like_a_hidden_one(scene):
     response = scene.client("owner").get("/api/v1/documents/00000000-0000-4000-8000-000000000000")
 
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize(("endpoint", "name", "kind"), MATRIX.probes())
+def test_every_object_a_path_names_must_be_the_callers(scene, endpoint, name, kind):
+    MATRIX.check_probe(scene, endpoint, name, kind)

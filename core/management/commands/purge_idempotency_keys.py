@@ -3,7 +3,7 @@ from datetime import timedelta
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from billing.services import idempotency
+from core.services import idempotency
 
 
 class Command(BaseCommand):

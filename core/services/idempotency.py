@@ -1,14 +1,18 @@
-"""``Idempotency-Key`` for the writes that move money.
+"""``Idempotency-Key`` for every create a client may retry: payments and refunds, messages,
+conversations, documents, customers, products, invoices (core/api/idempotency.py reads the
+header).
 
 ``run_once`` claims the key (per user), runs the write and stores its answer in one durable
 transaction: a retry with the same key and request gets the first answer again, even while
 the first is still running (it waits for it on the key's unique index); the same key with
 another request is refused. A write that fails stores nothing, so its retry runs afresh.
-Keys are kept at least 24 hours (``manage.py purge_idempotency_keys``).
+Keys are per user, not per endpoint (the request's method and path are in its fingerprint),
+and kept at least 24 hours (``manage.py purge_idempotency_keys``).
 
-The money writes are decorated with ``money_write``: each is its own durable transaction,
-except inside ``run_once``, where it joins run_once's, so the payment and the answer stored
-for its key commit together or not at all.
+Those writes are decorated with ``idempotent_write`` instead of opening their own durable
+transaction: each is still its own durable transaction, except inside ``run_once``, where it
+joins run_once's, so the write and the answer stored for its key commit together or not at
+all.
 """
 
 import functools
@@ -20,26 +24,26 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ParamSpec, TypeVar, cast
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 
-from accounts.models import User
-from billing import sql
-from billing.models import IdempotencyKey
+from core import sql
 from core.exceptions import ValidationFailed
+from core.models import IdempotencyKey
 
 # How clients send the key; refusals name it as the field at fault.
 FIELD = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
 
 # Set while run_once's durable transaction runs its action (per thread and per task).
-_inside_run_once: ContextVar[bool] = ContextVar("billing_inside_run_once", default=False)
+_inside_run_once: ContextVar[bool] = ContextVar("inside_run_once", default=False)
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def money_write(function: Callable[P, R]) -> Callable[P, R]:
+def idempotent_write(function: Callable[P, R]) -> Callable[P, R]:
     """Runs ``function`` as its own durable transaction, or as part of ``run_once``'s."""
 
     @functools.wraps(function)
@@ -56,7 +60,8 @@ def money_write(function: Callable[P, R]) -> Callable[P, R]:
 
 @dataclass(frozen=True)
 class Answer:
-    """What a client received for a request: its status and its JSON body."""
+    """What a client received for a request: its status and its JSON body, a value to encode
+    or (a body PostgreSQL built) JSON text to pass through."""
 
     status: int
     body: Any
@@ -69,8 +74,10 @@ def fingerprint(*, method: str, path: str, body: Any) -> str:
     return hashlib.sha256(f"{method}\n{path}\n{canonical}".encode()).hexdigest()
 
 
-def run_once(*, user: User, key: str, fingerprint: str, action: Callable[[], Answer]) -> Answer:
-    """Runs ``action`` (a money write and the shaping of its answer) at most once per
+def run_once(
+    *, user: AbstractBaseUser, key: str, fingerprint: str, action: Callable[[], Answer]
+) -> Answer:
+    """Runs ``action`` (one ``idempotent_write`` and the shaping of its answer) at most once per
     ``user`` and ``key``; returns its answer, or the stored answer of the first run
     (``replayed``)."""
     key = key.strip()
@@ -86,7 +93,11 @@ def run_once(*, user: User, key: str, fingerprint: str, action: Callable[[], Ans
         finally:
             _inside_run_once.reset(token)
         # As the client receives it: ids and decimals as strings.
-        text = json.dumps(answer.body, cls=DjangoJSONEncoder)
+        text = (
+            answer.body
+            if isinstance(answer.body, str)
+            else json.dumps(answer.body, cls=DjangoJSONEncoder)
+        )
         with connection.cursor() as cursor:
             cursor.execute(
                 sql.IDEMPOTENCY_STORE,
@@ -96,7 +107,7 @@ def run_once(*, user: User, key: str, fingerprint: str, action: Callable[[], Ans
     return Answer(status=answer.status, body=body)
 
 
-def _claim(*, user: User, key: str, fingerprint: str) -> Answer | None:
+def _claim(*, user: AbstractBaseUser, key: str, fingerprint: str) -> Answer | None:
     """Inserts the key first. A concurrent request with the same key blocks on the unique
     index until this transaction ends, then sees its stored answer; if this one rolls back
     the other proceeds as the first. Returns the earlier answer to replay, or None to go
