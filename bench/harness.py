@@ -24,6 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 WRK = ["wrk", "-t2", "-c16", "--latency"]
+# The concurrency levels a scaling run loads each contender at (issue: 1, 4 and 16).
+CONNECTIONS = (1, 4, 16)
 STARTUP_TIMEOUT_SECONDS = 30
 LOCK_PATH = Path("/tmp/atrium-bench.lock")
 
@@ -38,6 +40,23 @@ def announce(name: str, rounds: int, duration: int, *, extra: str = "") -> None:
         f" {os.cpu_count()} CPUs, {rounds} rounds of {duration}s per contender,"
         f" wrk {' '.join(WRK[1:])}{extra}"
     )
+
+
+# A load average above this (per CPU) means other work shares the machine: figures still
+# compare within a round, but absolute ones are low.
+BUSY_LOAD_PER_CPU = 0.5
+
+
+def warn_if_busy() -> bool:
+    """Prints the load average, and a warning when the machine is busy; True when it is."""
+    one, five, _ = os.getloadavg()
+    cpus = os.cpu_count() or 1
+    busy = five > BUSY_LOAD_PER_CPU * cpus
+    print(
+        f"load average {one:.2f} (1 min), {five:.2f} (5 min) on {cpus} CPUs"
+        + ("  WARNING: a busy machine; absolute figures are low, compare ratios" if busy else "")
+    )
+    return busy
 
 
 @contextmanager
@@ -78,8 +97,11 @@ def _port_is_taken(port: int) -> bool:
 
 
 @contextmanager
-def gunicorn(app: str, port: int, log_dir: Path) -> Iterator[subprocess.Popen]:
-    """A gunicorn with 3 sync workers, stopped (master by its pid) however the block ends.
+def gunicorn(
+    app: str, port: int, log_dir: Path, *, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen]:
+    """A gunicorn with 3 sync workers, stopped (master by its pid) however the block ends;
+    ``env`` adds to this process's environment (a contender's settings module).
     Workers get 120 s, not gunicorn's 30, for the stock contenders' first requests on a cold
     cache (see ``get``)."""
     if _port_is_taken(port):
@@ -91,6 +113,7 @@ def gunicorn(app: str, port: int, log_dir: Path) -> Iterator[subprocess.Popen]:
             cwd=ROOT,
             stdout=log,
             stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
         )
     try:
         yield process
@@ -147,11 +170,17 @@ _SOCKET_ERRORS = re.compile(r"Socket errors:.*")
 _TO_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
-def wrk(contender: Contender, seconds: int, *, script: Path | None = None) -> LoadResult:
-    """Loads the contender for ``seconds``; ``script`` is a wrk Lua script (e.g. to POST)."""
+def wrk(
+    contender: Contender, seconds: int, *, script: Path | None = None, connections: int = 16
+) -> LoadResult:
+    """Loads the contender for ``seconds`` with ``connections`` open connections (on at most
+    two wrk threads); ``script`` is a wrk Lua script (e.g. to POST)."""
     output = subprocess.run(
         [
-            *WRK,
+            *WRK[:1],
+            f"-t{min(2, connections)}",
+            f"-c{connections}",
+            *WRK[3:],
             f"-d{seconds}s",
             "-H",
             f"Authorization: {contender.authorization}",
@@ -222,3 +251,18 @@ def print_summary(rounds: list[dict[str, LoadResult]], pairs: list[tuple[str, st
         rates = [r[atrium].requests_per_second / r[floor].requests_per_second for r in rounds]
         p50s = [r[atrium].p50_ms / r[floor].p50_ms for r in rounds]
         print(f"  {atrium} / {floor}: req/s {span(rates, 2)}x, p50 {span(p50s, 2)}x")
+
+
+def print_scaling(rounds: list[dict[str, LoadResult]], contenders: list[str]) -> None:
+    """Each contender's req/s at every concurrency level against its own at one connection
+    (named ``"<contender> c<n>"`` in the rounds): how it scales, whatever its speed."""
+    print(f"\nScaling (req/s at n connections / at 1), over {len(rounds)} rounds")
+    for name in contenders:
+
+        def rate(result: dict[str, LoadResult], n: int, name: str = name) -> float:
+            return result[f"{name} c{n}"].requests_per_second
+
+        ratios = "  ".join(
+            f"c{n}: {span([rate(r, n) / rate(r, 1) for r in rounds], 2)}x" for n in CONNECTIONS[1:]
+        )
+        print(f"  {name}: {ratios}")

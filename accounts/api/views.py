@@ -15,7 +15,7 @@ from accounts.services import credentials, login, roles, users
 from core.api.context import action_context
 from core.api.permissions import HasActionPermission, SessionCredentialOnly, request_has_perm
 from core.api.schema import problem_responses
-from core.api.validation import validated
+from core.api.validation import represented, validated
 
 from . import serializers as s
 
@@ -134,7 +134,7 @@ class MeView(GenericAPIView):
     serializer_class = s.MeOutput
 
     def get(self, request):
-        return Response(self.get_serializer(request.user).data)
+        return Response(represented(s.MeOutput, request.user))
 
 
 class ProfileView(GenericAPIView):
