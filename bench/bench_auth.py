@@ -307,10 +307,11 @@ def main() -> None:
         warn_if_busy()
         print("Servers:")
         process_of = {atrium_url: atrium, floor_url: floor, stock_url: stock}
-        bodies = {
-            c.name: wait_for_answer(process_of[c.url.split("/api/")[0].split("/stock/")[0]], c)
-            for c in [*scaled, *keyed]
-        }
+
+        def base_of(contender: Contender) -> str:
+            return contender.url.split("/api/")[0].split("/stock/")[0]
+
+        bodies = {c.name: wait_for_answer(process_of[base_of(c)], c) for c in [*scaled, *keyed]}
         for name in ("floor bearer", "stock bearer", "floor api-key"):
             expected = bodies["atrium " + name.split()[1]]
             if json.loads(bodies[name]) != json.loads(expected):
