@@ -22,7 +22,7 @@ from core.api.context import action_context
 from core.api.parsers import refuse_unstorable_strings
 from core.api.permissions import HasActionPermission
 from core.api.schema import problem_responses
-from core.api.validation import validated, validated_query
+from core.api.validation import represented, validated, validated_query
 from core.exceptions import ValidationFailed
 
 from . import serializers as s
@@ -145,6 +145,10 @@ class InvoiceViewSet(
     def get_serializer_class(self):
         return s.InvoiceOutput if self.action == "list" else s.InvoiceDetailOutput
 
+    def list(self, request):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(represented(s.InvoiceOutput, page, many=True))
+
     def _answer(self, invoice: Invoice, code: int = status.HTTP_200_OK) -> Response:
         return Response(
             s.InvoiceDetailOutput(self.get_queryset().get(pk=invoice.pk)).data, status=code
@@ -245,7 +249,9 @@ class PaymentViewSet(
 
         def write() -> Answer:
             payment = payments.payment_record(**data, actor=request.user, context=context)
-            return Answer(status=status.HTTP_201_CREATED, body=s.PaymentOutput(payment).data)
+            return Answer(
+                status=status.HTTP_201_CREATED, body=represented(s.PaymentOutput, payment)
+            )
 
         return respond_once(request, write)
 

@@ -31,14 +31,20 @@ def validated_query(serializer_class: type[serializers.Serializer], params: Mapp
     return serializer.validated_data
 
 
-def represented(serializer_class: type[serializers.Serializer], instance: Any) -> Any:
-    """What ``serializer_class(instance).data`` is, for a hot endpoint's output serializer.
+def represented(
+    serializer_class: type[serializers.Serializer], instance: Any, *, many: bool = False
+) -> Any:
+    """What ``serializer_class(instance, many=many).data`` is, for a hot endpoint's output.
 
     Building a ``ModelSerializer``'s fields (from the model's fields, nested serializers
     included) is most of what representing one object costs; as for query serializers (see
     ``validated_query``), each thread binds them once and lends them to later instances, so
     the serializer's fields must not read ``context`` (no request, no hyperlinks).
     """
+    if many:
+        serializer = serializer_class(instance, many=True)
+        _with_bound_fields(serializer.child)  # type: ignore[attr-defined]
+        return serializer.data
     return _with_bound_fields(serializer_class(instance)).data
 
 

@@ -19,7 +19,7 @@ from accounts.models import User
 from core.api.context import action_context
 from core.api.permissions import HasActionPermission
 from core.api.schema import problem_responses
-from core.api.validation import validated, validated_query
+from core.api.validation import represented, validated, validated_query
 from core.exceptions import PermissionDenied, PreconditionRequired
 from documents import selectors, services
 from documents.filters import DocumentFilter
@@ -91,7 +91,7 @@ class DocumentViewSet(viewsets.GenericViewSet):
     def list(self, request):
         """Live documents I own or hold a live share of, newest change first."""
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(s.DocumentSummaryOutput(page, many=True).data)
+        return self.get_paginated_response(represented(s.DocumentSummaryOutput, page, many=True))
 
     @extend_schema(request=s.DocumentCreateInput, responses={201: s.DocumentOutput})
     def create(self, request):
@@ -101,13 +101,13 @@ class DocumentViewSet(viewsets.GenericViewSet):
             context=action_context(request),
             **validated(s.DocumentCreateInput, request.data),
         )
-        response = Response(s.DocumentOutput(document).data, status=status.HTTP_201_CREATED)
+        response = Response(represented(s.DocumentOutput, document), status=status.HTTP_201_CREATED)
         return _with_etag(response, document)
 
     def retrieve(self, request, document_id=None):
         """The document's current version; its `ETag` goes in `If-Match` to change it."""
         access = selectors.document_access(user=request.user, document_id=document_id)
-        return _with_etag(Response(s.DocumentOutput(access.document).data), access.document)
+        return _with_etag(Response(represented(s.DocumentOutput, access.document)), access.document)
 
     @extend_schema(
         request=s.DocumentUpdateInput,
@@ -127,7 +127,7 @@ class DocumentViewSet(viewsets.GenericViewSet):
             context=action_context(request),
             **data,
         )
-        return _with_etag(Response(s.DocumentOutput(document).data), document)
+        return _with_etag(Response(represented(s.DocumentOutput, document)), document)
 
     @extend_schema(
         request=s.DocumentUpdateInput,
@@ -158,7 +158,7 @@ class DocumentViewSet(viewsets.GenericViewSet):
             actor=request.user, document_id=document_id, context=action_context(request)
         )
         document = selectors.document_access(user=request.user, document_id=document.pk).document
-        return _with_etag(Response(s.DocumentOutput(document).data), document)
+        return _with_etag(Response(represented(s.DocumentOutput, document)), document)
 
     @extend_schema(responses={200: s.TrashedDocumentOutput(many=True)})
     @action(detail=False, methods=["get"], filter_backends=[], ordering=("-deleted_at",))
@@ -176,7 +176,7 @@ class DocumentViewSet(viewsets.GenericViewSet):
         match first."""
         query = validated_query(s.SearchQueryInput, request.query_params)["q"]
         page = self.paginate_queryset(selectors.document_search(user=request.user, query=query))
-        return self.get_paginated_response(s.SearchResultOutput(page, many=True).data)
+        return self.get_paginated_response(represented(s.SearchResultOutput, page, many=True))
 
 
 class _DocumentChildViewSet(viewsets.GenericViewSet):
@@ -257,7 +257,7 @@ class VersionViewSet(_DocumentChildViewSet):
             note=note,
             context=action_context(request),
         )
-        return _with_etag(Response(s.DocumentOutput(document).data), document)
+        return _with_etag(Response(represented(s.DocumentOutput, document)), document)
 
 
 class ShareViewSet(_DocumentChildViewSet):
