@@ -324,7 +324,14 @@ def main() -> None:
         rounds: list[dict[str, LoadResult]] = []
         logins: list[LoginResult] = []
         for number in range(1, args.rounds + 1):
-            rounds.append({f"{c.name} c{n}": wrk(c, args.duration, connections=n) for c, n in runs})
+            rounds.append(
+                {
+                    f"{c.name} c{n}": wrk(
+                        c, args.duration, connections=n, server=process_of[base_of(c)]
+                    )
+                    for c, n in runs
+                }
+            )
             logins.append(measure_login(atrium_url))
             print_round(number, rounds[-1], pairs)
             print_login(logins[-1])
