@@ -24,6 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.harness import (
+    CONNECTIONS,
     Contender,
     LoadResult,
     announce,
@@ -32,18 +33,20 @@ from bench.harness import (
     manage,
     percentile,
     print_round,
+    print_scaling,
     print_summary,
     span,
     wait_for_answer,
+    warn_if_busy,
     wrk,
 )
 
-DATABASE_URL = "postgres://postgres@127.0.0.1:5432/atrium_bench"
+DATABASE_SERVER = "postgres://postgres@127.0.0.1:5432/"
 REDIS_URL = "redis://127.0.0.1:6379/14"
 SETTINGS_MODULE = "config.settings.bench"
-ATRIUM = "http://127.0.0.1:8100"
-FLOOR = "http://127.0.0.1:8101"
 ME_PATH = "/api/v1/me"
+STOCK_ME_PATH = "/stock/me"
+STOCK_SETTINGS_MODULE = "bench.stock_me_settings"
 LOGIN_PATH = "/api/v1/auth/login"
 
 BENCH_EMAIL = "bench@bench.invalid"
@@ -157,14 +160,14 @@ def _fill(cursor) -> None:
 # --- Measurements ---------------------------------------------------------------------------
 
 
-def login_timings(count: int) -> list[float]:
+def login_timings(base_url: str, count: int) -> list[float]:
     """Milliseconds per POST /auth/login, one after the other, each with the right password
     (so the lockout never starts) and each opening a session."""
     body = json.dumps({"email": BENCH_EMAIL, "password": BENCH_PASSWORD}).encode()
     timings = []
     for _ in range(count):
         request = urllib.request.Request(
-            ATRIUM + LOGIN_PATH,
+            base_url + LOGIN_PATH,
             data=body,
             headers={"Content-Type": "application/json"},
             method="POST",
@@ -201,8 +204,8 @@ def argon2_timings(count: int) -> list[float]:
     return timings
 
 
-def measure_login() -> LoginResult:
-    logins = login_timings(LOGINS_PER_ROUND)
+def measure_login(base_url: str) -> LoginResult:
+    logins = login_timings(base_url, LOGINS_PER_ROUND)
     verifies = argon2_timings(LOGINS_PER_ROUND)
     return LoginResult(
         login_p50_ms=statistics.median(logins),
@@ -247,11 +250,15 @@ def main() -> None:
         default="redis",
         help="where throttles count: Redis (production) or PostgreSQL (the fallback)",
     )
+    parser.add_argument("--database", default="atrium_bench", help="the bench's own database")
+    parser.add_argument(
+        "--port", type=int, default=8100, help="Atrium's port; the floor and stock take the next"
+    )
     args = parser.parse_args()
 
-    # Every child (manage.py, both gunicorns) inherits these; the bench never touches another
+    # Every child (manage.py, the gunicorns) inherits these; the bench never touches another
     # database, whatever the shell says.
-    os.environ["DATABASE_URL"] = DATABASE_URL
+    os.environ["DATABASE_URL"] = DATABASE_SERVER + args.database
     os.environ["DJANGO_SETTINGS_MODULE"] = SETTINGS_MODULE
     # Set either way, so a developer's .env never chooses; database 14 keeps bench counters
     # away from anything else on the machine's Redis.
@@ -265,43 +272,73 @@ def main() -> None:
     prepare_database()
     credentials = prepare_fixtures()
     bearer, api_key = f"Bearer {credentials.token}", f"Api-Key {credentials.api_key}"
-    contenders = [
-        Contender("atrium bearer", ATRIUM + ME_PATH, bearer),
-        Contender("atrium api-key", ATRIUM + ME_PATH, api_key),
-        Contender("floor bearer", FLOOR + ME_PATH, bearer),
-        Contender("floor api-key", FLOOR + ME_PATH, api_key),
+    atrium_url, floor_url, stock_url = (
+        f"http://127.0.0.1:{args.port + offset}" for offset in range(3)
+    )
+    # Bearer tokens at every concurrency level (the scaling comparison); API keys at 16.
+    scaled = [
+        Contender("atrium bearer", atrium_url + ME_PATH, bearer),
+        Contender("floor bearer", floor_url + ME_PATH, bearer),
+        Contender("stock bearer", stock_url + STOCK_ME_PATH, bearer),
     ]
-    pairs = [("atrium bearer", "floor bearer"), ("atrium api-key", "floor api-key")]
+    keyed = [
+        Contender("atrium api-key", atrium_url + ME_PATH, api_key),
+        Contender("floor api-key", floor_url + ME_PATH, api_key),
+    ]
+    runs = [(c, n) for n in CONNECTIONS for c in scaled] + [(c, 16) for c in keyed]
+    pairs = [
+        *((f"atrium bearer c{n}", f"floor bearer c{n}") for n in CONNECTIONS),
+        *((f"atrium bearer c{n}", f"stock bearer c{n}") for n in CONNECTIONS),
+        ("atrium api-key c16", "floor api-key c16"),
+    ]
 
     with (
         bench_lock(),
         tempfile.TemporaryDirectory(prefix="atrium-bench-") as log_dir,
-        gunicorn("config.wsgi:application", 8100, Path(log_dir)) as atrium,
-        gunicorn("bench.floor_me:application", 8101, Path(log_dir)) as floor,
+        gunicorn("config.wsgi:application", args.port, Path(log_dir)) as atrium,
+        gunicorn("bench.floor_me:application", args.port + 1, Path(log_dir)) as floor,
+        gunicorn(
+            "config.wsgi:application",
+            args.port + 2,
+            Path(log_dir),
+            env={"DJANGO_SETTINGS_MODULE": STOCK_SETTINGS_MODULE},
+        ) as stock,
     ):
+        warn_if_busy()
         print("Servers:")
-        process_of = {ATRIUM: atrium, FLOOR: floor}
-        bodies = {
-            c.name: wait_for_answer(process_of[c.url.removesuffix(ME_PATH)], c) for c in contenders
-        }
-        for atrium_name, floor_name in pairs:
-            if json.loads(bodies[atrium_name]) != json.loads(bodies[floor_name]):
+        process_of = {atrium_url: atrium, floor_url: floor, stock_url: stock}
+
+        def base_of(contender: Contender) -> str:
+            return contender.url.split("/api/")[0].split("/stock/")[0]
+
+        bodies = {c.name: wait_for_answer(process_of[base_of(c)], c) for c in [*scaled, *keyed]}
+        for name in ("floor bearer", "stock bearer", "floor api-key"):
+            expected = bodies["atrium " + name.split()[1]]
+            if json.loads(bodies[name]) != json.loads(expected):
                 raise SystemExit(
-                    f"The floor's body differs from Atrium's:\n{bodies[atrium_name]!r}\n"
-                    f"{bodies[floor_name]!r}"
+                    f"{name}'s body differs from Atrium's:\n{expected!r}\n{bodies[name]!r}"
                 )
-        for contender in contenders:
+        for contender in [*scaled, *keyed]:
             wrk(contender, WARM_UP_SECONDS)
 
         rounds: list[dict[str, LoadResult]] = []
         logins: list[LoginResult] = []
         for number in range(1, args.rounds + 1):
-            rounds.append({c.name: wrk(c, args.duration) for c in contenders})
-            logins.append(measure_login())
+            rounds.append(
+                {
+                    f"{c.name} c{n}": wrk(
+                        c, args.duration, connections=n, server=process_of[base_of(c)]
+                    )
+                    for c, n in runs
+                }
+            )
+            logins.append(measure_login(atrium_url))
             print_round(number, rounds[-1], pairs)
             print_login(logins[-1])
         print_summary(rounds, pairs)
+        print_scaling(rounds, [c.name for c in scaled])
         print_login_summary(logins)
+        warn_if_busy()
 
 
 if __name__ == "__main__":

@@ -24,6 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 WRK = ["wrk", "-t2", "-c16", "--latency"]
+# The concurrency levels a scaling run loads each contender at (issue: 1, 4 and 16).
+CONNECTIONS = (1, 4, 16)
 STARTUP_TIMEOUT_SECONDS = 30
 LOCK_PATH = Path("/tmp/atrium-bench.lock")
 
@@ -38,6 +40,23 @@ def announce(name: str, rounds: int, duration: int, *, extra: str = "") -> None:
         f" {os.cpu_count()} CPUs, {rounds} rounds of {duration}s per contender,"
         f" wrk {' '.join(WRK[1:])}{extra}"
     )
+
+
+# A load average above this (per CPU) means other work shares the machine: figures still
+# compare within a round, but absolute ones are low.
+BUSY_LOAD_PER_CPU = 0.5
+
+
+def warn_if_busy() -> bool:
+    """Prints the load average, and a warning when the machine is busy; True when it is."""
+    one, five, _ = os.getloadavg()
+    cpus = os.cpu_count() or 1
+    busy = five > BUSY_LOAD_PER_CPU * cpus
+    print(
+        f"load average {one:.2f} (1 min), {five:.2f} (5 min) on {cpus} CPUs"
+        + ("  WARNING: a busy machine; absolute figures are low, compare ratios" if busy else "")
+    )
+    return busy
 
 
 @contextmanager
@@ -66,6 +85,10 @@ class LoadResult:
     requests_per_second: float
     p50_ms: float
     p99_ms: float
+    # CPU the server's processes (gunicorn's master and workers) spent per request, when the
+    # run was given the server: unlike req/s it hardly depends on what else the machine runs,
+    # so it tells work that grows with concurrency from waiting that grows with it.
+    cpu_ms_per_request: float | None = None
 
 
 def manage(*args: str) -> None:
@@ -78,8 +101,11 @@ def _port_is_taken(port: int) -> bool:
 
 
 @contextmanager
-def gunicorn(app: str, port: int, log_dir: Path) -> Iterator[subprocess.Popen]:
-    """A gunicorn with 3 sync workers, stopped (master by its pid) however the block ends.
+def gunicorn(
+    app: str, port: int, log_dir: Path, *, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen]:
+    """A gunicorn with 3 sync workers, stopped (master by its pid) however the block ends;
+    ``env`` adds to this process's environment (a contender's settings module).
     Workers get 120 s, not gunicorn's 30, for the stock contenders' first requests on a cold
     cache (see ``get``)."""
     if _port_is_taken(port):
@@ -91,6 +117,7 @@ def gunicorn(app: str, port: int, log_dir: Path) -> Iterator[subprocess.Popen]:
             cwd=ROOT,
             stdout=log,
             stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
         )
     try:
         yield process
@@ -142,16 +169,49 @@ def wait_for_answer(process: subprocess.Popen, contender: Contender) -> bytes:
 
 _LATENCY = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.MULTILINE)
 _RATE = re.compile(r"^Requests/sec:\s+([\d.]+)", re.MULTILINE)
+_COUNT = re.compile(r"^\s*(\d+) requests in", re.MULTILINE)
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def server_cpu_seconds(server: subprocess.Popen) -> float:
+    """User and system CPU of a gunicorn master and its live workers, from /proc."""
+    pids = [server.pid]
+    for task in Path(f"/proc/{server.pid}/task").iterdir():
+        pids += [int(pid) for pid in (task / "children").read_text().split()]
+    total = 0
+    for pid in pids:
+        try:
+            # After the command's parenthesised name: utime and stime are fields 14 and 15.
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        except FileNotFoundError:  # a worker that ended
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / _CLOCK_TICKS
+
+
 _NON_2XX = re.compile(r"Non-2xx or 3xx responses:\s+(\d+)")
 _SOCKET_ERRORS = re.compile(r"Socket errors:.*")
 _TO_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
-def wrk(contender: Contender, seconds: int, *, script: Path | None = None) -> LoadResult:
-    """Loads the contender for ``seconds``; ``script`` is a wrk Lua script (e.g. to POST)."""
+def wrk(
+    contender: Contender,
+    seconds: int,
+    *,
+    script: Path | None = None,
+    connections: int = 16,
+    server: subprocess.Popen | None = None,
+) -> LoadResult:
+    """Loads the contender for ``seconds`` with ``connections`` open connections (on at most
+    two wrk threads); ``script`` is a wrk Lua script (e.g. to POST). Given its ``server``,
+    the result has the server's CPU per request."""
+    cpu_before = server_cpu_seconds(server) if server else None
     output = subprocess.run(
         [
-            *WRK,
+            *WRK[:1],
+            f"-t{min(2, connections)}",
+            f"-c{connections}",
+            *WRK[3:],
             f"-d{seconds}s",
             "-H",
             f"Authorization: {contender.authorization}",
@@ -171,7 +231,10 @@ def wrk(contender: Contender, seconds: int, *, script: Path | None = None) -> Lo
     rate = _RATE.search(output)
     if rate is None or set(latencies) != {"50", "99"}:
         raise SystemExit(f"Could not read wrk's output:\n{output}")
-    return LoadResult(float(rate.group(1)), latencies["50"], latencies["99"])
+    cpu_ms = None
+    if server is not None and cpu_before is not None and (done := _COUNT.search(output)):
+        cpu_ms = (server_cpu_seconds(server) - cpu_before) * 1000 / max(1, int(done.group(1)))
+    return LoadResult(float(rate.group(1)), latencies["50"], latencies["99"], cpu_ms)
 
 
 def percentile(samples: list[float], fraction: float) -> float:
@@ -193,11 +256,12 @@ def print_round(number: int, results: dict[str, LoadResult], pairs: list[tuple[s
     """One round's figures per contender, then each (atrium, floor) pair's ratios."""
     width = max(len(name) for name in results)
     print(f"\nRound {number}")
-    print(f"  {'contender':{width}} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
+    print(f"  {'contender':{width}} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'CPU ms/req':>10}")
     for name, result in results.items():
+        cpu = "" if result.cpu_ms_per_request is None else f"{result.cpu_ms_per_request:10.2f}"
         print(
             f"  {name:{width}} {result.requests_per_second:9.0f}"
-            f" {result.p50_ms:8.2f} {result.p99_ms:8.2f}"
+            f" {result.p50_ms:8.2f} {result.p99_ms:8.2f} {cpu}"
         )
     for atrium, floor in pairs:
         a, f = results[atrium], results[floor]
@@ -211,14 +275,36 @@ def print_summary(rounds: list[dict[str, LoadResult]], pairs: list[tuple[str, st
     """The spread of every figure and ratio over the rounds."""
     width = max(len(name) for name in rounds[0])
     print(f"\nSummary over {len(rounds)} rounds (low-high)")
-    print(f"  {'contender':{width}} {'req/s':>12} {'p50 ms':>12} {'p99 ms':>12}")
+    print(f"  {'contender':{width}} {'req/s':>12} {'p50 ms':>12} {'p99 ms':>12} {'CPU ms/req':>12}")
     for name in rounds[0]:
+        cpus = [r[name].cpu_ms_per_request for r in rounds]
+        cpu = "" if None in cpus else span([c for c in cpus if c is not None], 2)
         print(
             f"  {name:{width}} {span([r[name].requests_per_second for r in rounds]):>12}"
             f" {span([r[name].p50_ms for r in rounds], 2):>12}"
-            f" {span([r[name].p99_ms for r in rounds], 2):>12}"
+            f" {span([r[name].p99_ms for r in rounds], 2):>12} {cpu:>12}"
         )
     for atrium, floor in pairs:
         rates = [r[atrium].requests_per_second / r[floor].requests_per_second for r in rounds]
         p50s = [r[atrium].p50_ms / r[floor].p50_ms for r in rounds]
         print(f"  {atrium} / {floor}: req/s {span(rates, 2)}x, p50 {span(p50s, 2)}x")
+
+
+def print_scaling(rounds: list[dict[str, LoadResult]], contenders: list[str]) -> None:
+    """Each contender's req/s, and CPU per request, at every concurrency level against its
+    own at one connection (named ``"<contender> c<n>"`` in the rounds): how it scales,
+    whatever its speed. More CPU per request at 16 connections than at 1 is work that grows
+    with contention; the same CPU and fewer requests is waiting."""
+    print(f"\nScaling (at n connections / at 1), over {len(rounds)} rounds")
+    for name in contenders:
+
+        def ratio(result: dict[str, LoadResult], n: int, field: str, name: str = name) -> float:
+            at_n = getattr(result[f"{name} c{n}"], field) or 0.0
+            at_1 = getattr(result[f"{name} c1"], field) or 1.0
+            return at_n / at_1
+
+        for field, label in (("requests_per_second", "req/s"), ("cpu_ms_per_request", "CPU/req")):
+            ratios = "  ".join(
+                f"c{n}: {span([ratio(r, n, field) for r in rounds], 2)}x" for n in CONNECTIONS[1:]
+            )
+            print(f"  {name} {label}: {ratios}")

@@ -7,6 +7,7 @@ import psycopg
 from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.db import DatabaseCache
+from django.core.cache.backends.redis import RedisCache
 from django.core.exceptions import RequestDataTooBig
 from django.db import connection
 from django.db.migrations.loader import MigrationLoader
@@ -14,6 +15,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
+from redis.exceptions import RedisError
 from rest_framework import exceptions
 
 from core.api.problems import RequestTooLarge, ServerError, ServiceUnavailable, problem_response
@@ -41,11 +43,23 @@ READINESS_STATEMENT_TIMEOUT_MS = 1000
 @require_safe
 def readyz(request: HttpRequest) -> JsonResponse:
     """Readiness: this worker can serve requests. 503 with the failing dependency whenever a
-    request would fail: the database does not answer, a migration is not applied, or the cache
-    (Redis, or the database cache's table) cannot be used."""
+    request would fail: the database does not answer, a migration is not applied, or the
+    database cache's table cannot be read. A Redis that does not answer is reported but keeps
+    the worker ready: the throttles fail open but for the sign-in, registration, reset and
+    two-factor limits (core/api/throttling.py), and every worker shares the one Redis, so
+    taking them all out of service would turn a partial outage into a full one."""
     problem = _database_problem() or _cache_problem()
     if problem is not None:
         return problem_response(request, problem)
+    if not _redis_answers():
+        return JsonResponse(
+            {
+                "status": "degraded",
+                "cache": "unavailable",
+                "detail": "Redis does not answer: general rate limits are not counted;"
+                " sign-in, registration, password reset and two-factor answer 503.",
+            }
+        )
     return JsonResponse({"status": "ok"})
 
 
@@ -94,10 +108,12 @@ def _pending_migrations(applied: set[tuple[str, str]]) -> list[tuple[str, str]]:
 
 
 def _cache_problem() -> ServiceUnavailable | None:
+    """The database cache's table cannot be read (Redis is ``_redis_answers``'s)."""
     cache = caches["default"]
+    if isinstance(cache, RedisCache):
+        return None
     try:
-        # A read through the cache API, as the throttles use it: it needs the server (Redis)
-        # or the table (the database cache).
+        # A read through the cache API, as the throttles use it.
         cache.get("readyz")
     except Exception:
         logger.warning("Readiness check: the cache cannot be used", exc_info=True)
@@ -109,6 +125,19 @@ def _cache_problem() -> ServiceUnavailable | None:
             )
         return ServiceUnavailable("The cache does not answer.", code="cache_unavailable")
     return None
+
+
+def _redis_answers() -> bool:
+    """True unless the cache is Redis and it does not answer a read."""
+    cache = caches["default"]
+    if not isinstance(cache, RedisCache):
+        return True
+    try:
+        cache.get("readyz")
+    except RedisError:
+        logger.warning("Readiness check: Redis does not answer", exc_info=True)
+        return False
+    return True
 
 
 # Django calls these for errors raised outside DRF views (unknown URLs, middleware, its own

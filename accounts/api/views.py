@@ -17,7 +17,7 @@ from accounts.services import credentials, login, roles, users
 from core.api.context import action_context
 from core.api.permissions import HasActionPermission, SessionCredentialOnly, request_has_perm
 from core.api.schema import problem_responses
-from core.api.validation import require_json_types, validated
+from core.api.validation import represented, require_json_types, validated
 
 from . import serializers as s
 
@@ -145,7 +145,7 @@ class MeView(GenericAPIView):
 
     @no_store
     def get(self, request):
-        return Response(self.get_serializer(request.user).data)
+        return Response(represented(s.MeOutput, request.user))
 
 
 class ProfileView(GenericAPIView):

@@ -22,7 +22,7 @@ from core.api.idempotency import IDEMPOTENCY_PARAMETER, respond_once
 from core.api.parsers import refuse_unstorable_strings
 from core.api.permissions import HasActionPermission
 from core.api.schema import problem_responses
-from core.api.validation import require_json_types, validated, validated_query
+from core.api.validation import represented, require_json_types, validated, validated_query
 from core.exceptions import ValidationFailed
 from core.services.idempotency import Answer
 
@@ -147,6 +147,10 @@ class InvoiceViewSet(
     def get_serializer_class(self):
         return s.InvoiceOutput if self.action == "list" else s.InvoiceDetailOutput
 
+    def list(self, request):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(represented(s.InvoiceOutput, page, many=True))
+
     def _detail(self, invoice: Invoice) -> dict:
         return s.InvoiceDetailOutput(self.get_queryset().get(pk=invoice.pk)).data
 
@@ -254,7 +258,9 @@ class PaymentViewSet(
 
         def write() -> Answer:
             payment = payments.payment_record(**data, actor=request.user, context=context)
-            return Answer(status=status.HTTP_201_CREATED, body=s.PaymentOutput(payment).data)
+            return Answer(
+                status=status.HTTP_201_CREATED, body=represented(s.PaymentOutput, payment)
+            )
 
         return respond_once(request, write)
 

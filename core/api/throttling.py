@@ -18,11 +18,21 @@ and ``incr``. The price of fixed windows is that a client can spend two windows'
 boundary, which a strict limit of a few requests a minute tolerates.
 
 A view that overrides ``throttle_classes`` drops all of these; set ``throttle_scope`` instead.
+
+When Redis does not answer (docs/operations.md, "Redis outage"), the two kinds part ways. The
+``anon`` and ``user`` rates fail open: they keep one client from hogging the service, and
+refusing every request because their counter is gone would turn a cache outage into a full
+one. The scoped limits fail closed: they are what bounds password, code and registration
+guessing, so those endpoints answer 503 (problem+json, ``Retry-After``) until Redis is back.
+After a failure this process leaves Redis alone for ``REDIS_RETRY_SECONDS``: a Redis that
+does not answer would otherwise cost every request a connection attempt (up to the cache's
+1 s connect timeout when its host does not answer at all).
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import time
 from collections.abc import Mapping
@@ -30,16 +40,35 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
+from redis.exceptions import RedisError
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
+from core.api.problems import ServiceUnavailable
 from core.net import client_ip
 
 if TYPE_CHECKING:
     from rest_framework.request import Request
     from rest_framework.views import APIView
 
+logger = logging.getLogger(__name__)
+
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+REDIS_RETRY_SECONDS = 5
+# time.monotonic() before which this process does not try Redis again.
+_redis_down_until = 0.0
+
+
+class CountingUnavailable(ServiceUnavailable):
+    """A limit that fails closed could not count this request."""
+
+    default_detail = (
+        "Attempts cannot be counted right now, so this endpoint is closed; try again shortly."
+    )
+    default_code = "rate_limit_unavailable"
+    # Read by core.api.problems into Retry-After.
+    wait = REDIS_RETRY_SECONDS
 
 
 def parse_rate(rate: str) -> tuple[int, int]:
@@ -69,14 +98,28 @@ def _redis_count_hit(cache: RedisCache):
     return script
 
 
-def count_hit(key: str, *, timeout: int) -> int:
+def count_hit(key: str, *, timeout: int) -> int | None:
     """Adds one to the counter ``key`` of the default cache, creating it to expire in
-    ``timeout`` seconds, and returns the count with this hit."""
+    ``timeout`` seconds, and returns the count with this hit; None when Redis does not answer
+    (now, or within the last ``REDIS_RETRY_SECONDS``)."""
+    global _redis_down_until
     cache = caches["default"]
     if isinstance(cache, RedisCache):
-        # One round trip where the cache API takes three (add; incr checks the key first).
-        script = _redis_count_hit(cache)
-        return script(keys=[cache.make_and_validate_key(key)], args=[timeout])
+        if time.monotonic() < _redis_down_until:
+            return None
+        try:
+            # One round trip where the cache API takes three (add; incr checks the key first).
+            script = _redis_count_hit(cache)
+            return script(keys=[cache.make_and_validate_key(key)], args=[timeout])
+        except RedisError:
+            logger.warning(
+                "Redis does not answer: general rates are not counted and scoped limits"
+                " refuse for %s s",
+                REDIS_RETRY_SECONDS,
+                exc_info=True,
+            )
+            _redis_down_until = time.monotonic() + REDIS_RETRY_SECONDS
+            return None
     cache.add(key, 0, timeout=timeout)
     try:
         return cache.incr(key)
@@ -87,7 +130,10 @@ def count_hit(key: str, *, timeout: int) -> int:
 
 class _WindowThrottle(BaseThrottle):
     """Allows ``rate`` requests per window to each identity ``get_identity`` returns; no rate
-    or no identity means no limit from this throttle."""
+    or no identity means no limit from this throttle. ``fails_closed``: whether a request the
+    cache cannot count is refused (503) rather than let through."""
+
+    fails_closed: ClassVar[bool] = False
 
     def allow_request(self, request: Request, view: APIView) -> bool:
         scope = self.get_scope(view)
@@ -107,6 +153,10 @@ class _WindowThrottle(BaseThrottle):
         # Hashed: keeps e-mail addresses out of the cache and keys short for any backend.
         digest = hashlib.sha256(identity.encode()).hexdigest()[:32]
         count = count_hit(f"throttle:{scope}:{digest}:{window_index}", timeout=window + 1)
+        if count is None:
+            if self.fails_closed:
+                raise CountingUnavailable()
+            return True
         self.retry_after = math.ceil((window_index + 1) * window - now)
         return count <= allowed
 
@@ -148,6 +198,7 @@ class _ScopedThrottle(_WindowThrottle):
     """Applies the rate ``"<view.throttle_scope>.<dimension>"``."""
 
     dimension: ClassVar[str]
+    fails_closed = True
 
     def get_scope(self, view: APIView) -> str | None:
         view_scope = getattr(view, "throttle_scope", None)

@@ -7,7 +7,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-_query_fields = threading.local()
+_bound_fields = threading.local()
 
 
 def validated(serializer_class: type[serializers.Serializer], data: Any, **kwargs) -> dict:
@@ -77,12 +77,34 @@ def validated_query(serializer_class: type[serializers.Serializer], params: Mapp
     binds them once per class and lends them to the later instances: such serializers must
     not reach ``context`` from a field.
     """
-    serializer = serializer_class(data=params)
-    bound = _query_fields.__dict__.setdefault("by_class", {})
+    serializer = _with_bound_fields(serializer_class(data=params))
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def represented(
+    serializer_class: type[serializers.Serializer], instance: Any, *, many: bool = False
+) -> Any:
+    """What ``serializer_class(instance, many=many).data`` is, for a hot endpoint's output.
+
+    Building a ``ModelSerializer``'s fields (from the model's fields, nested serializers
+    included) is most of what representing one object costs; as for query serializers (see
+    ``validated_query``), each thread binds them once and lends them to later instances, so
+    the serializer's fields must not read ``context`` (no request, no hyperlinks).
+    """
+    if many:
+        serializer = serializer_class(instance, many=True)
+        _with_bound_fields(serializer.child)  # type: ignore[attr-defined]
+        return serializer.data
+    return _with_bound_fields(serializer_class(instance)).data
+
+
+def _with_bound_fields(serializer: serializers.Serializer) -> serializers.Serializer:
+    bound = _bound_fields.__dict__.setdefault("by_class", {})
+    serializer_class = type(serializer)
     if serializer_class in bound:
         # ``fields`` is a cached_property: filling the instance's slot skips building it.
         serializer.__dict__["fields"] = bound[serializer_class]
     else:
         bound[serializer_class] = serializer.fields
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
+    return serializer

@@ -20,7 +20,7 @@ from core.api.context import action_context
 from core.api.idempotency import IDEMPOTENCY_PARAMETER, respond_once
 from core.api.permissions import HasActionPermission
 from core.api.schema import problem_responses
-from core.api.validation import validated, validated_query
+from core.api.validation import represented, validated, validated_query
 from core.exceptions import PermissionDenied, PreconditionRequired
 from core.services.idempotency import Answer
 from documents import selectors, services
@@ -93,7 +93,7 @@ class DocumentViewSet(viewsets.GenericViewSet):
     def list(self, request):
         """Live documents I own or hold a live share of, newest change first."""
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(s.DocumentSummaryOutput(page, many=True).data)
+        return self.get_paginated_response(represented(s.DocumentSummaryOutput, page, many=True))
 
     @extend_schema(
         request=s.DocumentCreateInput,
@@ -107,7 +107,9 @@ class DocumentViewSet(viewsets.GenericViewSet):
 
         def write() -> Answer:
             document = services.document_create(actor=request.user, context=context, **data)
-            return Answer(status=status.HTTP_201_CREATED, body=s.DocumentOutput(document).data)
+            return Answer(
+                status=status.HTTP_201_CREATED, body=represented(s.DocumentOutput, document)
+            )
 
         response = cast(Response, respond_once(request, write))
         # The first answer's version, replayed or not: what If-Match must name next.
@@ -117,7 +119,7 @@ class DocumentViewSet(viewsets.GenericViewSet):
     def retrieve(self, request, document_id=None):
         """The document's current version; its `ETag` goes in `If-Match` to change it."""
         access = selectors.document_access(user=request.user, document_id=document_id)
-        return _with_etag(Response(s.DocumentOutput(access.document).data), access.document)
+        return _with_etag(Response(represented(s.DocumentOutput, access.document)), access.document)
 
     @extend_schema(
         request=s.DocumentUpdateInput,
@@ -137,7 +139,7 @@ class DocumentViewSet(viewsets.GenericViewSet):
             context=action_context(request),
             **data,
         )
-        return _with_etag(Response(s.DocumentOutput(document).data), document)
+        return _with_etag(Response(represented(s.DocumentOutput, document)), document)
 
     @extend_schema(
         request=s.DocumentUpdateInput,
@@ -168,7 +170,7 @@ class DocumentViewSet(viewsets.GenericViewSet):
             actor=request.user, document_id=document_id, context=action_context(request)
         )
         document = selectors.document_access(user=request.user, document_id=document.pk).document
-        return _with_etag(Response(s.DocumentOutput(document).data), document)
+        return _with_etag(Response(represented(s.DocumentOutput, document)), document)
 
     @extend_schema(responses={200: s.TrashedDocumentOutput(many=True)})
     @action(detail=False, methods=["get"], filter_backends=[], ordering=("-deleted_at",))
@@ -186,7 +188,7 @@ class DocumentViewSet(viewsets.GenericViewSet):
         match first."""
         query = validated_query(s.SearchQueryInput, request.query_params)["q"]
         page = self.paginate_queryset(selectors.document_search(user=request.user, query=query))
-        return self.get_paginated_response(s.SearchResultOutput(page, many=True).data)
+        return self.get_paginated_response(represented(s.SearchResultOutput, page, many=True))
 
 
 class _DocumentChildViewSet(viewsets.GenericViewSet):
@@ -267,7 +269,7 @@ class VersionViewSet(_DocumentChildViewSet):
             note=note,
             context=action_context(request),
         )
-        return _with_etag(Response(s.DocumentOutput(document).data), document)
+        return _with_etag(Response(represented(s.DocumentOutput, document)), document)
 
 
 class ShareViewSet(_DocumentChildViewSet):

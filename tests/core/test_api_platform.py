@@ -17,8 +17,9 @@ from drf_spectacular.validation import validate_schema
 from rest_framework.test import APIClient
 
 from core.api.throttling import count_hit
+from tests.accounts.conftest import session_token_for
 from tests.core.api_platform_urls import platform_patterns
-from tests.factories import CustomerFactory
+from tests.factories import CustomerFactory, UserFactory
 
 pytestmark = pytest.mark.urls("tests.core.api_platform_urls")
 
@@ -638,3 +639,36 @@ def test_a_browser_sees_an_api_error_as_a_browsable_page(api):
     assert response.status_code == 405
     assert response["Content-Type"].startswith("text/html")
     assert "script-src 'self'" in response["Content-Security-Policy"]
+
+
+@pytest.mark.django_db
+def test_a_cookieless_api_answer_skips_the_browser_middleware_but_keeps_its_headers(api):
+    user = UserFactory()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {session_token_for(user)}")
+
+    response = api.get("/api/v1/me")
+
+    assert response.status_code == 200
+    # Nothing touched a session (SessionMiddleware would vary on Cookie) or a CSRF cookie.
+    assert "Cookie" not in response.get("Vary", "")
+    assert not response.cookies
+    assert response["Content-Length"] == str(len(response.content))
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["Content-Security-Policy"] == "default-src 'none'; frame-ancestors 'none'"
+
+
+@pytest.mark.django_db
+def test_a_signed_in_browser_still_reaches_the_api_with_its_session_and_csrf():
+    user = UserFactory()
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(user)
+
+    read = browser.get("/api/v1/me")
+    write_without_token = browser.patch(
+        "/api/v1/me/profile", {"bio": "hi"}, content_type="application/json"
+    )
+
+    assert read.status_code == 200
+    assert read.json()["email"] == user.email
+    assert write_without_token.status_code == 403
+    assert "CSRF" in write_without_token.json()["detail"]

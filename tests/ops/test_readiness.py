@@ -110,8 +110,9 @@ def test_readyz_answers_with_redis(client):
 
 @pytest.mark.django_db
 @override_settings(CACHES=_redis_cache("redis://127.0.0.1:1/0"))
-def test_readyz_is_a_503_problem_when_redis_does_not_answer(client):
+def test_readyz_stays_ready_but_degraded_when_redis_does_not_answer(client):
+    # Throttles fail open but for the sensitive scopes (tests/core/test_redis_outage.py).
     response = client.get("/readyz")
 
-    assert response.status_code == 503
-    assert problem_of(response)["code"] == "cache_unavailable"
+    assert response.status_code == 200
+    assert response.json()["cache"] == "unavailable"
