@@ -38,6 +38,16 @@ class AuditAction(models.TextChoices):
     INVOICE_REOPENED = "invoice.reopened"
     PAYMENT_STATUS_CHANGED = "payment.status_changed"
     DELETED_ROWS_PURGED = "deleted_rows.purged"
+    CUSTOMER_CREATED = "customer.created"
+    CUSTOMER_UPDATED = "customer.updated"
+    CUSTOMER_DELETED = "customer.deleted"
+    CUSTOMER_RESTORED = "customer.restored"
+    PRODUCT_CREATED = "product.created"
+    PRODUCT_UPDATED = "product.updated"
+    PRODUCT_DELETED = "product.deleted"
+    PRODUCT_RESTORED = "product.restored"
+    DOCUMENT_DELETED = "document.deleted"
+    DOCUMENT_RESTORED = "document.restored"
 
 
 class AuditEvent(UUIDModel):

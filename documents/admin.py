@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.contrib.admin.utils import model_ngettext
 
 from core.admin import (
     LargeTableAdminMixin,
@@ -20,7 +21,9 @@ def restore_selected(modeladmin, request, queryset):
         services.document_moderate_restore(actor=request.user, document_id=pk, context=context)
         for pk in queryset.values_list("pk", flat=True)
     )
-    modeladmin.message_user(request, f"Restored {restored} documents.")
+    modeladmin.message_user(
+        request, f"Restored {restored} {model_ngettext(modeladmin.opts, restored)}."
+    )
 
 
 class DocumentVersionInline(ReadOnlyTabularInline):

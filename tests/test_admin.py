@@ -9,7 +9,7 @@ from django.urls import reverse
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import ApiKey, ApiSession, Permission, Role, User
+from accounts.models import ApiKey, ApiSession, Permission, Role, User, UserProfile
 from billing.models import Customer, Invoice, InvoiceStatus, Payment, Product
 from chat.models import Conversation, Message
 from core.admin import CappedCountPaginator, LargeTableAdminMixin
@@ -26,10 +26,12 @@ LARGE_TABLES = [
     model for model in REGISTERED if isinstance(admin.site._registry[model], LargeTableAdminMixin)
 ]
 SOFT_DELETABLE = [Conversation, Message, Document, Customer, Product]
-# Rows that only a service creates (it sets up owners and versions, shows a secret once, or
-# writes an audit event) have no add page.
+# Rows that only a service or a command creates (it sets up owners and versions, shows a
+# secret once, or writes an audit event) have no add page.
 NO_ADD_PAGE = {
     AuditEvent,
+    Permission,
+    UserProfile,
     ApiSession,
     ApiKey,
     Conversation,
@@ -341,10 +343,24 @@ def test_audit_events_cannot_be_added_changed_or_deleted_even_by_a_superuser(cli
     assert AuditEvent.objects.get(pk=event.pk).action == AuditAction.LOGIN_FAILED
 
 
-def test_viewing_audit_events_needs_the_view_permission(client, login_staff):
-    login_staff("billing_manager")
+def test_viewing_audit_events_needs_a_view_permission(client, login_staff):
+    login_staff()
 
     assert client.get(admin_url(AuditEvent, "changelist")).status_code == 403
+
+
+def test_billing_managers_read_the_audit_of_billing_rows_only(client, login_staff):
+    login_staff("billing_manager")
+    customer = factories.CustomerFactory(name="Acme Ltd")
+    AuditEvent.objects.create(
+        action="customer.created", target_type="billing.customer", target_id=str(customer.pk)
+    )
+    AuditEvent.objects.create(action="user.created", target_type="accounts.user", target_id="x")
+
+    page = client.get(admin_url(AuditEvent, "changelist")).content.decode()
+
+    assert "customer.created" in page and "Acme Ltd" in page
+    assert "user.created" not in page
 
 
 @pytest.fixture

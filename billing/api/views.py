@@ -72,16 +72,21 @@ class _ServiceCrudViewSet(
     def _service(self, verb: str):
         return getattr(self.service_module, f"{self.service_prefix}_{verb}")
 
+    def _acting(self) -> dict:
+        return {"actor": self.request.user, "context": action_context(self.request)}
+
     def perform_create(self, serializer):
-        serializer.instance = self._service("create")(**serializer.validated_data)
+        serializer.instance = self._service("create")(**serializer.validated_data, **self._acting())
 
     def perform_update(self, serializer):
         serializer.instance = self._service("update")(
-            **{self.service_prefix: serializer.instance}, **serializer.validated_data
+            **{self.service_prefix: serializer.instance},
+            **serializer.validated_data,
+            **self._acting(),
         )
 
     def perform_destroy(self, instance):
-        self._service("delete")(**{self.service_prefix: instance})
+        self._service("delete")(**{self.service_prefix: instance}, **self._acting())
 
 
 class CustomerViewSet(_ServiceCrudViewSet):

@@ -88,6 +88,34 @@ def test_past_due_filter_lists_overdue_open_invoices(admin_client):
     assert [row.pk for row in listed] == [overdue.pk]
 
 
+def draft_lines(*lines: dict) -> dict:
+    """The POST of a draft's line editor; a line with an ``id`` is one the page showed."""
+    data = {
+        "lines-TOTAL_FORMS": str(len(lines)),
+        "lines-INITIAL_FORMS": str(sum("id" in line for line in lines)),
+    }
+    for index, line in enumerate(lines):
+        data.update({f"lines-{index}-{name}": str(value) for name, value in line.items()})
+    return data
+
+
+def test_a_line_breaking_a_rule_is_shown_on_its_row_and_nothing_is_saved(admin_client):
+    customer = CustomerFactory()
+
+    response = admin_client.post(
+        reverse("admin:billing_invoice_add"),
+        {
+            "customer": str(customer.pk),
+            "due_date": "2031-01-31",
+            **draft_lines({"description": "", "quantity": "1", "unit_price": "5.00"}),
+        },
+    )
+
+    assert response.status_code == 200
+    assert "A line without a product needs a description." in response.content.decode()
+    assert not Invoice.objects.exists()
+
+
 def test_adding_an_invoice_in_the_admin_creates_an_audited_draft(admin_client):
     customer = CustomerFactory()
     due = timezone.now() + timedelta(days=10)
@@ -96,8 +124,7 @@ def test_adding_an_invoice_in_the_admin_creates_an_audited_draft(admin_client):
         reverse("admin:billing_invoice_add"),
         {
             "customer": str(customer.pk),
-            "due_date_0": due.strftime("%Y-%m-%d"),
-            "due_date_1": due.strftime("%H:%M:%S"),
+            "due_date": due.strftime("%Y-%m-%d"),
             "lines-TOTAL_FORMS": "0",
             "lines-INITIAL_FORMS": "0",
             "payments-TOTAL_FORMS": "0",
@@ -127,22 +154,34 @@ def test_a_draft_is_edited_and_deleted_from_its_pages_through_the_audited_servic
     admin_client,
 ):
     invoice = invoice_with_lines(status=InvoiceStatus.DRAFT)
+    line = invoice.lines.get()
     due = timezone.now() + timedelta(days=60)
 
     admin_client.post(
         reverse("admin:billing_invoice_change", args=[invoice.pk]),
         {
             "customer": str(invoice.customer_id),
-            "due_date_0": due.strftime("%Y-%m-%d"),
-            "due_date_1": due.strftime("%H:%M:%S"),
-            "lines-TOTAL_FORMS": "1",
-            "lines-INITIAL_FORMS": "1",
-            "payments-TOTAL_FORMS": "0",
-            "payments-INITIAL_FORMS": "0",
+            "due_date": due.strftime("%Y-%m-%d"),
+            **draft_lines(
+                {
+                    "id": line.pk,
+                    "order": "2",
+                    "quantity": "1",
+                    "unit_price": "100.00",
+                    "description": line.description,
+                },
+                {"order": "1", "description": "Setup", "quantity": "2", "unit_price": "12.50"},
+            ),
         },
     )
     invoice.refresh_from_db()
-    assert invoice.due_date.date() == due.date()
+    # Due through the end of the day chosen; the new line first, as ordered; the total summed.
+    assert timezone.localtime(invoice.due_date).date() == due.date()
+    assert invoice.amount == Decimal("125.00")
+    assert list(invoice.lines.values_list("description", "position")) == [
+        ("Setup", 1),
+        (line.description, 2),
+    ]
 
     admin_client.post(reverse("admin:billing_invoice_delete", args=[invoice.pk]), {"post": "yes"})
 
