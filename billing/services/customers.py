@@ -89,12 +89,14 @@ def customer_create(
 def customer_update(
     *, customer: Customer, actor: User | None, context: ActionContext, **fields: Any
 ) -> Customer:
-    changes = {name: value for name, value in fields.items() if getattr(customer, name) != value}
+    # Compared with the row as stored: the admin hands in an instance its form already edited.
+    stored = Customer.all_objects.select_for_update().get(pk=customer.pk)
+    changes = {name: value for name, value in fields.items() if getattr(stored, name) != value}
     if not changes:
         return customer
     if "email" in changes:
         require_email(changes["email"], customer=customer)
-    before = _state(customer, changes)
+    before = _state(stored, changes)
     _saved(lambda: save_changes(customer, changes))
     audit.record(
         action=AuditAction.CUSTOMER_UPDATED,

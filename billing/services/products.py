@@ -53,10 +53,12 @@ def product_update(
 ) -> Product:
     """Changes name, description, price or ``active`` (deactivated products stay on the
     invoices that have them but cannot be put on new lines)."""
-    changes = {name: value for name, value in fields.items() if getattr(product, name) != value}
+    # Compared with the row as stored: the admin hands in an instance its form already edited.
+    stored = Product.all_objects.select_for_update().get(pk=product.pk)
+    changes = {name: value for name, value in fields.items() if getattr(stored, name) != value}
     if not changes:
         return product
-    before = _state(product, changes)
+    before = _state(stored, changes)
     save_changes(product, changes)
     audit.record(
         action=AuditAction.PRODUCT_UPDATED,

@@ -206,3 +206,111 @@ def test_customers_and_products_are_written_through_their_services(admin_client)
     product = Product.objects.get(name="Retired plan")
     assert (product.price, product.active) == (Decimal("19.00"), False)
     assert Customer.all_objects.get(pk=customer.pk).deleted_at is not None
+
+
+def test_customer_changes_in_the_admin_are_audited_field_by_field(admin_client):
+    admin_client.post(
+        reverse("admin:billing_customer_add"),
+        {"name": "Acme Ltd", "email": "ap@acme.example", "phone": "", "address": ""},
+    )
+    customer = Customer.objects.get(email="ap@acme.example")
+    admin_client.post(
+        reverse("admin:billing_customer_change", args=[customer.pk]),
+        {"name": "Acme Limited", "email": "ap@acme.example", "phone": "", "address": ""},
+    )
+    admin_client.post(reverse("admin:billing_customer_delete", args=[customer.pk]), {"post": "yes"})
+    run_action(
+        admin_client,
+        reverse("admin:billing_customer_changelist") + "?deleted=deleted",
+        "restore_selected",
+        customer,
+    )
+
+    events = AuditEvent.objects.filter(target_id=str(customer.pk)).order_by("occurred_at")
+    assert [event.action for event in events] == [
+        AuditAction.CUSTOMER_CREATED,
+        AuditAction.CUSTOMER_UPDATED,
+        AuditAction.CUSTOMER_DELETED,
+        AuditAction.CUSTOMER_RESTORED,
+    ]
+    assert (events[1].before, events[1].after) == ({"name": "Acme Ltd"}, {"name": "Acme Limited"})
+    assert Customer.objects.filter(pk=customer.pk).exists()
+
+
+def test_a_second_customer_with_the_same_address_is_refused(admin_client):
+    CustomerFactory(email="ap@acme.example")
+
+    response = admin_client.post(
+        reverse("admin:billing_customer_add"),
+        {"name": "Acme again", "email": "AP@acme.example", "phone": "", "address": ""},
+    )
+
+    assert "A customer with this email address exists" in response.content.decode()
+    assert Customer.objects.count() == 1
+
+
+def test_a_deleted_customers_address_may_be_reused_but_then_it_cannot_be_restored(admin_client):
+    old = CustomerFactory(email="ap@acme.example", deleted_at=timezone.now())
+    CustomerFactory(email="ap@acme.example")
+
+    response = run_action(
+        admin_client,
+        reverse("admin:billing_customer_changelist") + "?deleted=deleted",
+        "restore_selected",
+        old,
+    )
+
+    assert "Another customer has this address." in response.content.decode()
+    assert Customer.all_objects.get(pk=old.pk).deleted_at is not None
+
+
+def test_a_partial_payment_leaves_the_invoice_open_and_the_rest_pays_it(admin_client):
+    invoice = invoice_with_lines(amount=Decimal("100.00"), status=InvoiceStatus.OPEN)
+    url = reverse("admin:billing_invoice_payment", args=[invoice.pk])
+
+    assert 'value="100.00"' in admin_client.get(url).content.decode()
+    admin_client.post(url, {"amount": "40.00", "provider": "manual"})
+    assert Invoice.objects.get(pk=invoice.pk).status == InvoiceStatus.OPEN
+    too_much = admin_client.post(url, {"amount": "70.00", "provider": "manual"})
+    assert "At most 60.00 remains due." in too_much.content.decode()
+    admin_client.post(url, {"amount": "60.00", "provider": "bank_transfer"})
+
+    assert Invoice.objects.get(pk=invoice.pk).status == InvoiceStatus.PAID
+    assert AuditEvent.objects.filter(action=AuditAction.PAYMENT_RECORDED).count() == 2
+
+
+def test_part_of_a_payment_is_refunded_from_its_page(admin_client):
+    invoice = invoice_with_lines(amount=Decimal("100.00"), status=InvoiceStatus.OPEN)
+    admin_client.post(
+        reverse("admin:billing_invoice_payment", args=[invoice.pk]),
+        {"amount": "100.00", "provider": "manual"},
+    )
+    payment = Payment.objects.get(invoice=invoice)
+
+    admin_client.post(
+        reverse("admin:billing_payment_refund", args=[payment.pk]),
+        {"amount": "30.00", "reason": "Discount agreed late"},
+    )
+
+    payment.refresh_from_db()
+    assert payment.refunded_amount == Decimal("30.00")
+    assert Invoice.objects.get(pk=invoice.pk).status == InvoiceStatus.OPEN
+    assert AuditEvent.objects.filter(action=AuditAction.PAYMENT_REFUNDED).exists()
+
+
+def test_staff_without_billing_rights_cannot_open_the_payment_page(client, synced_roles):
+    client.force_login(StaffUserFactory(roles=["staff"]))
+    invoice = invoice_with_lines(status=InvoiceStatus.OPEN)
+
+    response = client.get(reverse("admin:billing_invoice_payment", args=[invoice.pk]))
+
+    assert response.status_code == 403
+    assert "You may not open this page" in response.content.decode()
+
+
+def test_a_finalized_invoice_page_offers_no_save(admin_client):
+    invoice = invoice_with_lines(status=InvoiceStatus.OPEN)
+
+    page = admin_client.get(reverse("admin:billing_invoice_change", args=[invoice.pk]))
+
+    assert 'name="_save"' not in page.content.decode()
