@@ -433,7 +433,7 @@ class RevokeAdminMixin(ModelAdminBase):
 
 @admin.register(ApiSession)
 class ApiSessionAdmin(RevokeAdminMixin, ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
-    list_display = ("id", "user", "created_at", "last_accessed_at", "expires_at")
+    list_display = ("__str__", "user", "created_at", "last_accessed_at", "expires_at")
     search_fields = ("user__email",)
     list_select_related = ("user",)
     raw_id_fields = ("user",)

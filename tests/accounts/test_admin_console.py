@@ -272,3 +272,10 @@ def test_the_home_page_says_what_atrium_is_and_links_the_way_in(client, db):
 
     assert "back-office" in page
     assert reverse("admin:index") in page and reverse("api-docs") in page
+
+
+def test_swagger_offers_the_bearer_token_first(client, db):
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+
+    first = next(iter(schema["components"]["securitySchemes"].values()))
+    assert (first["type"], first["scheme"]) == ("http", "bearer")
