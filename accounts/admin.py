@@ -1,5 +1,7 @@
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import admin, messages
 from django.contrib.admin.options import csrf_protect_m
@@ -13,7 +15,7 @@ from django.contrib.auth.models import Group
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
-from django.utils import formats
+from django.utils import formats, timezone
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -27,8 +29,10 @@ from core.admin import (
     refusal_message,
     saved_by_service,
 )
+from core.admin_site import Figure, Panel
 from core.api.context import action_context
 from core.exceptions import DomainError
+from core.models import AuditAction, AuditEvent
 
 from .admin_two_factor import AdminLoginForm, two_factor_enrol
 from .forms import (
@@ -81,6 +85,19 @@ class ApiKeyInline(ReadOnlyTabularInline):
     show_change_link = True
 
 
+class LockedFilter(admin.SimpleListFilter):
+    title = "sign-in"
+    parameter_name = "locked"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Locked now")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(locked_until__gt=timezone.now())
+        return queryset
+
+
 @admin.register(User)
 class UserAdmin(ServiceWritesAdminMixin, auth_admin.UserAdmin):
     form = UserChangeForm
@@ -122,7 +139,15 @@ class UserAdmin(ServiceWritesAdminMixin, auth_admin.UserAdmin):
         "locked_until",
         "created_at",
     )
-    list_filter = ("is_staff", "is_superuser", "is_active", "verified", "totp_enabled", "roles")
+    list_filter = (
+        LockedFilter,
+        "is_staff",
+        "is_superuser",
+        "is_active",
+        "verified",
+        "totp_enabled",
+        "roles",
+    )
     list_select_related = ("profile",)
     search_fields = ("email", "profile__display_name")
     ordering = ("email",)
@@ -460,3 +485,63 @@ class ApiKeyAdmin(RevokeAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         credentials.api_key_revoke(
             api_key=api_key, actor=request.user, context=action_context(request)
         )
+
+
+# --- the dashboard ---------------------------------------------------------------------------
+
+# What the security panel lists as recent: the events that mean someone should look.
+SECURITY_ACTIONS = (
+    AuditAction.LOGIN_FAILED,
+    AuditAction.ACCOUNT_LOCKED,
+    AuditAction.TWO_FACTOR_DISABLED,
+    AuditAction.PASSWORD_CHANGED,
+    AuditAction.API_KEY_CREATED,
+    AuditAction.ROLES_CHANGED,
+)
+RECENT_EVENTS = 5
+
+
+@admin.site.register_panel  # type: ignore[attr-defined]
+def security_panel(request) -> Panel | None:
+    if not request.user.has_perm("accounts.view_user"):
+        return None
+    now = timezone.now()
+    day_ago = now - timedelta(hours=24)
+    locked = User.objects.filter(locked_until__gt=now).count()
+    figures = [
+        Figure(
+            f"locked {'account' if locked == 1 else 'accounts'}",
+            str(locked),
+            f"{reverse('admin:accounts_user_changelist')}?locked=yes",
+        )
+    ]
+    items = []
+    if request.user.has_perm("core.view_auditevent"):
+        audit_url = reverse("admin:core_auditevent_changelist")
+        failed = AuditEvent.objects.filter(
+            action=AuditAction.LOGIN_FAILED, occurred_at__gte=day_ago
+        ).count()
+        query = urlencode(
+            {"action": AuditAction.LOGIN_FAILED, "occurred_at__gte": day_ago.isoformat()}
+        )
+        figures.append(Figure("failed sign-ins in 24 h", str(failed), f"{audit_url}?{query}"))
+        recent = (
+            AuditEvent.objects.filter(action__in=SECURITY_ACTIONS)
+            .select_related("actor")
+            .order_by("-occurred_at")[:RECENT_EVENTS]
+        )
+        items = [
+            Figure(
+                event.action,
+                f"{formats.date_format(timezone.localtime(event.occurred_at), 'DATETIME_FORMAT')}"
+                f" · {event.actor.email if event.actor else 'anonymous'}",
+                reverse("admin:core_auditevent_change", args=[event.pk]),
+            )
+            for event in recent
+        ]
+    return Panel(
+        title="Accounts and security",
+        figures=figures,
+        items=items,
+        items_title="Recent security events",
+    )

@@ -1,10 +1,12 @@
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from types import ModuleType
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AdminDateWidget
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponse, HttpResponseRedirect
@@ -22,6 +24,7 @@ from core.admin import (
     SoftDeleteAdminMixin,
     saved_by_service,
 )
+from core.admin_site import Bar, Figure, Panel
 from core.api.context import action_context
 from core.exceptions import Conflict, DomainError, ValidationFailed
 
@@ -606,3 +609,61 @@ class PaymentAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
             title=f"Refund {payment}",
             intro=f"{refundable} of this payment can be refunded.",
         )
+
+
+# --- the dashboard ---------------------------------------------------------------------------
+
+# The figures are sums over every open invoice and recent payment: cached a minute, so the
+# console's front page stays cheap however often it is opened.
+DASHBOARD_CACHE_SECONDS = 60
+REVENUE_MONTHS = 6
+
+
+def _money_figures() -> tuple[selectors.OutstandingTotals, list[selectors.MonthlyRevenue]]:
+    return (
+        selectors.outstanding_totals(),
+        selectors.revenue_by_month(months=REVENUE_MONTHS),
+    )
+
+
+@admin.site.register_panel  # type: ignore[attr-defined]
+def billing_panel(request) -> Panel | None:
+    if not request.user.has_perm("billing.view_invoice"):
+        return None
+    cached = cache.get_or_set("console:billing-panel", _money_figures, DASHBOARD_CACHE_SECONDS)
+    totals, months = cached or _money_figures()
+    invoices_url = reverse("admin:billing_invoice_changelist")
+    payments_url = reverse("admin:billing_payment_changelist")
+    largest = max((month.net for month in months), default=Decimal("0")) or Decimal("1")
+    bars = []
+    for month in months:
+        start = month.month
+        end = (start + timedelta(days=32)).replace(day=1)
+        query = {"created_at__gte": start.isoformat(), "created_at__lt": end.isoformat()}
+        bars.append(
+            Bar(
+                label=formats.date_format(start, "YEAR_MONTH_FORMAT"),
+                value=str(month.net),
+                share=max(0, int(month.net * 100 / largest)),
+                url=f"{payments_url}?{urlencode(query)}",
+            )
+        )
+    return Panel(
+        title="Billing",
+        figures=[
+            Figure(
+                f"outstanding on {totals.open_invoices} open "
+                f"{'invoice' if totals.open_invoices == 1 else 'invoices'}",
+                str(totals.outstanding),
+                f"{invoices_url}?status__exact={InvoiceStatus.OPEN}",
+            ),
+            Figure(
+                f"past due on {totals.past_due_invoices} "
+                f"{'invoice' if totals.past_due_invoices == 1 else 'invoices'}",
+                str(totals.past_due),
+                f"{invoices_url}?past_due=yes",
+            ),
+        ],
+        bars=bars,
+        bars_title="Received, less refunds, by month",
+    )

@@ -6,6 +6,7 @@ device enrols one.
 """
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.contrib import admin
@@ -29,6 +30,37 @@ class OTPAdminLoginForm(OTPAdminAuthenticationForm):
         super().clean_otp(user)
 
 
+@dataclass(frozen=True)
+class Figure:
+    """One number on the dashboard, linked to the list it counts."""
+
+    label: str
+    value: str
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    value: str
+    share: int  # percent of the panel's longest bar
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class Panel:
+    title: str
+    figures: list[Figure] = field(default_factory=list)
+    bars: list[Bar] = field(default_factory=list)
+    bars_title: str = ""
+    items: list[Figure] = field(default_factory=list)
+    items_title: str = ""
+
+
+# A panel maker returns None for people whose roles do not cover what it shows.
+PanelMaker = Callable[[HttpRequest], Panel | None]
+
+
 class AtriumAdminSite(admin.AdminSite):
     """The setting is read on every request, so production (on) and development (off) run the
     same code, and a test can flip it through ``settings`` alone."""
@@ -42,6 +74,19 @@ class AtriumAdminSite(admin.AdminSite):
     # where signed-in staff without a device enrol one, served at two-factor/enrol/.
     two_factor_login_form: type[OTPAdminLoginForm] = OTPAdminLoginForm
     two_factor_enrolment_view: Callable[[HttpRequest], HttpResponse] | None = None
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # The apps add theirs in their admin.py (register_panel), in INSTALLED_APPS order.
+        self.dashboard_panels: list[PanelMaker] = []
+
+    def register_panel(self, maker: PanelMaker) -> PanelMaker:
+        self.dashboard_panels.append(maker)
+        return maker
+
+    def index(self, request, extra_context=None):
+        panels = [panel for maker in self.dashboard_panels if (panel := maker(request))]
+        return super().index(request, {"panels": panels, **(extra_context or {})})
 
     # Without a token field on the login page a 2FA user could never become verified. Read per
     # request (a property where Django has a plain attribute), hence the overrides' ignores.

@@ -1,11 +1,15 @@
 """The staff console: who may open what, that its writes go through the services, and that
 its lists stay cheap however many rows there are."""
 
+from datetime import timedelta
+
 import pytest
 from django.contrib import admin
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -440,3 +444,26 @@ def test_capped_paginator_stops_counting_at_the_cap(db, monkeypatch):
     factories.PaymentFactory.create_batch(3)
 
     assert CappedCountPaginator(Payment.objects.all(), per_page=1).count == 2
+
+
+def test_the_front_page_shows_the_figures_of_the_persons_roles(client, login_staff):
+    cache.clear()
+    login_staff("billing_manager")
+    factories.InvoiceFactory(status=InvoiceStatus.OPEN, amount=0, number="INV-1999-000001")
+
+    page = client.get(reverse("admin:index")).content.decode()
+
+    assert "Billing" in page and "outstanding on 1 open invoice" in page
+    assert "?past_due=yes" in page
+    assert "Accounts and security" not in page
+
+
+def test_staff_see_locked_accounts_and_failed_sign_ins(client, login_staff):
+    login_staff("staff")
+    factories.UserFactory(locked_until=timezone.now() + timedelta(hours=1))
+    AuditEvent.objects.create(action=AuditAction.LOGIN_FAILED, after={"email": "x@y.z"})
+
+    page = client.get(reverse("admin:index")).content.decode()
+
+    assert "locked account" in page and "?locked=yes" in page
+    assert "failed sign-ins in 24 h" in page
