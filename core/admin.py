@@ -11,7 +11,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils.functional import cached_property
 
-from . import audit_display
+from . import audit, audit_display
 from .exceptions import DomainError
 from .models import AuditAction, AuditEvent
 
@@ -265,17 +265,7 @@ def admin_target_types() -> set[str]:
 
 
 def visible_target_types(user) -> set[str] | None:
-    """The target types whose events ``user`` may read: all (None) with the audit's own view
-    permission; otherwise those of the rows they may view (a billing manager reads the trail
-    of invoices, payments and customers)."""
-    if user.has_perm("core.view_auditevent"):
-        return None
-    return {
-        model._meta.label_lower
-        for model in admin.site._registry
-        if model is not AuditEvent
-        and user.has_perm(f"{model._meta.app_label}.view_{model._meta.model_name}")
-    }
+    return audit.visible_target_types(is_staff=user.is_staff, may=user.has_perm)
 
 
 class AuditChangeList(ChangeList):
