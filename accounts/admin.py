@@ -417,6 +417,21 @@ class RoleAdmin(ServiceWritesAdminMixin, AuditColumnsMixin, admin.ModelAdmin):
             )
         )
 
+    def save_model(self, request, obj, form, change) -> None:
+        acting = {"actor": request.user, "context": action_context(request)}
+        if not change:
+            created = roles.role_create(name=obj.name, **acting)
+            obj.pk, obj._state.adding = created.pk, False
+        elif "name" in form.changed_data:
+            roles.role_rename(role=obj, name=obj.name, **acting)
+
+    def delete_model(self, request, obj) -> None:
+        roles.role_delete(role=obj, actor=request.user, context=action_context(request))
+
+    def delete_queryset(self, request, queryset) -> None:
+        for role in queryset:
+            self.delete_model(request, role)
+
     @admin.display(description="Users", ordering="user_total")
     def user_count(self, role: Role) -> int:
         return role.user_total  # type: ignore[attr-defined]

@@ -46,6 +46,9 @@ class AuditAction(models.TextChoices):
     PRODUCT_UPDATED = "product.updated"
     PRODUCT_DELETED = "product.deleted"
     PRODUCT_RESTORED = "product.restored"
+    ROLE_CREATED = "role.created"
+    ROLE_RENAMED = "role.renamed"
+    ROLE_DELETED = "role.deleted"
     DOCUMENT_DELETED = "document.deleted"
     DOCUMENT_RESTORED = "document.restored"
 

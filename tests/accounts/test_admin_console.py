@@ -279,3 +279,21 @@ def test_swagger_offers_the_bearer_token_first(client, db):
 
     first = next(iter(schema["components"]["securitySchemes"].values()))
     assert (first["type"], first["scheme"]) == ("http", "bearer")
+
+
+def test_roles_are_made_renamed_and_removed_through_the_audited_service(admin_client):
+    holder = UserFactory(email="holder@example.com")
+    admin_client.post(reverse("admin:accounts_role_add"), {"name": "auditor"})
+    role = Role.objects.get(name="auditor")
+    role.users.add(holder)
+    admin_client.post(reverse("admin:accounts_role_change", args=[role.pk]), {"name": "auditors"})
+    admin_client.post(reverse("admin:accounts_role_delete", args=[role.pk]), {"post": "yes"})
+
+    events = AuditEvent.objects.filter(target_id=str(role.pk)).order_by("occurred_at")
+    assert [event.action for event in events] == [
+        AuditAction.ROLE_CREATED,
+        AuditAction.ROLE_RENAMED,
+        AuditAction.ROLE_DELETED,
+    ]
+    assert events[2].before == {"name": "auditors", "permissions": [], "users": [holder.email]}
+    assert not Role.objects.filter(pk=role.pk).exists()
