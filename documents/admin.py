@@ -64,6 +64,11 @@ class DocumentAdmin(ServiceWritesAdminMixin, SoftDeleteAdminMixin, admin.ModelAd
     def has_add_permission(self, request) -> bool:
         return False
 
+    def save_model(self, request, obj, form, change) -> None:
+        # Nothing here is editable: a save would only write the loaded row back over what the
+        # documents service changed meanwhile.
+        return
+
     def delete_model(self, request, obj) -> None:
         services.document_moderate_delete(
             actor=request.user, document_id=obj.pk, context=action_context(request)

@@ -467,3 +467,25 @@ def test_staff_see_locked_accounts_and_failed_sign_ins(client, login_staff):
 
     assert "locked account" in page and "?locked=yes" in page
     assert "failed sign-ins in 24 h" in page
+
+
+def test_messages_are_listed_by_their_words_and_found_by_them(client, login_staff):
+    login_staff("staff")
+    factories.MessageFactory(content="The Globex invoices go out on Friday")
+    factories.MessageFactory(content="Lunch at noon?")
+    url = admin_url(Message, "changelist")
+
+    page = client.get(url, {"q": "globex friday"}).content.decode()
+
+    assert "The Globex invoices go out on Friday" in page
+    assert "Lunch at noon?" not in page
+
+
+def test_pages_where_nothing_can_be_edited_offer_no_save(client, login_staff):
+    login_staff("admin")
+    message = factories.MessageFactory()
+    document = factories.DocumentFactory()
+
+    for obj in (message, document):
+        page = client.get(admin_url(type(obj), "change", obj.pk)).content.decode()
+        assert 'name="_save"' not in page, type(obj)
