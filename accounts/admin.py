@@ -549,7 +549,7 @@ def security_panel(request) -> Panel | None:
             Figure(
                 event.action,
                 f"{formats.date_format(timezone.localtime(event.occurred_at), 'DATETIME_FORMAT')}"
-                f" · {event.actor.email if event.actor else 'anonymous'}",
+                f" · {event.actor.email if event.actor else 'system or anonymous'}",
                 reverse("admin:core_auditevent_change", args=[event.pk]),
             )
             for event in recent

@@ -5,7 +5,7 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.widgets import AdminDateWidget
+from django.contrib.admin.widgets import AdminDateWidget, RelatedFieldWidgetWrapper
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.forms.models import BaseInlineFormSet
@@ -41,6 +41,19 @@ from .models import (
     Refund,
 )
 from .services import customers, invoices, payments, products
+
+
+class NoRelatedEditLinksMixin:
+    """Choosing a customer or product on an invoice must not offer to change or delete that
+    customer or product from there (one stray click away); adding a new one is fine."""
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)  # type: ignore[misc]
+        if field is not None and isinstance(field.widget, RelatedFieldWidgetWrapper):
+            field.widget.can_change_related = False
+            field.widget.can_delete_related = False
+            field.widget.can_view_related = False
+        return field
 
 
 class _ServiceCrudAdmin(ServiceWritesAdminMixin, SoftDeleteAdminMixin, AuditColumnsMixin):
@@ -191,7 +204,7 @@ class DraftLineFormSet(BaseInlineFormSet):
         self.lines = lines if self.has_changed() else None
 
 
-class DraftLineInline(admin.TabularInline):
+class DraftLineInline(NoRelatedEditLinksMixin, admin.TabularInline):
     """A draft's lines, edited on the invoice's page and saved with it by the invoice
     service (the total recomputed)."""
 
@@ -357,7 +370,9 @@ def add_refusal(form: forms.Form, refusal: DomainError) -> None:
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(ServiceWritesAdminMixin, AuditColumnsMixin, admin.ModelAdmin):
+class InvoiceAdmin(
+    NoRelatedEditLinksMixin, ServiceWritesAdminMixin, AuditColumnsMixin, admin.ModelAdmin
+):
     form = InvoiceForm
     list_display = ("__str__", "customer", "amount", "status", "due_on", "created_at")
     list_filter = (PastDueFilter, "status")

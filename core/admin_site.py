@@ -69,6 +69,8 @@ class AtriumAdminSite(admin.AdminSite):
     site_title = "Atrium staff console"
     index_title = "Run the company"
     site_url = "/"
+    # Lists (audit events, messages) need the width; the front page lists every section.
+    enable_nav_sidebar = False
 
     # Filled in by the accounts app: its login form (codes and recovery codes), and the view
     # where signed-in staff without a device enrol one, served at two-factor/enrol/.

@@ -1,3 +1,5 @@
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 
@@ -95,7 +97,12 @@ class AuditEvent(UUIDModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.action} {self.target_type}:{self.target_id}"
+        when = (
+            f" on {self.occurred_at:%d %b %Y %H:%M}"
+            if isinstance(self.occurred_at, datetime)
+            else ""
+        )
+        return f"{self.action}{when}"
 
 
 class Event(models.Model):
