@@ -34,7 +34,7 @@ from core.api.context import action_context
 from core.exceptions import DomainError
 from core.models import AuditAction, AuditEvent
 
-from .admin_two_factor import AdminLoginForm, two_factor_enrol
+from .admin_two_factor import AdminLoginForm, OwnPasswordChangeView, two_factor_enrol
 from .forms import (
     RoleForm,
     StaffPasswordSetForm,
@@ -57,6 +57,7 @@ for _device_model in (TOTPDevice, StaticDevice):
         admin.site.unregister(_device_model)
 admin.site.two_factor_login_form = AdminLoginForm  # type: ignore[attr-defined]
 admin.site.two_factor_enrolment_view = two_factor_enrol  # type: ignore[attr-defined]
+admin.site.password_change_view = OwnPasswordChangeView  # type: ignore[attr-defined]
 
 
 def may_grant_access(request) -> bool:

@@ -1,9 +1,11 @@
-"""Two-factor authentication at the staff console's door: the login form, which also takes a
-recovery code, and the page where staff without an authenticator enrol one (reached from the
-login when ``ADMIN_REQUIRES_2FA`` is on). Both go through accounts/services/two_factor.py."""
+"""The staff console's door: the login form, which also takes a recovery code; the page where
+staff without an authenticator enrol one (reached from the login when ``ADMIN_REQUIRES_2FA``
+is on); and changing one's own password. Each goes through the accounts services."""
 
 from django import forms
 from django.contrib import admin
+from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth.views import PasswordChangeView
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -17,8 +19,8 @@ from core.admin_site import OTPAdminLoginForm
 from core.api.context import action_context
 from core.exceptions import DomainError
 
-from .models import AuthenticatorDevice
-from .services import two_factor
+from .models import AuthenticatorDevice, User
+from .services import two_factor, users
 
 
 class AdminLoginForm(OTPAdminLoginForm):
@@ -103,3 +105,23 @@ def two_factor_enrol(request: HttpRequest) -> HttpResponse:
             "form": form,
         },
     )
+
+
+class OwnPasswordChangeView(PasswordChangeView):
+    """The console's "Change password": the accounts service changes it, audits it and ends
+    every other session of the person (this page's stays)."""
+
+    def form_valid(self, form):
+        try:
+            users.password_change(
+                user=form.user,
+                current_password=form.cleaned_data["old_password"],
+                new_password=form.cleaned_data["new_password1"],
+                current_session=None,
+                context=action_context(self.request),
+            )
+        except DomainError as refusal:
+            form.add_error(None, refusal.detail)
+            return self.form_invalid(form)
+        update_session_auth_hash(self.request, User.objects.get(pk=form.user.pk))
+        return HttpResponseRedirect(self.get_success_url())

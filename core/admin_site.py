@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.admin.forms import AdminPasswordChangeForm
+from django.contrib.auth.views import PasswordChangeView
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django_otp import devices_for_user
@@ -76,6 +78,9 @@ class AtriumAdminSite(admin.AdminSite):
     # where signed-in staff without a device enrol one, served at two-factor/enrol/.
     two_factor_login_form: type[OTPAdminLoginForm] = OTPAdminLoginForm
     two_factor_enrolment_view: Callable[[HttpRequest], HttpResponse] | None = None
+    # The accounts app's, which changes one's own password through its service (audited,
+    # ending one's other sessions).
+    password_change_view: type[PasswordChangeView] = PasswordChangeView
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -119,6 +124,15 @@ class AtriumAdminSite(admin.AdminSite):
             and not user.is_verified()
             and not any(devices_for_user(user))
         )
+
+    def password_change(self, request, extra_context=None):
+        # Django's own, with the view above in place of its PasswordChangeView.
+        request.current_app = self.name
+        return self.password_change_view.as_view(
+            form_class=AdminPasswordChangeForm,
+            success_url=reverse(f"{self.name}:password_change_done"),
+            extra_context={**self.each_context(request), **(extra_context or {})},
+        )(request)
 
     def login(self, request, extra_context=None):
         # Where a password-only sign-in lands (the index sends the unverified here).

@@ -297,3 +297,27 @@ def test_roles_are_made_renamed_and_removed_through_the_audited_service(admin_cl
     ]
     assert events[2].before == {"name": "auditors", "permissions": [], "users": [holder.email]}
     assert not Role.objects.filter(pk=role.pk).exists()
+
+
+def test_changing_ones_own_password_is_audited_and_ends_the_other_sessions(client, synced_roles):
+    staff = StaffUserFactory(roles=["staff"])
+    session_token_for(staff)
+    elsewhere = console_session_of(staff)
+    client.force_login(staff)
+
+    response = client.post(
+        reverse("admin:password_change"),
+        {
+            "old_password": DEFAULT_PASSWORD,
+            "new_password1": NEW_PASSWORD,
+            "new_password2": NEW_PASSWORD,
+        },
+    )
+
+    assert response["Location"] == reverse("admin:password_change_done")
+    assert client.get(reverse("admin:index")).status_code == 200
+    assert elsewhere.get(reverse("admin:index")).status_code == 302
+    assert not ApiSession.objects.filter(user=staff).exists()
+    assert AuditEvent.objects.filter(
+        action=AuditAction.PASSWORD_CHANGED, target_id=str(staff.pk), after={"via": "change"}
+    ).exists()
