@@ -170,7 +170,8 @@ class DraftLineFormSet(BaseInlineFormSet):
 
     def clean(self) -> None:
         super().clean()
-        if any(self.errors):
+        # Untouched lines stay as stored (a product sold on them may be retired since).
+        if any(self.errors) or not self.has_changed():
             return
         kept = [
             (form.cleaned_data.get("order"), index, form)
@@ -201,7 +202,7 @@ class DraftLineFormSet(BaseInlineFormSet):
                 else:
                     raise forms.ValidationError(messages_) from None
             return
-        self.lines = lines if self.has_changed() else None
+        self.lines = lines
 
 
 class DraftLineInline(NoRelatedEditLinksMixin, admin.TabularInline):

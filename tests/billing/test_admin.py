@@ -10,7 +10,7 @@ from django.utils import timezone
 from billing.models import Customer, Invoice, InvoiceStatus, Payment, PaymentStatus, Product
 from core.models import AuditAction, AuditEvent
 from tests.billing.factories import invoice_with_lines
-from tests.factories import CustomerFactory, PaymentFactory, StaffUserFactory
+from tests.factories import CustomerFactory, PaymentFactory, ProductFactory, StaffUserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -314,3 +314,32 @@ def test_a_finalized_invoice_page_offers_no_save(admin_client):
     page = admin_client.get(reverse("admin:billing_invoice_change", args=[invoice.pk]))
 
     assert 'name="_save"' not in page.content.decode()
+
+
+def test_a_drafts_date_changes_while_a_line_keeps_a_product_no_longer_sold(admin_client):
+    invoice = invoice_with_lines(status=InvoiceStatus.DRAFT)
+    line = invoice.lines.get()
+    retired = ProductFactory(active=False)
+    line.__class__.objects.filter(pk=line.pk).update(product=retired)
+
+    admin_client.post(
+        reverse("admin:billing_invoice_change", args=[invoice.pk]),
+        {
+            "customer": str(invoice.customer_id),
+            "due_date": "2031-03-31",
+            **draft_lines(
+                {
+                    "id": line.pk,
+                    "order": "1",
+                    "product": retired.pk,
+                    "description": line.description,
+                    "quantity": "1.000",
+                    "unit_price": "100.00",
+                }
+            ),
+        },
+    )
+
+    invoice.refresh_from_db()
+    assert timezone.localtime(invoice.due_date).date().isoformat() == "2031-03-31"
+    assert invoice.lines.get().product == retired

@@ -1,18 +1,14 @@
 """Browser tests of the staff console: Playwright driving the system's Chromium (Debian's
 package, never a downloaded browser) against pytest-django's live server.
 
-One browser for the whole session, a fresh context (cookies, storage) per test. Where no
-Chromium is installed the tests skip and say so; CI installs it (.ci/run)."""
+One browser for all of them, a fresh context (cookies, storage) per test. Where no Chromium is
+installed the tests skip and say so; CI installs it (.ci/run)."""
 
 import os
 import shutil
 from collections.abc import Iterator
 
 import pytest
-
-# Playwright's sync API runs an event loop in the test's thread; Django's guard against ORM
-# calls from async code would then refuse the test's own setup queries.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM_CANDIDATES = ("chromium", "chromium-browser", "/usr/bin/chromium")
 
@@ -29,8 +25,12 @@ def chromium_path() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator:
+    """Lives while this package's tests run: Playwright's sync API keeps an event loop in the
+    test's thread, which Django's guard against ORM calls from async code would take for an
+    async context. The guard is lifted for these tests only (the setting must not reach other
+    tests, nor the processes they start: ``check --deploy`` refuses it)."""
     executable = chromium_path()
     if executable is None:
         pytest.skip(
@@ -39,7 +39,8 @@ def browser() -> Iterator:
         )
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
+    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
         chromium = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
         yield chromium
         chromium.close()
