@@ -51,7 +51,8 @@ def attach_targets(events: Iterable[AuditEvent]) -> None:
         if model is None:
             continue
         try:
-            rows = _manager(model).filter(pk__in=list(ids))
+            # Joined with what their names read (a draft invoice names its customer).
+            rows = _manager(model).select_related().filter(pk__in=list(ids))
             found.update({(target_type, str(row.pk)): row for row in rows})
         except (ValueError, TypeError):
             continue

@@ -1,11 +1,14 @@
 """The audit browser: readable changes, links to what they happened to, filters, CSV."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from core import audit_display
 from core.models import AuditEvent
 from tests import factories
+from tests.billing.factories import invoice_with_lines
 
 pytestmark = pytest.mark.django_db
 
@@ -55,3 +58,18 @@ def test_selected_events_export_as_csv(admin_client):
 
     assert response["Content-Type"].startswith("text/csv")
     assert "email: a@example.com → b@example.com" in response.content.decode()
+
+
+def test_naming_the_targets_costs_one_query_per_target_type(admin_client):
+    url = reverse("admin:core_auditevent_changelist")
+
+    def page_queries() -> int:
+        draft = invoice_with_lines(status="draft")
+        AuditEvent.objects.create(
+            action="invoice.created", target_type="billing.invoice", target_id=str(draft.pk)
+        )
+        with CaptureQueriesContext(connection) as queries:
+            assert admin_client.get(url).status_code == 200
+        return len(queries)
+
+    assert page_queries() == page_queries()
