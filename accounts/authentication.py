@@ -79,26 +79,34 @@ class ApiKeyAuthentication(_HeaderCredentialAuthentication):
         credentials.api_key_touch(api_key=credential)
 
 
+# drf-spectacular lists security schemes by name, and Swagger UI's Authorize dialog shows
+# them in that order: the names put the bearer token, what people paste, first.
 class BearerSessionScheme(OpenApiAuthenticationExtension):
     target_class = BearerSessionAuthentication
-    name = "sessionToken"
+    name = "bearerSessionToken"
 
     def get_security_definition(self, auto_schema):
         return {
             "type": "http",
             "scheme": "bearer",
-            "description": "A session token from POST /api/v1/auth/login.",
+            "description": (
+                "Sign in with POST /api/v1/auth/login and paste the token it returns here, "
+                "as it is (Swagger UI adds 'Bearer ')."
+            ),
         }
 
 
 class ApiKeyScheme(OpenApiAuthenticationExtension):
     target_class = ApiKeyAuthentication
-    name = "apiKey"
+    name = "headerApiKey"
 
     def get_security_definition(self, auto_schema):
         return {
             "type": "apiKey",
             "in": "header",
             "name": "Authorization",
-            "description": "'Api-Key atr_…', a key from POST /api/v1/me/api-keys.",
+            "description": (
+                "For programs: type 'Api-Key ' and the key in full ('Api-Key atr_…'), a key "
+                "from POST /api/v1/me/api-keys. A login token goes in the bearer scheme above."
+            ),
         }

@@ -1,5 +1,6 @@
 import base64
 import re
+from datetime import datetime
 from typing import ClassVar
 
 from django.conf import settings
@@ -252,7 +253,13 @@ class ApiSession(UUIDModel):
     permission_names: list[str]
 
     def __str__(self) -> str:
-        return f"session {self.pk} of {self.user_id}"
+        opened = (
+            f"{self.created_at:%d %b %Y %H:%M}"
+            if isinstance(self.created_at, datetime)
+            else "(not saved)"
+        )
+        client = (self.metadata or {}).get("user_agent") or "unknown client"
+        return f"Session opened {opened} from {client[:40]}"
 
 
 class ApiKey(UUIDModel):

@@ -1,6 +1,19 @@
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from types import ModuleType
+from urllib.parse import urlencode
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import AdminDateWidget, RelatedFieldWidgetWrapper
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
+from django.forms.models import BaseInlineFormSet
+from django.http import HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import formats, timezone
+from django.utils.html import format_html
 
 from core.admin import (
     AuditColumnsMixin,
@@ -9,9 +22,11 @@ from core.admin import (
     ReadOnlyTabularInline,
     ServiceWritesAdminMixin,
     SoftDeleteAdminMixin,
+    saved_by_service,
 )
+from core.admin_site import Bar, Figure, Panel
 from core.api.context import action_context
-from core.exceptions import Conflict, DomainError
+from core.exceptions import Conflict, DomainError, ValidationFailed
 
 from . import selectors
 from .models import (
@@ -21,42 +36,90 @@ from .models import (
     InvoiceStatus,
     Payment,
     PaymentProvider,
+    PaymentStatus,
     Product,
     Refund,
 )
 from .services import customers, invoices, payments, products
 
 
+class NoRelatedEditLinksMixin:
+    """Choosing a customer or product on an invoice must not offer to change or delete that
+    customer or product from there (one stray click away); adding a new one is fine."""
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)  # type: ignore[misc]
+        if field is not None and isinstance(field.widget, RelatedFieldWidgetWrapper):
+            field.widget.can_change_related = False
+            field.widget.can_delete_related = False
+            field.widget.can_view_related = False
+        return field
+
+
 class _ServiceCrudAdmin(ServiceWritesAdminMixin, SoftDeleteAdminMixin, AuditColumnsMixin):
-    """Adds, edits and deletes through ``<service_prefix>_create|update|delete`` of
-    ``service_module``, which take the fields named in ``service_fields``."""
+    """Adds, edits, deletes and restores through ``<service_prefix>_create|update|delete|
+    restore`` of ``service_module``, which take the fields named in ``service_fields`` and
+    audit each change."""
 
     service_module: ModuleType
     service_prefix: str
     service_fields: tuple[str, ...]
+    actions = ["restore_selected"]
 
     def _service(self, verb: str):
         return getattr(self.service_module, f"{self.service_prefix}_{verb}")
+
+    def _acting(self, request) -> dict:
+        return {"actor": request.user, "context": action_context(request)}
 
     def save_model(self, request, obj, form, change) -> None:
         fields = {name: form.cleaned_data[name] for name in self.service_fields}
         if change:
             changed = {name: value for name, value in fields.items() if name in form.changed_data}
-            self._service("update")(**{self.service_prefix: obj}, **changed)
+            self._service("update")(
+                **{self.service_prefix: obj}, **changed, **self._acting(request)
+            )
         else:
-            created = self._service("create")(**fields)
+            created = self._service("create")(**fields, **self._acting(request))
             obj.pk, obj._state.adding = created.pk, False
 
     def delete_model(self, request, obj) -> None:
-        self._service("delete")(**{self.service_prefix: obj})
+        self._service("delete")(**{self.service_prefix: obj}, **self._acting(request))
 
     def delete_queryset(self, request, queryset) -> None:
         for obj in queryset:
             self.delete_model(request, obj)
 
+    @admin.action(permissions=["change"], description="Restore selected %(verbose_name_plural)s")
+    def restore_selected(self, request, queryset) -> None:
+        restore = self._service("restore")
+        _each(
+            self,
+            request,
+            queryset.deleted(),
+            lambda row: restore(**{self.service_prefix: row}, **self._acting(request)),
+            "Restored",
+        )
+
+
+class CustomerForm(forms.ModelForm):
+    class Meta:
+        model = Customer
+        fields = ("name", "email", "phone", "address")
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"]
+        # The service's own check, asked early so the page keeps what was typed.
+        try:
+            customers.require_email(email, customer=self.instance if self.instance.pk else None)
+        except ValidationFailed as refusal:
+            raise forms.ValidationError(refusal.fields["email"]) from None
+        return email
+
 
 @admin.register(Customer)
 class CustomerAdmin(_ServiceCrudAdmin, admin.ModelAdmin):
+    form = CustomerForm
     list_display = ("name", "email", "phone", "created_at", "deleted_at")
     search_fields = ("name", "email")
     service_module, service_prefix = customers, "customer"
@@ -73,19 +136,120 @@ class ProductAdmin(_ServiceCrudAdmin, admin.ModelAdmin):
 
 
 class InvoiceLineInline(ReadOnlyTabularInline):
-    # Lines are written with the invoice's amount by the billing services (the API), which
-    # keep the two equal; the database checks it at commit.
+    """The lines of an invoice past draft: frozen (the database refuses changes to them)."""
+
     model = InvoiceLine
     fields = ("position", "product", "description", "quantity", "unit_price", "total")
     list_select_related = ("product",)
+
+
+class DraftLineForm(forms.ModelForm):
+    # Not the model's position: the service numbers the lines 1, 2, 3... in this order.
+    order = forms.IntegerField(
+        required=False, min_value=0, label="Order", widget=forms.NumberInput(attrs={"size": 3})
+    )
+
+    class Meta:
+        model = InvoiceLine
+        fields = ("product", "description", "quantity", "unit_price")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # A product fills in what is left blank (docs/product.md §5).
+        self.fields["description"].required = False
+        self.fields["unit_price"].required = False
+        if self.instance.pk is not None:
+            self.initial["order"] = self.instance.position
+
+
+class DraftLineFormSet(BaseInlineFormSet):
+    """Checks the lines with the invoice service's own rules before anything is saved, and
+    keeps them (``lines``) for the service call; None when nothing changed."""
+
+    lines: list[invoices.LineInput] | None = None
+
+    def clean(self) -> None:
+        super().clean()
+        # Untouched lines stay as stored (a product sold on them may be retired since).
+        if any(self.errors) or not self.has_changed():
+            return
+        kept = [
+            (form.cleaned_data.get("order"), index, form)
+            for index, form in enumerate(self.forms)
+            if form.cleaned_data
+            and not self._should_delete_form(form)  # type: ignore[attr-defined]
+            and (form.instance.pk is not None or form.has_changed())
+        ]
+        kept.sort(key=lambda row: (row[0] is None, row[0] or 0, row[1]))
+        forms_in_order = [form for _, _, form in kept]
+        lines = [
+            invoices.LineInput(
+                quantity=form.cleaned_data["quantity"],
+                product=form.cleaned_data.get("product"),
+                description=form.cleaned_data.get("description") or None,
+                unit_price=form.cleaned_data.get("unit_price"),
+            )
+            for form in forms_in_order
+        ]
+        try:
+            invoices.build_lines(lines)
+        except ValidationFailed as refusal:
+            for key, messages_ in refusal.fields.items():
+                _, _, rest = key.partition(".")
+                index, _, field = rest.partition(".")
+                if index.isdigit() and field:
+                    forms_in_order[int(index)].add_error(field, messages_)
+                else:
+                    raise forms.ValidationError(messages_) from None
+            return
+        self.lines = lines
+
+
+class DraftLineInline(NoRelatedEditLinksMixin, admin.TabularInline):
+    """A draft's lines, edited on the invoice's page and saved with it by the invoice
+    service (the total recomputed)."""
+
+    model = InvoiceLine
+    form = DraftLineForm
+    formset = DraftLineFormSet
+    fields = ("order", "product", "description", "quantity", "unit_price", "total")
+    readonly_fields = ("total",)
+    autocomplete_fields = ("product",)
+    extra = 1
+
+    # The lines are part of the invoice: whoever may add or edit it may edit them.
+    def has_add_permission(self, request, obj=None) -> bool:
+        return request.user.has_perm(
+            "billing.add_invoice" if obj is None else "billing.change_invoice"
+        )
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return self.has_add_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return self.has_add_permission(request, obj)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return request.user.has_perm("billing.view_invoice")
 
 
 # Recording and refunding payments are audited and may move the invoice to paid; the billing
 # service does both.
 class PaymentInline(ReadOnlyTabularInline):
     model = Payment
-    fields = ("amount", "refunded_amount", "status", "provider", "created_at")
+    fields = ("amount", "refunded_amount", "status", "provider", "created_at", "refund_link")
+    readonly_fields = fields
     show_change_link = True
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+    @admin.display(description="Refund")
+    def refund_link(self, payment: Payment) -> str:
+        if payment.status != PaymentStatus.SUCCEEDED:
+            return "—"
+        url = reverse("admin:billing_payment_refund", args=[payment.pk])
+        return format_html('<a href="{}">Refund…</a>', url)
 
 
 class PastDueFilter(admin.SimpleListFilter):
@@ -150,9 +314,68 @@ def record_payment(modeladmin, request, queryset):
     _each(modeladmin, request, queryset, pay, "Payments recorded")
 
 
+def end_of_day(day: date) -> datetime:
+    """An invoice due on a day may be paid until that day ends (in the site's time zone)."""
+    return timezone.make_aware(datetime.combine(day, time.max))
+
+
+class InvoiceForm(forms.ModelForm):
+    due_date = forms.DateField(
+        widget=AdminDateWidget, help_text="Payable until the end of this day."
+    )
+
+    class Meta:
+        model = Invoice
+        fields = ("customer", "due_date")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.initial["due_date"] = timezone.localtime(self.instance.due_date).date()
+
+    def clean_due_date(self) -> datetime:
+        return end_of_day(self.cleaned_data["due_date"])
+
+
+class PaymentForm(forms.Form):
+    amount = forms.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
+    provider = forms.ChoiceField(choices=PaymentProvider.choices, initial=PaymentProvider.MANUAL)
+
+
+class RefundForm(forms.Form):
+    amount = forms.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
+    reason = forms.CharField(required=False, max_length=500)
+
+
+def money_form_page(modeladmin, request, *, form, obj, title: str, intro: str) -> HttpResponse:
+    """A small form about one invoice or payment, in the admin's look."""
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": title,
+        "intro": intro,
+        "form": form,
+        "object": obj,
+        "opts": modeladmin.opts,
+        "change_url": reverse(f"admin:billing_{modeladmin.opts.model_name}_change", args=[obj.pk]),
+    }
+    return TemplateResponse(request, "admin/billing/money_form.html", context)
+
+
+def add_refusal(form: forms.Form, refusal: DomainError) -> None:
+    """A service's refusal on the form: under each field it names, or above the form."""
+    placed = [name for name in refusal.fields if name in form.fields]
+    for name in placed:
+        form.add_error(name, refusal.fields[name])
+    if not placed:
+        form.add_error(None, refusal.detail)
+
+
 @admin.register(Invoice)
-class InvoiceAdmin(ServiceWritesAdminMixin, AuditColumnsMixin, admin.ModelAdmin):
-    list_display = ("__str__", "customer", "amount", "status", "due_date", "created_at")
+class InvoiceAdmin(
+    NoRelatedEditLinksMixin, ServiceWritesAdminMixin, AuditColumnsMixin, admin.ModelAdmin
+):
+    form = InvoiceForm
+    list_display = ("__str__", "customer", "amount", "status", "due_on", "created_at")
     list_filter = (PastDueFilter, "status")
     search_fields = ("number", "customer__name", "customer__email")
     list_select_related = ("customer",)
@@ -161,15 +384,16 @@ class InvoiceAdmin(ServiceWritesAdminMixin, AuditColumnsMixin, admin.ModelAdmin)
     # transition; the amount is the sum of the lines.
     readonly_fields = (
         "status",
-        "amount",
         "number",
+        "amount",
+        "balance",
+        "due_on",
         "finalized_at",
         "finalized_by",
         "paid_at",
         "voided_at",
         "uncollectible_at",
     )
-    inlines = [InvoiceLineInline, PaymentInline]
     actions = [
         _transition_action(
             invoices.invoice_finalize, "Finalize selected drafts", "finalize", "Finalized"
@@ -184,12 +408,44 @@ class InvoiceAdmin(ServiceWritesAdminMixin, AuditColumnsMixin, admin.ModelAdmin)
         record_payment,
     ]
 
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ("customer", "due_date")
+        if obj.status == InvoiceStatus.DRAFT:
+            return ("customer", "due_date", "status", "amount", "created_at", "updated_at")
+        return (
+            "number",
+            "customer",
+            "due_on",
+            "status",
+            "amount",
+            "balance",
+            "finalized_at",
+            "finalized_by",
+            "paid_at",
+            "voided_at",
+            "uncollectible_at",
+            "created_at",
+            "updated_at",
+        )
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is not None and obj.status != InvoiceStatus.DRAFT:
+            # Nothing to edit: InvoiceForm's declared due date would still be asked for.
+            kwargs["form"] = forms.ModelForm
+        return super().get_form(request, obj, change, **kwargs)
+
     def get_readonly_fields(self, request, obj=None):
         readonly = super().get_readonly_fields(request, obj)
         # Finalizing freezes an invoice.
         if obj is not None and obj.status != InvoiceStatus.DRAFT:
-            return ("customer", "due_date", *readonly)
+            return ("customer", *readonly)
         return readonly
+
+    def get_inlines(self, request, obj):
+        if obj is None or obj.status == InvoiceStatus.DRAFT:
+            return [DraftLineInline]
+        return [InvoiceLineInline, PaymentInline]
 
     def has_delete_permission(self, request, obj=None) -> bool:
         # Only drafts may be deleted (docs/product.md §5): one at a time, from their page.
@@ -214,17 +470,89 @@ class InvoiceAdmin(ServiceWritesAdminMixin, AuditColumnsMixin, admin.ModelAdmin)
     def has_pay_permission(self, request) -> bool:
         return request.user.has_perm("billing.add_payment")
 
+    @admin.display(description="Due", ordering="due_date")
+    def due_on(self, invoice: Invoice) -> str:
+        return formats.date_format(timezone.localtime(invoice.due_date), "DATE_FORMAT")
+
+    @admin.display(description="Payments")
+    def balance(self, invoice: Invoice) -> str:
+        balance = payments.invoice_balance(invoice=invoice)
+        text = f"{balance.paid} paid of {invoice.amount}; {balance.remaining} remains due."
+        if invoice.status not in payments.PAYABLE or balance.remaining <= 0:
+            return text
+        url = reverse("admin:billing_invoice_payment", args=[invoice.pk])
+        return format_html('{} <a class="button" href="{}">Record a payment…</a>', text, url)
+
     def save_model(self, request, obj, form, change) -> None:
+        # The invoice and its lines are one service call, made once the lines are read
+        # (save_related).
+        return
+
+    def save_related(self, request, form, formsets, change) -> None:
+        lines = next(
+            (formset.lines for formset in formsets if isinstance(formset, DraftLineFormSet)),
+            None,
+        )
         fields = {name: form.cleaned_data[name] for name in ("customer", "due_date")}
         acting = {"actor": request.user, "context": action_context(request)}
         if change:
-            invoices.invoice_update(invoice=obj, **fields, **acting)
+            invoices.invoice_update(invoice=form.instance, lines=lines, **fields, **acting)
         else:
-            created = invoices.invoice_create(**fields, **acting)
-            obj.pk, obj._state.adding = created.pk, False
+            created = invoices.invoice_create(lines=lines or (), **fields, **acting)
+            form.instance.pk, form.instance._state.adding = created.pk, False
+        for formset in formsets:
+            saved_by_service(formset)
 
     def delete_model(self, request, obj) -> None:
         invoices.invoice_delete(invoice=obj, actor=request.user, context=action_context(request))
+
+    def get_urls(self):
+        payment = path(
+            "<path:object_id>/payment/",
+            self.admin_site.admin_view(self.payment_view),
+            name="billing_invoice_payment",
+        )
+        return [payment, *super().get_urls()]
+
+    def payment_view(self, request, object_id):
+        """Records a payment of any amount up to what remains due (a partial payment leaves
+        the invoice open), through the same service and audit as the API."""
+        invoice = self.get_object(request, object_id)
+        if invoice is None or not self.has_pay_permission(request):
+            raise PermissionDenied
+        remaining = payments.invoice_balance(invoice=invoice).remaining
+        form = PaymentForm(request.POST or None, initial={"amount": remaining})
+        if request.method == "POST" and form.is_valid():
+            try:
+                payments.payment_record(
+                    invoice=invoice,
+                    amount=form.cleaned_data["amount"],
+                    provider=form.cleaned_data["provider"],
+                    actor=request.user,
+                    context=action_context(request),
+                )
+            except DomainError as refusal:
+                add_refusal(form, refusal)
+            else:
+                invoice.refresh_from_db()
+                left = payments.invoice_balance(invoice=invoice).remaining
+                self.message_user(
+                    request,
+                    f"Payment of {form.cleaned_data['amount']} recorded; "
+                    + (f"{left} remains due." if left > 0 else f"{invoice} is paid."),
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(
+                    reverse("admin:billing_invoice_change", args=[invoice.pk])
+                )
+        return money_form_page(
+            self,
+            request,
+            form=form,
+            obj=invoice,
+            title=f"Record a payment on {invoice}",
+            intro=f"{remaining} remains due. A smaller amount leaves the invoice open.",
+        )
 
 
 class RefundInline(ReadOnlyTabularInline):
@@ -255,3 +583,103 @@ class PaymentAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
 
     def has_refund_permission(self, request) -> bool:
         return request.user.has_perm("billing.refund_payment")
+
+    def get_urls(self):
+        refund = path(
+            "<path:object_id>/refund/",
+            self.admin_site.admin_view(self.refund_view),
+            name="billing_payment_refund",
+        )
+        return [refund, *super().get_urls()]
+
+    def refund_view(self, request, object_id):
+        """Gives back part or all of a payment, through the same service as the API."""
+        payment = self.get_object(request, object_id)
+        if payment is None or not self.has_refund_permission(request):
+            raise PermissionDenied
+        refundable = payment.amount - payment.refunded_amount
+        form = RefundForm(request.POST or None, initial={"amount": refundable})
+        if request.method == "POST" and form.is_valid():
+            try:
+                payments.payment_refund(
+                    payment=payment,
+                    amount=form.cleaned_data["amount"],
+                    reason=form.cleaned_data["reason"],
+                    actor=request.user,
+                    context=action_context(request),
+                )
+            except DomainError as refusal:
+                add_refusal(form, refusal)
+            else:
+                self.message_user(
+                    request, f"Refunded {form.cleaned_data['amount']}.", messages.SUCCESS
+                )
+                return HttpResponseRedirect(
+                    reverse("admin:billing_invoice_change", args=[payment.invoice_id])
+                )
+        return money_form_page(
+            self,
+            request,
+            form=form,
+            obj=payment,
+            title=f"Refund {payment}",
+            intro=f"{refundable} of this payment can be refunded.",
+        )
+
+
+# --- the dashboard ---------------------------------------------------------------------------
+
+# The figures are sums over every open invoice and recent payment: cached a minute, so the
+# console's front page stays cheap however often it is opened.
+DASHBOARD_CACHE_SECONDS = 60
+REVENUE_MONTHS = 6
+
+
+def _money_figures() -> tuple[selectors.OutstandingTotals, list[selectors.MonthlyRevenue]]:
+    return (
+        selectors.outstanding_totals(),
+        selectors.revenue_by_month(months=REVENUE_MONTHS),
+    )
+
+
+@admin.site.register_panel  # type: ignore[attr-defined]
+def billing_panel(request) -> Panel | None:
+    if not request.user.has_perm("billing.view_invoice"):
+        return None
+    cached = cache.get_or_set("console:billing-panel", _money_figures, DASHBOARD_CACHE_SECONDS)
+    totals, months = cached or _money_figures()
+    invoices_url = reverse("admin:billing_invoice_changelist")
+    payments_url = reverse("admin:billing_payment_changelist")
+    largest = max((month.net for month in months), default=Decimal("0")) or Decimal("1")
+    bars = []
+    for month in months:
+        start = month.month
+        end = (start + timedelta(days=32)).replace(day=1)
+        query = {"created_at__gte": start.isoformat(), "created_at__lt": end.isoformat()}
+        bars.append(
+            Bar(
+                label=formats.date_format(start, "YEAR_MONTH_FORMAT"),
+                value=str(month.net),
+                share=max(0, int(month.net * 100 / largest)),
+                url=f"{payments_url}?{urlencode(query)}",
+            )
+        )
+    return Panel(
+        title="Billing",
+        figures=[
+            Figure(
+                f"outstanding on {totals.open_invoices} open "
+                f"{'invoice' if totals.open_invoices == 1 else 'invoices'}",
+                str(totals.outstanding),
+                f"{invoices_url}?status__exact={InvoiceStatus.OPEN}",
+            ),
+            Figure(
+                f"past due on {totals.past_due_invoices} "
+                f"{'invoice' if totals.past_due_invoices == 1 else 'invoices'}",
+                str(totals.past_due),
+                f"{invoices_url}?past_due=yes",
+            ),
+        ],
+        bars=bars,
+        bars_title="Received, less refunds, by month",
+    )

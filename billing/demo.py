@@ -220,7 +220,12 @@ def _seed_customer(*, index: int, spec: DemoCustomer, now: datetime, summary: De
     if summary.dry_run:
         return
     customer = customers.customer_create(
-        name=spec.name, email=spec.email, phone=spec.phone, address=spec.address
+        name=spec.name,
+        email=spec.email,
+        phone=spec.phone,
+        address=spec.address,
+        actor=None,
+        context=SYSTEM,
     )
     sold = {p.name: p for p in Product.objects.filter(name__in=[s.name for s in PRODUCTS])}
     for invoice in planned:
@@ -240,6 +245,8 @@ def seed_billing(*, now: datetime, summary: DemoSummary) -> None:
                     description=product.description,
                     price=product.price,
                     active=product.active,
+                    actor=None,
+                    context=SYSTEM,
                 )
     for index, spec in enumerate(CUSTOMERS):
         if not Customer.all_objects.filter(email=spec.email).exists():

@@ -1,8 +1,9 @@
+from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.db.models.functions import Round
+from django.db.models.functions import Lower, Round
 
 from core.db import SoftDeleteModel, TimestampedModel, UUIDModel, timestamp_field
 
@@ -43,6 +44,13 @@ class Customer(TimestampedModel, SoftDeleteModel):
                 condition=~models.Q(name=""),
                 name="%(app_label)s_%(class)s_name_not_empty",
                 violation_error_message="A customer needs a name.",
+            ),
+            # One live customer per address, whatever its case (billing/services/customers.py).
+            models.UniqueConstraint(
+                Lower("email"),
+                condition=models.Q(deleted_at__isnull=True),
+                name="%(app_label)s_%(class)s_email_unique",
+                violation_error_message="A customer with this email address exists.",
             ),
         ]
 
@@ -145,7 +153,11 @@ class Invoice(TimestampedModel):
         ]
 
     def __str__(self) -> str:
-        return self.number or f"draft {self.pk}"
+        if self.number:
+            return self.number
+        # A draft has no number yet: its customer and the day it was started name it.
+        started = f" ({self.created_at:%d %b %Y})" if isinstance(self.created_at, datetime) else ""
+        return f"Draft for {self.customer}{started}"
 
 
 class InvoiceLine(UUIDModel):
@@ -287,7 +299,8 @@ class Payment(UUIDModel):
         ]
 
     def __str__(self) -> str:
-        return f"payment {self.pk} of {self.amount}"
+        when = f" on {self.created_at:%d %b %Y}" if isinstance(self.created_at, datetime) else ""
+        return f"{self.get_provider_display()} payment of {self.amount}{when}"
 
 
 class Refund(UUIDModel):
@@ -311,7 +324,8 @@ class Refund(UUIDModel):
         ]
 
     def __str__(self) -> str:
-        return f"refund {self.pk} of {self.amount}"
+        when = f" on {self.created_at:%d %b %Y}" if isinstance(self.created_at, datetime) else ""
+        return f"Refund of {self.amount}{when}"
 
 
 class WebhookEvent(UUIDModel):

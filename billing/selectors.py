@@ -85,6 +85,21 @@ def revenue_by_month(*, months: int = 12, now: datetime | None = None) -> list[M
 
 
 @dataclass(frozen=True)
+class OutstandingTotals:
+    open_invoices: int
+    outstanding: Decimal
+    past_due_invoices: int
+    past_due: Decimal
+
+
+def outstanding_totals(*, now: datetime | None = None) -> OutstandingTotals:
+    """What open invoices still ask for, in all and past their due date."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql.OUTSTANDING_TOTALS, {"now": now or timezone.now()})
+        return OutstandingTotals(*cursor.fetchone())
+
+
+@dataclass(frozen=True)
 class CustomerBalance:
     customer_id: UUID
     customer_name: str

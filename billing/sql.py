@@ -123,6 +123,22 @@ OUTSTANDING_BY_CUSTOMER = """
     LIMIT %(limit)s
 """
 
+# What is owed in all, and how much of it is past due: OUTSTANDING_BY_CUSTOMER's sums without
+# the grouping (the console's dashboard).
+OUTSTANDING_TOTALS = """
+    SELECT count(*),
+           coalesce(sum(i.amount - coalesce(p.paid, 0)), 0),
+           count(*) FILTER (WHERE i.due_date < %(now)s),
+           coalesce(sum(i.amount - coalesce(p.paid, 0)) FILTER (WHERE i.due_date < %(now)s), 0)
+    FROM invoices i
+    LEFT JOIN LATERAL (
+        SELECT sum(amount) FILTER (WHERE status IN ('succeeded', 'refunded'))
+               - sum(refunded_amount) AS paid
+        FROM payments WHERE invoice_id = i.id
+    ) p ON true
+    WHERE i.status = 'open'
+"""
+
 # --- the benchmark data set (billing/scale.py) ------------------------------------------------
 
 SCALE_ANY_INVOICE = "SELECT EXISTS (SELECT 1 FROM invoices)"

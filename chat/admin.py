@@ -1,14 +1,15 @@
 from collections.abc import Callable
 
 from django.contrib import admin
-from django.contrib.admin.utils import display_for_value
+from django.contrib.admin.utils import display_for_value, model_ngettext
+from django.contrib.postgres.search import SearchQuery
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from core.admin import LargeTableAdminMixin, ReadOnlyTabularInline, SoftDeleteAdminMixin
 from core.api.context import action_context
 
-from .models import Conversation, Message, MessageEdit, MessageReaction
+from .models import SEARCH_CONFIG, Conversation, Message, MessageEdit, MessageReaction, excerpt
 from .services import moderation
 
 
@@ -44,7 +45,7 @@ class ModerationAdminMixin(SoftDeleteAdminMixin):
         restored = self._moderate(
             self.moderation_services[1], request, queryset.values_list("pk", flat=True)
         )
-        self.message_user(request, f"Restored {restored} {self.opts.verbose_name_plural}.")
+        self.message_user(request, f"Restored {restored} {model_ngettext(self.opts, restored)}.")
 
 
 # Participant has a composite primary key, which Django 5.2's admin can neither register nor
@@ -126,9 +127,21 @@ class MessageReactionInline(ReadOnlyTabularInline):
 
 @admin.register(Message)
 class MessageAdmin(ModerationAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
-    list_display = ("__str__", "conversation", "sender", "message_type", "sent_at", "deleted_at")
+    list_display = (
+        "excerpt",
+        "sender",
+        "conversation_link",
+        "message_type",
+        "sent_at",
+        "deleted_at",
+    )
+    list_display_links = ("excerpt",)
     list_filter = ("message_type",)
-    search_fields = ("sender__email",)
+    # Words of the content, through the full-text index; an address finds a sender's messages.
+    search_fields = ("content", "sender__email")
+    search_help_text = (
+        "Words from the message (all must appear), or the sender's full email address."
+    )
     list_select_related = ("conversation", "sender")
     raw_id_fields = ("conversation", "sender", "parent")
     # Edits and reactions live only here, read-only: they run into millions and only the chat
@@ -150,3 +163,26 @@ class MessageAdmin(ModerationAdminMixin, LargeTableAdminMixin, admin.ModelAdmin)
 
     def has_add_permission(self, request) -> bool:
         return False
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        if "@" in term and " " not in term:
+            return queryset.filter(sender__email__iexact=term), False
+        # messages_search_idx (conversation, search_vector) serves this without a seq scan.
+        words = SearchQuery(term, config=SEARCH_CONFIG, search_type="websearch")
+        return queryset.filter(search_vector=words), False
+
+    @admin.display(description="Message")
+    def excerpt(self, message: Message) -> str:
+        return excerpt(message.content) or f"({message.get_message_type_display()})"
+
+    @admin.display(description="Conversation", ordering="conversation__title")
+    def conversation_link(self, message: Message) -> str:
+        url = reverse(
+            "admin:chat_message_changelist", query={"conversation": message.conversation_id}
+        )
+        return format_html(
+            '<a href="{}" title="Only this conversation">{}</a>', url, message.conversation
+        )

@@ -28,6 +28,14 @@ class OctetLength(models.Func):
 # The search configuration of messages.search_vector: chat/sql.py's queries name the same one,
 # so the GIN index serves them.
 SEARCH_CONFIG = sql.SEARCH_CONFIG
+
+
+def excerpt(text: str, length: int = 80) -> str:
+    """The start of a message, on one line, for lists and names."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= length else f"{flat[: length - 1]}…"
+
+
 # What a message's ``metadata`` may weigh, as JSON text (the product asks for "a size limit").
 METADATA_MAX_BYTES = 4096
 TITLE_MAX_LENGTH = 255
@@ -202,7 +210,7 @@ class Message(UUIDModel, SoftDeleteModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.message_type} message {self.pk}"
+        return excerpt(self.content) or f"({self.get_message_type_display()} message)"
 
 
 class MessageEdit(UUIDModel):
@@ -224,7 +232,7 @@ class MessageEdit(UUIDModel):
         ]
 
     def __str__(self) -> str:
-        return f"edit of {self.message_id} at {self.edited_at}"
+        return f"Earlier version: {excerpt(self.previous_content)}"
 
 
 class MessageReaction(UUIDModel):
@@ -256,4 +264,4 @@ class MessageReaction(UUIDModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.emoji} by {self.user_id} on {self.message_id}"
+        return f"{self.emoji} reaction"

@@ -2,9 +2,14 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from accounts import views as account_pages
 from core import views
 
 urlpatterns = [
+    path("", views.home, name="home"),
+    # The links the accounts emails carry (accounts/emails.py).
+    path("verify-email", account_pages.verify_email, name="verify-email"),
+    path("reset-password", account_pages.reset_password, name="reset-password"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("config.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -1,14 +1,19 @@
 """Admin building blocks every app shares, and the audit trail's admin."""
 
+import csv
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.options import csrf_protect_m
+from django.contrib.admin.utils import model_ngettext
+from django.contrib.admin.views.main import ChangeList
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils.functional import cached_property
 
-from .models import AuditEvent, Event
+from . import audit, audit_display
+from .exceptions import DomainError
+from .models import AuditAction, AuditEvent, Event
 
 # Admin mixins (here and in the apps) extend ModelAdmin's hooks; the type checker needs to
 # see that base, Python does not.
@@ -44,19 +49,66 @@ class AuditColumnsMixin(ModelAdminBase):
         return readonly if obj is None else (*readonly, *self.audit_columns)
 
 
-class ServiceWritesAdminMixin(ModelAdminBase):
+def refusal_message(refusal: DomainError) -> str:
+    """A service's refusal as one line for the admin: the detail and what each field got."""
+    fields = refusal.fields
+    problems = "; ".join(
+        f"{name.replace('_', ' ')}: {' '.join(str(message) for message in errors)}"
+        for name, errors in fields.items()
+    )
+    detail = str(refusal.detail)
+    return f"{detail} ({problems})" if problems and problems not in detail else detail
+
+
+def saved_by_service(formset) -> None:
+    """Marks an inline formset whose rows a service wrote (not ``formset.save()``): Django's
+    change message reads what the formset saved."""
+    formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+
+
+class HideSaveWhenNothingEditableMixin(ModelAdminBase):
+    """A change page whose every field is read-only and whose inlines take no input offers no
+    SAVE buttons: they would save nothing, and suggest otherwise."""
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        editable_inline = any(
+            inline.formset.forms or inline.formset.extra
+            for inline in context.get("inline_admin_formsets", [])
+            if inline.has_add_permission or inline.has_change_permission
+        )
+        if change and not context["adminform"].form.fields and not editable_inline:
+            context.update(
+                show_save=False, show_save_and_continue=False, show_save_and_add_another=False
+            )
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+
+class ServiceWritesAdminMixin(HideSaveWhenNothingEditableMixin):
     """For pages that save through services. Django wraps its add, change and delete pages in
     a transaction of its own; a service is its own durable transaction and may not be nested
     in one, so these pages open none: each change with rules commits in its service (plain
-    field edits, where a page still has any, commit as the form saves them)."""
+    field edits, where a page still has any, commit as the form saves them). A service's
+    refusal comes back as a message on the page, never a server error."""
 
     @csrf_protect_m
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        return self._changeform_view(request, object_id, form_url, extra_context)
+        return self._refusals_as_messages(
+            request, self._changeform_view, request, object_id, form_url, extra_context
+        )
 
     @csrf_protect_m
     def delete_view(self, request, object_id, extra_context=None):
-        return self._delete_view(request, object_id, extra_context)
+        return self._refusals_as_messages(
+            request, self._delete_view, request, object_id, extra_context
+        )
+
+    def _refusals_as_messages(self, request, view, *args) -> HttpResponse:
+        try:
+            return view(*args)
+        except DomainError as refusal:
+            # The service rolled its transaction back; the page opens again, saying why.
+            self.message_user(request, refusal_message(refusal), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
 
 
 class ReadOnlyAdminMixin(ModelAdminBase):
@@ -145,10 +197,12 @@ class DeletedFilter(admin.SimpleListFilter):
 @admin.action(permissions=["change"], description="Restore selected %(verbose_name_plural)s")
 def restore_selected(modeladmin, request, queryset):
     restored = queryset.restore()
-    modeladmin.message_user(request, f"Restored {restored} {modeladmin.opts.verbose_name_plural}.")
+    modeladmin.message_user(
+        request, f"Restored {restored} {model_ngettext(modeladmin.opts, restored)}."
+    )
 
 
-class SoftDeleteAdminMixin(ModelAdminBase):
+class SoftDeleteAdminMixin(HideSaveWhenNothingEditableMixin):
     """For models with ``deleted_at``: the admin sees deleted rows (under the "deleted"
     filter), deleting soft-deletes, and the "restore" action brings rows back."""
 
@@ -179,13 +233,119 @@ class SoftDeleteAdminMixin(ModelAdminBase):
         return [str(obj) for obj in objs], {self.opts.verbose_name_plural: len(objs)}, set(), []
 
 
+class ActionFilter(admin.SimpleListFilter):
+    """The known actions, from the code: a DISTINCT over millions of events would not do."""
+
+    title = "action"
+    parameter_name = "action"
+
+    def lookups(self, request, model_admin):
+        return [(action, action) for action in sorted(AuditAction.values)]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(action=self.value()) if self.value() else queryset
+
+
+class TargetTypeFilter(admin.SimpleListFilter):
+    """The kinds of rows events happened to, among those the person may read."""
+
+    title = "target type"
+    parameter_name = "target_type"
+
+    def lookups(self, request, model_admin):
+        types = sorted(visible_target_types(request.user) or admin_target_types())
+        return [(label, audit_display.target_type_label(label)) for label in types]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(target_type=self.value()) if self.value() else queryset
+
+
+def admin_target_types() -> set[str]:
+    return {model._meta.label_lower for model in admin.site._registry}
+
+
+def visible_target_types(user) -> set[str] | None:
+    return audit.visible_target_types(is_staff=user.is_staff, may=user.has_perm)
+
+
+class AuditChangeList(ChangeList):
+    def get_results(self, request):
+        super().get_results(request)
+        # Each row links to its target by name: one query per target type on the page.
+        audit_display.attach_targets(self.result_list)
+
+
+@admin.action(description="Export selected events as CSV", permissions=["view"])
+def export_csv(modeladmin, request, queryset):
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="audit-events.csv"'
+    writer = csv.writer(response)
+    writer.writerow(
+        ["occurred_at", "actor", "action", "target_type", "target_id", "changes", "ip_address"]
+    )
+    for event in queryset.select_related("actor").order_by("-occurred_at"):
+        writer.writerow(
+            [
+                event.occurred_at.isoformat(),
+                event.actor.email if event.actor else "",
+                event.action,
+                event.target_type,
+                event.target_id,
+                audit_display.changes_summary(event),
+                event.ip_address or "",
+            ]
+        )
+    return response
+
+
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
-    list_display = ("occurred_at", "actor", "action", "target_type", "target_id", "ip_address")
-    list_filter = ("action",)
+    list_display = ("occurred_at", "actor", "action", "target", "summary", "ip_address")
+    list_filter = (ActionFilter, TargetTypeFilter, ("occurred_at", admin.DateFieldListFilter))
     search_fields = ("target_id__exact", "actor__email")
     list_select_related = ("actor",)
     raw_id_fields = ("actor",)
+    fields = (
+        "occurred_at",
+        "actor",
+        "action",
+        "target",
+        "changes",
+        "ip_address",
+        "user_agent",
+        "id",
+    )
+    actions = [export_csv]
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+    def get_changelist(self, request, **kwargs):
+        return AuditChangeList
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        visible = visible_target_types(request.user)
+        return queryset if visible is None else queryset.filter(target_type__in=visible)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return visible_target_types(request.user) != set()
+
+    def has_module_permission(self, request) -> bool:
+        return self.has_view_permission(request)
+
+    @admin.display(description="Target")
+    def target(self, event: AuditEvent):
+        return audit_display.target_link(event)
+
+    @admin.display(description="What changed")
+    def summary(self, event: AuditEvent) -> str:
+        text = audit_display.changes_summary(event)
+        return text if len(text) <= 120 else f"{text[:119]}…"
+
+    @admin.display(description="Before → after")
+    def changes(self, event: AuditEvent):
+        return audit_display.changes_table(event)
 
 
 @admin.register(Event)

@@ -1,7 +1,9 @@
 """The one way events reach the audit trail."""
 
+from collections.abc import Callable
 from typing import Any
 
+from django.apps import apps
 from django.db import models
 
 from .context import ActionContext
@@ -29,3 +31,19 @@ def record(
         ip_address=context.ip_address,
         user_agent=context.user_agent,
     )
+
+
+def visible_target_types(*, is_staff: bool, may: Callable[[str], bool]) -> set[str] | None:
+    """The target types whose events someone may read, ``may`` saying which permissions they
+    hold: every type (None) with the audit's own view permission; for other staff the types
+    of the rows they may view (a billing manager reads the trail of invoices, payments and
+    customers); nothing for anyone else, whose roles' view rights are narrowed per object."""
+    if may("core.view_auditevent"):
+        return None
+    if not is_staff:
+        return set()
+    return {
+        model._meta.label_lower
+        for model in apps.get_models()
+        if model is not AuditEvent and may(f"{model._meta.app_label}.view_{model._meta.model_name}")
+    }

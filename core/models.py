@@ -1,3 +1,5 @@
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 
@@ -38,6 +40,19 @@ class AuditAction(models.TextChoices):
     INVOICE_REOPENED = "invoice.reopened"
     PAYMENT_STATUS_CHANGED = "payment.status_changed"
     DELETED_ROWS_PURGED = "deleted_rows.purged"
+    CUSTOMER_CREATED = "customer.created"
+    CUSTOMER_UPDATED = "customer.updated"
+    CUSTOMER_DELETED = "customer.deleted"
+    CUSTOMER_RESTORED = "customer.restored"
+    PRODUCT_CREATED = "product.created"
+    PRODUCT_UPDATED = "product.updated"
+    PRODUCT_DELETED = "product.deleted"
+    PRODUCT_RESTORED = "product.restored"
+    ROLE_CREATED = "role.created"
+    ROLE_RENAMED = "role.renamed"
+    ROLE_DELETED = "role.deleted"
+    DOCUMENT_DELETED = "document.deleted"
+    DOCUMENT_RESTORED = "document.restored"
 
 
 class AuditEvent(UUIDModel):
@@ -82,7 +97,12 @@ class AuditEvent(UUIDModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.action} {self.target_type}:{self.target_id}"
+        when = (
+            f" on {self.occurred_at:%d %b %Y %H:%M}"
+            if isinstance(self.occurred_at, datetime)
+            else ""
+        )
+        return f"{self.action}{when}"
 
 
 class Event(models.Model):

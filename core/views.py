@@ -12,6 +12,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.db import connection
 from django.db.migrations.loader import MigrationLoader
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
@@ -23,6 +24,12 @@ from core.api.problems import RequestTooLarge, ServerError, ServiceUnavailable, 
 logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/"
+
+
+@require_safe
+def home(request: HttpRequest) -> HttpResponse:
+    """What Atrium is, and the ways in: the staff console, the API's documentation."""
+    return render(request, "home.html", {"title": "Atrium"})
 
 
 @never_cache

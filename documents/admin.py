@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.contrib.admin.utils import model_ngettext
 
 from core.admin import (
     LargeTableAdminMixin,
@@ -20,7 +21,9 @@ def restore_selected(modeladmin, request, queryset):
         services.document_moderate_restore(actor=request.user, document_id=pk, context=context)
         for pk in queryset.values_list("pk", flat=True)
     )
-    modeladmin.message_user(request, f"Restored {restored} documents.")
+    modeladmin.message_user(
+        request, f"Restored {restored} {model_ngettext(modeladmin.opts, restored)}."
+    )
 
 
 class DocumentVersionInline(ReadOnlyTabularInline):
@@ -60,6 +63,11 @@ class DocumentAdmin(ServiceWritesAdminMixin, SoftDeleteAdminMixin, admin.ModelAd
 
     def has_add_permission(self, request) -> bool:
         return False
+
+    def save_model(self, request, obj, form, change) -> None:
+        # Nothing here is editable: a save would only write the loaded row back over what the
+        # documents service changed meanwhile.
+        return
 
     def delete_model(self, request, obj) -> None:
         services.document_moderate_delete(

@@ -96,7 +96,7 @@ class DocumentVersion(UUIDModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.document_id} v{self.version}"
+        return f"v{self.version} of {self.title}"
 
 
 class ShareLevel(models.TextChoices):
@@ -138,4 +138,4 @@ class DocumentShare(UUIDModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.user_id} {self.permission_level} on {self.document_id}"
+        return f"{self.document} shared with {self.user} ({self.permission_level})"

@@ -234,12 +234,26 @@ def _managed(*, actor: User, document_id: Id, deleted: bool = False) -> Document
 
 def _trash(*, document: Document, actor: User, context: ActionContext) -> None:
     Document.objects.filter(pk=document.pk).soft_delete()
+    audit.record(
+        action=AuditAction.DOCUMENT_DELETED,
+        actor=actor,
+        target=document,
+        before={"title": document.title, "version": document.version},
+        context=context,
+    )
     _announce("document.deleted", document=document, actor=actor, context=context)
 
 
 def _untrash(*, document: Document, actor: User, context: ActionContext) -> None:
     Document.all_objects.filter(pk=document.pk).restore()
     document.deleted_at = None
+    audit.record(
+        action=AuditAction.DOCUMENT_RESTORED,
+        actor=actor,
+        target=document,
+        after={"title": document.title, "version": document.version},
+        context=context,
+    )
     _announce("document.restored", document=document, actor=actor, context=context)
 
 

@@ -1,15 +1,19 @@
 """The staff console: who may open what, that its writes go through the services, and that
 its lists stay cheap however many rows there are."""
 
+from datetime import timedelta
+
 import pytest
 from django.contrib import admin
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import ApiKey, ApiSession, Permission, Role, User
+from accounts.models import ApiKey, ApiSession, Permission, Role, User, UserProfile
 from billing.models import Customer, Invoice, InvoiceStatus, Payment, Product
 from chat.models import Conversation, Message
 from core.admin import CappedCountPaginator, LargeTableAdminMixin
@@ -27,11 +31,13 @@ LARGE_TABLES = [
     model for model in REGISTERED if isinstance(admin.site._registry[model], LargeTableAdminMixin)
 ]
 SOFT_DELETABLE = [Conversation, Message, Document, Customer, Product]
-# Rows that only a service creates (it sets up owners and versions, shows a secret once, or
-# writes an audit event) have no add page.
+# Rows that only a service or a command creates (it sets up owners and versions, shows a
+# secret once, or writes an audit event) have no add page.
 NO_ADD_PAGE = {
     AuditEvent,
     Event,
+    Permission,
+    UserProfile,
     ApiSession,
     ApiKey,
     Conversation,
@@ -345,10 +351,24 @@ def test_audit_events_cannot_be_added_changed_or_deleted_even_by_a_superuser(cli
     assert AuditEvent.objects.get(pk=event.pk).action == AuditAction.LOGIN_FAILED
 
 
-def test_viewing_audit_events_needs_the_view_permission(client, login_staff):
-    login_staff("billing_manager")
+def test_viewing_audit_events_needs_a_view_permission(client, login_staff):
+    login_staff()
 
     assert client.get(admin_url(AuditEvent, "changelist")).status_code == 403
+
+
+def test_billing_managers_read_the_audit_of_billing_rows_only(client, login_staff):
+    login_staff("billing_manager")
+    customer = factories.CustomerFactory(name="Acme Ltd")
+    AuditEvent.objects.create(
+        action="customer.created", target_type="billing.customer", target_id=str(customer.pk)
+    )
+    AuditEvent.objects.create(action="user.created", target_type="accounts.user", target_id="x")
+
+    page = client.get(admin_url(AuditEvent, "changelist")).content.decode()
+
+    assert "customer.created" in page and "Acme Ltd" in page
+    assert 'class="field-action">user.created' not in page
 
 
 @pytest.fixture
@@ -428,3 +448,48 @@ def test_capped_paginator_stops_counting_at_the_cap(db, monkeypatch):
     factories.PaymentFactory.create_batch(3)
 
     assert CappedCountPaginator(Payment.objects.all(), per_page=1).count == 2
+
+
+def test_the_front_page_shows_the_figures_of_the_persons_roles(client, login_staff):
+    cache.clear()
+    login_staff("billing_manager")
+    factories.InvoiceFactory(status=InvoiceStatus.OPEN, amount=0, number="INV-1999-000001")
+
+    page = client.get(reverse("admin:index")).content.decode()
+
+    assert "Billing" in page and "outstanding on 1 open invoice" in page
+    assert "?past_due=yes" in page
+    assert "Accounts and security" not in page
+
+
+def test_staff_see_locked_accounts_and_failed_sign_ins(client, login_staff):
+    login_staff("staff")
+    factories.UserFactory(locked_until=timezone.now() + timedelta(hours=1))
+    AuditEvent.objects.create(action=AuditAction.LOGIN_FAILED, after={"email": "x@y.z"})
+
+    page = client.get(reverse("admin:index")).content.decode()
+
+    assert "locked account" in page and "?locked=yes" in page
+    assert "failed sign-ins in 24 h" in page
+
+
+def test_messages_are_listed_by_their_words_and_found_by_them(client, login_staff):
+    login_staff("staff")
+    factories.MessageFactory(content="The Globex invoices go out on Friday")
+    factories.MessageFactory(content="Lunch at noon?")
+    url = admin_url(Message, "changelist")
+
+    page = client.get(url, {"q": "globex friday"}).content.decode()
+
+    assert "The Globex invoices go out on Friday" in page
+    assert "Lunch at noon?" not in page
+
+
+def test_pages_where_nothing_can_be_edited_offer_no_save(client, login_staff):
+    login_staff("admin")
+    message = factories.MessageFactory()
+    document = factories.DocumentFactory()
+
+    for obj in (message, document):
+        page = client.get(admin_url(type(obj), "change", obj.pk)).content.decode()
+        assert 'name="_save"' not in page, type(obj)

@@ -4,6 +4,8 @@ import uuid
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth import SESSION_KEY
+from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -95,25 +97,43 @@ def session_revoke(
     )
 
 
+def _end_browser_sessions(user: User) -> int:
+    """Signs the user out of the admin everywhere: deletes their Django sessions. Only staff
+    hold such sessions (people use the API), so the live ones are few enough to read."""
+    # The session table does not index its user (the id is inside the signed data).
+    ended = [
+        session.pk
+        for session in Session.objects.filter(expire_date__gt=timezone.now())
+        if session.get_decoded().get(SESSION_KEY) == str(user.pk)
+    ]
+    Session.objects.filter(pk__in=ended).delete()
+    return len(ended)
+
+
 def revoke_sessions(
     *, user: User, keep: ApiSession | None, actor: User | None, context: ActionContext
 ) -> int:
-    """Ends every session of the user but ``keep``; returns how many ended. Runs inside the
-    caller's transaction (a password change or a lock ends sessions as part of itself)."""
+    """Ends every API session of the user but ``keep``, and, when nothing is kept, their
+    admin sessions too; returns how many ended. Runs inside the caller's transaction (a
+    password change or a lock ends sessions as part of itself)."""
     sessions = ApiSession.objects.filter(user=user)
     if keep is not None:
         sessions = sessions.exclude(pk=keep.pk)
     revoked = [str(pk) for pk in sessions.values_list("pk", flat=True)]
     sessions.filter(pk__in=revoked).delete()
-    if revoked:
+    browser_sessions = _end_browser_sessions(user) if keep is None else 0
+    if revoked or browser_sessions:
+        after: dict[str, object] = {"sessions": revoked}
+        if browser_sessions:
+            after["admin_sessions"] = browser_sessions
         audit.record(
             action=AuditAction.SESSION_REVOKED,
             actor=actor,
             target=user,
-            after={"sessions": revoked},
+            after=after,
             context=context,
         )
-    return len(revoked)
+    return len(revoked) + browser_sessions
 
 
 @transaction.atomic(durable=True)

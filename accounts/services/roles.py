@@ -218,3 +218,63 @@ def role_set_permissions(
         after={"permissions": sorted(p.name for p in permissions)},
         context=context,
     )
+
+
+def _require_role_right(actor: User | None) -> None:
+    # Making, renaming and removing roles shapes who may do what: the same right as
+    # deciding what a role grants.
+    require_grant_right(actor, "accounts.change_rolepermission")
+
+
+@transaction.atomic(durable=True)
+def role_create(*, name: str, actor: User | None, context: ActionContext) -> Role:
+    """A new role granting nothing yet."""
+    _require_role_right(actor)
+    role = Role.objects.create(name=name)
+    audit.record(
+        action=AuditAction.ROLE_CREATED,
+        actor=actor,
+        target=role,
+        after={"name": name},
+        context=context,
+    )
+    return role
+
+
+@transaction.atomic(durable=True)
+def role_rename(*, role: Role, name: str, actor: User | None, context: ActionContext) -> Role:
+    _require_role_right(actor)
+    stored = Role.objects.select_for_update().get(pk=role.pk)
+    if stored.name == name:
+        return role
+    Role.objects.filter(pk=role.pk).update(name=name)
+    role.name = name
+    audit.record(
+        action=AuditAction.ROLE_RENAMED,
+        actor=actor,
+        target=role,
+        before={"name": stored.name},
+        after={"name": name},
+        context=context,
+    )
+    return role
+
+
+@transaction.atomic(durable=True)
+def role_delete(*, role: Role, actor: User | None, context: ActionContext) -> None:
+    """Removes the role, and with it what it granted to each holder (recorded: who held it,
+    what it granted)."""
+    _require_role_right(actor)
+    require_grant_right(actor, "accounts.change_userrole")
+    role = Role.objects.select_for_update().get(pk=role.pk)
+    before = {
+        "name": role.name,
+        "permissions": sorted(role.permissions.values_list("name", flat=True)),
+        "users": list(
+            User.objects.filter(roles=role).order_by("email").values_list("email", flat=True)
+        ),
+    }
+    audit.record(
+        action=AuditAction.ROLE_DELETED, actor=actor, target=role, before=before, context=context
+    )
+    role.delete()

@@ -96,6 +96,16 @@ def totp_setup(*, user: User) -> TotpSetup:
     return TotpSetup(secret=secret, otpauth_uri=uri, qr_svg=_qr_svg(uri))
 
 
+def totp_pending(*, user: User) -> TotpSetup | None:
+    """The setup given by ``totp_setup`` and not confirmed yet, shown again (a page that
+    asks for the code again after a wrong one); None when there is none. Writes nothing."""
+    if user.totp_enabled or not user.totp_secret:
+        return None
+    secret = crypto.decrypt(user.totp_secret)
+    uri = _otpauth_uri(secret=secret, email=user.email)
+    return TotpSetup(secret=secret, otpauth_uri=uri, qr_svg=_qr_svg(uri))
+
+
 @transaction.atomic(durable=True)
 def totp_confirm(*, user: User, code: str, context: ActionContext) -> list[str]:
     """Turns two-factor authentication on once ``code`` shows the app holds the pending

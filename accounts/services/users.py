@@ -60,6 +60,13 @@ def _validated_profile(profile: UserProfile) -> UserProfile:
     return profile
 
 
+def _address_taken() -> ValidationFailed:
+    return ValidationFailed(
+        "This address already has an account.",
+        fields={"email": ["An account with this address exists."]},
+    )
+
+
 def _prepared_user(
     *, email: str, password: str | None, display_name: str, bio: str, **flags: bool
 ) -> tuple[User, UserProfile]:
@@ -148,10 +155,7 @@ def user_create(
             )
         )
     if user is None:
-        raise ValidationFailed(
-            "This address already has an account.",
-            fields={"email": ["An account with this address exists."]},
-        )
+        raise _address_taken()
     audit.record(
         action=AuditAction.USER_CREATED,
         actor=actor,
@@ -195,6 +199,39 @@ def user_set_status(
         before=before,
         after=changes,
         context=context,
+    )
+    return user
+
+
+@transaction.atomic(durable=True)
+def user_set_email(*, user: User, email: str, actor: User | None, context: ActionContext) -> User:
+    """Staff action: moves the account to another address. The new address is unverified
+    until its owner opens the link emailed to it (earlier links die with the old address)."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    require_may_change_account(actor, user)
+    email = User.objects.normalize_email(email.strip())
+    if email == user.email:
+        return user
+    taken = selectors.user_by_email(email=email)
+    if taken is not None and taken.pk != user.pk:
+        raise _address_taken()
+    before = {"email": user.email, "verified": user.verified}
+    try:
+        # A savepoint: a concurrent claim of the address only undoes this.
+        with transaction.atomic():
+            save_changes(user, {"email": email, "verified": False})
+    except IntegrityError:
+        raise _address_taken() from None
+    audit.record(
+        action=AuditAction.USER_UPDATED,
+        actor=actor,
+        target=user,
+        before=before,
+        after={"email": email, "verified": False},
+        context=context,
+    )
+    transaction.on_commit(
+        partial(emails.send_verification, user=user, token=_verification_token(user))
     )
     return user
 

@@ -63,14 +63,18 @@ class _ServiceCrudViewSet(
     def _service(self, verb: str):
         return getattr(self.service_module, f"{self.service_prefix}_{verb}")
 
+    def _acting(self) -> dict:
+        return {"actor": self.request.user, "context": action_context(self.request)}
+
     @extend_schema(parameters=[IDEMPOTENCY_PARAMETER])
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         require_json_types(serializer)
         serializer.is_valid(raise_exception=True)
+        acting = self._acting()
 
         def write() -> Answer:
-            created = self._service("create")(**serializer.validated_data)
+            created = self._service("create")(**serializer.validated_data, **acting)
             return Answer(status=status.HTTP_201_CREATED, body=self.get_serializer(created).data)
 
         return respond_once(request, write)
@@ -79,11 +83,13 @@ class _ServiceCrudViewSet(
         # DRF's update validated it already; a number for a string is refused all the same.
         require_json_types(serializer)
         serializer.instance = self._service("update")(
-            **{self.service_prefix: serializer.instance}, **serializer.validated_data
+            **{self.service_prefix: serializer.instance},
+            **serializer.validated_data,
+            **self._acting(),
         )
 
     def perform_destroy(self, instance):
-        self._service("delete")(**{self.service_prefix: instance})
+        self._service("delete")(**{self.service_prefix: instance}, **self._acting())
 
 
 class CustomerViewSet(_ServiceCrudViewSet):

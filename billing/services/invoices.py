@@ -119,7 +119,9 @@ def _build_line(line: LineInput, *, position: int) -> InvoiceLine | tuple[str, s
     )
 
 
-def _build_lines(lines: Sequence[LineInput]) -> tuple[list[InvoiceLine], Decimal]:
+def build_lines(lines: Sequence[LineInput]) -> tuple[list[InvoiceLine], Decimal]:
+    """The lines to store and their sum, or ValidationFailed naming ``lines.<i>.<field>``.
+    Writes nothing, so a form may ask it before saving (the admin's line editor)."""
     built: list[InvoiceLine] = []
     errors: dict[str, list[str]] = {}
     for position, line in enumerate(lines, start=1):
@@ -166,7 +168,7 @@ def invoice_create(
     """A draft invoice with its lines; its amount is their sum."""
     _require_billable(customer)
     invoice = Invoice(customer=customer, due_date=due_date, status=InvoiceStatus.DRAFT)
-    built, invoice.amount = _build_lines(lines)
+    built, invoice.amount = build_lines(lines)
     invoice.save(force_insert=True)
     for line in built:
         line.invoice = invoice
@@ -202,7 +204,7 @@ def invoice_update(
     if due_date is not None:
         invoice.due_date = due_date
     if lines is not None:
-        built, invoice.amount = _build_lines(lines)
+        built, invoice.amount = build_lines(lines)
         InvoiceLine.objects.filter(invoice=invoice).delete()
         for line in built:
             line.invoice = invoice

@@ -10,7 +10,7 @@ from django.utils import timezone
 from billing.models import Customer, Invoice, InvoiceStatus, Payment, PaymentStatus, Product
 from core.models import AuditAction, AuditEvent
 from tests.billing.factories import invoice_with_lines
-from tests.factories import CustomerFactory, PaymentFactory, StaffUserFactory
+from tests.factories import CustomerFactory, PaymentFactory, ProductFactory, StaffUserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -88,6 +88,34 @@ def test_past_due_filter_lists_overdue_open_invoices(admin_client):
     assert [row.pk for row in listed] == [overdue.pk]
 
 
+def draft_lines(*lines: dict) -> dict:
+    """The POST of a draft's line editor; a line with an ``id`` is one the page showed."""
+    data = {
+        "lines-TOTAL_FORMS": str(len(lines)),
+        "lines-INITIAL_FORMS": str(sum("id" in line for line in lines)),
+    }
+    for index, line in enumerate(lines):
+        data.update({f"lines-{index}-{name}": str(value) for name, value in line.items()})
+    return data
+
+
+def test_a_line_breaking_a_rule_is_shown_on_its_row_and_nothing_is_saved(admin_client):
+    customer = CustomerFactory()
+
+    response = admin_client.post(
+        reverse("admin:billing_invoice_add"),
+        {
+            "customer": str(customer.pk),
+            "due_date": "2031-01-31",
+            **draft_lines({"description": "", "quantity": "1", "unit_price": "5.00"}),
+        },
+    )
+
+    assert response.status_code == 200
+    assert "A line without a product needs a description." in response.content.decode()
+    assert not Invoice.objects.exists()
+
+
 def test_adding_an_invoice_in_the_admin_creates_an_audited_draft(admin_client):
     customer = CustomerFactory()
     due = timezone.now() + timedelta(days=10)
@@ -96,8 +124,7 @@ def test_adding_an_invoice_in_the_admin_creates_an_audited_draft(admin_client):
         reverse("admin:billing_invoice_add"),
         {
             "customer": str(customer.pk),
-            "due_date_0": due.strftime("%Y-%m-%d"),
-            "due_date_1": due.strftime("%H:%M:%S"),
+            "due_date": due.strftime("%Y-%m-%d"),
             "lines-TOTAL_FORMS": "0",
             "lines-INITIAL_FORMS": "0",
             "payments-TOTAL_FORMS": "0",
@@ -127,22 +154,34 @@ def test_a_draft_is_edited_and_deleted_from_its_pages_through_the_audited_servic
     admin_client,
 ):
     invoice = invoice_with_lines(status=InvoiceStatus.DRAFT)
+    line = invoice.lines.get()
     due = timezone.now() + timedelta(days=60)
 
     admin_client.post(
         reverse("admin:billing_invoice_change", args=[invoice.pk]),
         {
             "customer": str(invoice.customer_id),
-            "due_date_0": due.strftime("%Y-%m-%d"),
-            "due_date_1": due.strftime("%H:%M:%S"),
-            "lines-TOTAL_FORMS": "1",
-            "lines-INITIAL_FORMS": "1",
-            "payments-TOTAL_FORMS": "0",
-            "payments-INITIAL_FORMS": "0",
+            "due_date": due.strftime("%Y-%m-%d"),
+            **draft_lines(
+                {
+                    "id": line.pk,
+                    "order": "2",
+                    "quantity": "1",
+                    "unit_price": "100.00",
+                    "description": line.description,
+                },
+                {"order": "1", "description": "Setup", "quantity": "2", "unit_price": "12.50"},
+            ),
         },
     )
     invoice.refresh_from_db()
-    assert invoice.due_date.date() == due.date()
+    # Due through the end of the day chosen; the new line first, as ordered; the total summed.
+    assert timezone.localtime(invoice.due_date).date() == due.date()
+    assert invoice.amount == Decimal("125.00")
+    assert list(invoice.lines.values_list("description", "position")) == [
+        ("Setup", 1),
+        (line.description, 2),
+    ]
 
     admin_client.post(reverse("admin:billing_invoice_delete", args=[invoice.pk]), {"post": "yes"})
 
@@ -167,3 +206,140 @@ def test_customers_and_products_are_written_through_their_services(admin_client)
     product = Product.objects.get(name="Retired plan")
     assert (product.price, product.active) == (Decimal("19.00"), False)
     assert Customer.all_objects.get(pk=customer.pk).deleted_at is not None
+
+
+def test_customer_changes_in_the_admin_are_audited_field_by_field(admin_client):
+    admin_client.post(
+        reverse("admin:billing_customer_add"),
+        {"name": "Acme Ltd", "email": "ap@acme.example", "phone": "", "address": ""},
+    )
+    customer = Customer.objects.get(email="ap@acme.example")
+    admin_client.post(
+        reverse("admin:billing_customer_change", args=[customer.pk]),
+        {"name": "Acme Limited", "email": "ap@acme.example", "phone": "", "address": ""},
+    )
+    admin_client.post(reverse("admin:billing_customer_delete", args=[customer.pk]), {"post": "yes"})
+    run_action(
+        admin_client,
+        reverse("admin:billing_customer_changelist") + "?deleted=deleted",
+        "restore_selected",
+        customer,
+    )
+
+    events = AuditEvent.objects.filter(target_id=str(customer.pk)).order_by("occurred_at")
+    assert [event.action for event in events] == [
+        AuditAction.CUSTOMER_CREATED,
+        AuditAction.CUSTOMER_UPDATED,
+        AuditAction.CUSTOMER_DELETED,
+        AuditAction.CUSTOMER_RESTORED,
+    ]
+    assert (events[1].before, events[1].after) == ({"name": "Acme Ltd"}, {"name": "Acme Limited"})
+    assert Customer.objects.filter(pk=customer.pk).exists()
+
+
+def test_a_second_customer_with_the_same_address_is_refused(admin_client):
+    CustomerFactory(email="ap@acme.example")
+
+    response = admin_client.post(
+        reverse("admin:billing_customer_add"),
+        {"name": "Acme again", "email": "AP@acme.example", "phone": "", "address": ""},
+    )
+
+    assert "A customer with this email address exists" in response.content.decode()
+    assert Customer.objects.count() == 1
+
+
+def test_a_deleted_customers_address_may_be_reused_but_then_it_cannot_be_restored(admin_client):
+    old = CustomerFactory(email="ap@acme.example", deleted_at=timezone.now())
+    CustomerFactory(email="ap@acme.example")
+
+    response = run_action(
+        admin_client,
+        reverse("admin:billing_customer_changelist") + "?deleted=deleted",
+        "restore_selected",
+        old,
+    )
+
+    assert "Another customer has this address." in response.content.decode()
+    assert Customer.all_objects.get(pk=old.pk).deleted_at is not None
+
+
+def test_a_partial_payment_leaves_the_invoice_open_and_the_rest_pays_it(admin_client):
+    invoice = invoice_with_lines(amount=Decimal("100.00"), status=InvoiceStatus.OPEN)
+    url = reverse("admin:billing_invoice_payment", args=[invoice.pk])
+
+    assert 'value="100.00"' in admin_client.get(url).content.decode()
+    admin_client.post(url, {"amount": "40.00", "provider": "manual"})
+    assert Invoice.objects.get(pk=invoice.pk).status == InvoiceStatus.OPEN
+    too_much = admin_client.post(url, {"amount": "70.00", "provider": "manual"})
+    assert "At most 60.00 remains due." in too_much.content.decode()
+    admin_client.post(url, {"amount": "60.00", "provider": "bank_transfer"})
+
+    assert Invoice.objects.get(pk=invoice.pk).status == InvoiceStatus.PAID
+    assert AuditEvent.objects.filter(action=AuditAction.PAYMENT_RECORDED).count() == 2
+
+
+def test_part_of_a_payment_is_refunded_from_its_page(admin_client):
+    invoice = invoice_with_lines(amount=Decimal("100.00"), status=InvoiceStatus.OPEN)
+    admin_client.post(
+        reverse("admin:billing_invoice_payment", args=[invoice.pk]),
+        {"amount": "100.00", "provider": "manual"},
+    )
+    payment = Payment.objects.get(invoice=invoice)
+
+    admin_client.post(
+        reverse("admin:billing_payment_refund", args=[payment.pk]),
+        {"amount": "30.00", "reason": "Discount agreed late"},
+    )
+
+    payment.refresh_from_db()
+    assert payment.refunded_amount == Decimal("30.00")
+    assert Invoice.objects.get(pk=invoice.pk).status == InvoiceStatus.OPEN
+    assert AuditEvent.objects.filter(action=AuditAction.PAYMENT_REFUNDED).exists()
+
+
+def test_staff_without_billing_rights_cannot_open_the_payment_page(client, synced_roles):
+    client.force_login(StaffUserFactory(roles=["staff"]))
+    invoice = invoice_with_lines(status=InvoiceStatus.OPEN)
+
+    response = client.get(reverse("admin:billing_invoice_payment", args=[invoice.pk]))
+
+    assert response.status_code == 403
+    assert "You may not open this page" in response.content.decode()
+
+
+def test_a_finalized_invoice_page_offers_no_save(admin_client):
+    invoice = invoice_with_lines(status=InvoiceStatus.OPEN)
+
+    page = admin_client.get(reverse("admin:billing_invoice_change", args=[invoice.pk]))
+
+    assert 'name="_save"' not in page.content.decode()
+
+
+def test_a_drafts_date_changes_while_a_line_keeps_a_product_no_longer_sold(admin_client):
+    invoice = invoice_with_lines(status=InvoiceStatus.DRAFT)
+    line = invoice.lines.get()
+    retired = ProductFactory(active=False)
+    line.__class__.objects.filter(pk=line.pk).update(product=retired)
+
+    admin_client.post(
+        reverse("admin:billing_invoice_change", args=[invoice.pk]),
+        {
+            "customer": str(invoice.customer_id),
+            "due_date": "2031-03-31",
+            **draft_lines(
+                {
+                    "id": line.pk,
+                    "order": "1",
+                    "product": retired.pk,
+                    "description": line.description,
+                    "quantity": "1.000",
+                    "unit_price": "100.00",
+                }
+            ),
+        },
+    )
+
+    invoice.refresh_from_db()
+    assert timezone.localtime(invoice.due_date).date().isoformat() == "2031-03-31"
+    assert invoice.lines.get().product == retired

@@ -51,7 +51,7 @@ def test_a_product_deactivated_after_it_was_sold_stays_on_its_invoice():
     product = ProductFactory(price=Decimal("10.00"))
     invoice = _create([LineInput(quantity=Decimal("2"), product=product)])
 
-    products.product_update(product=product, active=False)
+    products.product_update(product=product, active=False, **ACTING)
 
     assert invoice.lines.get().product == product
     with pytest.raises(ValidationFailed) as error:
@@ -63,7 +63,7 @@ def test_a_product_deactivated_after_it_was_sold_stays_on_its_invoice():
 
 def test_a_deleted_product_is_refused_on_a_new_line():
     product = ProductFactory()
-    products.product_delete(product=product)
+    products.product_delete(product=product, **ACTING)
     product.refresh_from_db()
 
     with pytest.raises(ValidationFailed) as error:
@@ -88,7 +88,7 @@ def test_line_rules_the_serializer_also_checks_hold_in_the_service(line, field):
 
 def test_a_deleted_customer_gets_no_new_invoice():
     customer = CustomerFactory()
-    customers.customer_delete(customer=customer)
+    customers.customer_delete(customer=customer, **ACTING)
     customer.refresh_from_db()
 
     with pytest.raises(ValidationFailed) as error:
@@ -181,8 +181,8 @@ def test_a_customer_needs_a_valid_email_address():
     customer = CustomerFactory()
 
     with pytest.raises(ValidationFailed) as created:
-        customers.customer_create(name="Acme", email="not-an-address")
+        customers.customer_create(name="Acme", email="not-an-address", **ACTING)
     with pytest.raises(ValidationFailed) as updated:
-        customers.customer_update(customer=customer, email="")
+        customers.customer_update(customer=customer, email="", **ACTING)
 
     assert _fields(created) == _fields(updated) == {"email"}
