@@ -1,9 +1,13 @@
 """The admin site: Django's, gated on a verified OTP device when ``ADMIN_REQUIRES_2FA`` is on."""
 
+import functools
+
 from django.conf import settings
 from django.contrib import admin
 from django_otp import devices_for_user
 from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
+
+from core.routing import read_tolerantly
 
 
 class OTPAdminLoginForm(OTPAdminAuthenticationForm):
@@ -37,8 +41,36 @@ class AtriumAdminSite(admin.AdminSite):
     def login_template(self):  # type: ignore[override]
         return OTPAdminSite.login_template if settings.ADMIN_REQUIRES_2FA else None
 
+    def admin_view(self, view, cacheable=False):
+        # Changelists are the admin's tolerant reads: shown from the replica when it may be
+        # (core/routing.py). Their actions (POST) stay on the primary.
+        if getattr(view, "__name__", "") == "changelist_view":
+            view = _changelist_from_replica(view)
+        return super().admin_view(view, cacheable)
+
     def has_permission(self, request) -> bool:
         if not super().has_permission(request):
             return False
         # OTPMiddleware installs is_verified() on every request's user.
         return not settings.ADMIN_REQUIRES_2FA or request.user.is_verified()
+
+
+def _changelist_from_replica(changelist_view):
+    @functools.wraps(changelist_view)
+    def view(request, *args, **kwargs):
+        if request.method != "GET":
+            return changelist_view(request, *args, **kwargs)
+        # The permissions are read (and kept on the user for the request) from the primary
+        # before the page's queries go to the replica.
+        request.user.get_all_permissions()
+
+        def rendered():
+            # The page's rows are fetched while its template renders: inside the read too.
+            response = changelist_view(request, *args, **kwargs)
+            if hasattr(response, "render"):
+                response.render()
+            return response
+
+        return read_tolerantly(rendered, user_id=request.user.pk)()
+
+    return view

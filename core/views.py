@@ -17,6 +17,7 @@ from django.views.decorators.http import require_safe
 from rest_framework import exceptions
 
 from core.api.problems import RequestTooLarge, ServerError, ServiceUnavailable, problem_response
+from core.routing import replica_state
 
 logger = logging.getLogger(__name__)
 
@@ -42,10 +43,14 @@ READINESS_STATEMENT_TIMEOUT_MS = 1000
 def readyz(request: HttpRequest) -> JsonResponse:
     """Readiness: this worker can serve requests. 503 with the failing dependency whenever a
     request would fail: the database does not answer, a migration is not applied, or the cache
-    (Redis, or the database cache's table) cannot be used."""
+    (Redis, or the database cache's table) cannot be used. 200 "degraded" when the read
+    replica cannot be used: its reads fall back to the primary, so requests are still served."""
     problem = _database_problem() or _cache_problem()
     if problem is not None:
         return problem_response(request, problem)
+    replica = replica_state(fresh=True)
+    if replica is not None and not replica.usable:
+        return JsonResponse({"status": "degraded", "replica": replica.problem})
     return JsonResponse({"status": "ok"})
 
 

@@ -21,6 +21,7 @@ from billing.services.idempotency import Answer
 from core.api.context import action_context
 from core.api.parsers import refuse_unstorable_strings
 from core.api.permissions import HasActionPermission
+from core.api.routing import ReplicaReadsMixin
 from core.api.schema import problem_responses
 from core.api.validation import validated, validated_query
 from core.exceptions import ValidationFailed
@@ -54,6 +55,7 @@ def _crud(model: str) -> dict[str, str]:
 
 
 class _ServiceCrudViewSet(
+    ReplicaReadsMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -112,6 +114,7 @@ class ProductViewSet(_ServiceCrudViewSet):
 
 
 class InvoiceViewSet(
+    ReplicaReadsMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.DestroyModelMixin,
@@ -212,6 +215,7 @@ class InvoiceViewSet(
 
 
 class PaymentViewSet(
+    ReplicaReadsMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet,
@@ -279,7 +283,7 @@ class OutstandingQuery(serializers.Serializer):
     limit = serializers.IntegerField(min_value=1, max_value=1000, default=100)
 
 
-class ReportViewSet(viewsets.ViewSet):
+class ReportViewSet(ReplicaReadsMixin, viewsets.ViewSet):
     """Figures PostgreSQL sums up: revenue per month, what customers owe."""
 
     permission_classes = [HasActionPermission]
@@ -287,6 +291,7 @@ class ReportViewSet(viewsets.ViewSet):
         "revenue": "billing.view_billing_report",
         "outstanding": "billing.view_billing_report",
     }
+    replica_read_actions = frozenset({"revenue", "outstanding"})
 
     @extend_schema(parameters=[RevenueQuery], responses={200: s.MonthlyRevenueOutput(many=True)})
     @action(detail=False, methods=["get"])

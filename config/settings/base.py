@@ -56,6 +56,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "core.routing.ReadYourWritesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -81,9 +82,10 @@ POSTGRESQL_ENGINE = "django.db.backends.postgresql"
 DATABASE_URL_EXAMPLE = "postgres://user:password@host:5432/name"
 
 
-def _database_from_url(url: str) -> dict[str, Any]:
-    """DATABASE_URL as Django's DATABASES entry, or ImproperlyConfigured in one line saying
-    what is wrong (never echoing the URL: it may hold a password)."""
+def _database_from_url(url: str, setting: str = "DATABASE_URL") -> dict[str, Any]:
+    """A database URL (from the environment variable ``setting``) as Django's DATABASES entry,
+    or ImproperlyConfigured in one line saying what is wrong (never echoing the URL: it may
+    hold a password)."""
     with warnings.catch_warnings():
         # django-environ warns about an unknown scheme before returning no engine; the error
         # below says it in one line.
@@ -92,37 +94,68 @@ def _database_from_url(url: str) -> dict[str, Any]:
             database = env.db_url_config(url)
         except ValueError as error:
             raise ImproperlyConfigured(
-                f"DATABASE_URL cannot be parsed ({error}); expected {DATABASE_URL_EXAMPLE}"
+                f"{setting} cannot be parsed ({error}); expected {DATABASE_URL_EXAMPLE}"
             ) from None
     engine = database.get("ENGINE")
     if not engine:
         raise ImproperlyConfigured(
-            f"DATABASE_URL is not a database URL; expected {DATABASE_URL_EXAMPLE}"
+            f"{setting} is not a database URL; expected {DATABASE_URL_EXAMPLE}"
         )
     if engine != POSTGRESQL_ENGINE:
         scheme = url.partition("://")[0]
         raise ImproperlyConfigured(
-            f"DATABASE_URL points at {scheme}, but Atrium runs on PostgreSQL only; "
+            f"{setting} points at {scheme}, but Atrium runs on PostgreSQL only; "
             f"expected {DATABASE_URL_EXAMPLE}"
         )
     if not database.get("NAME"):
-        raise ImproperlyConfigured(
-            f"DATABASE_URL names no database; expected {DATABASE_URL_EXAMPLE}"
-        )
+        raise ImproperlyConfigured(f"{setting} names no database; expected {DATABASE_URL_EXAMPLE}")
     return database
 
 
-DATABASES = {"default": _database_from_url(env("DATABASE_URL", default=DEFAULT_DATABASE_URL))}
-DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# Scale-out (docs/scale-out.md). DATABASE_URL may point at PgBouncer in transaction mode:
+# nothing here keeps state in a server session between transactions. DATABASE_DIRECT_URL
+# reaches the primary without the pooler (the `direct` alias: LISTEN, `migrate --database
+# direct`, long maintenance commands); unset, it is DATABASE_URL. DATABASE_REPLICA_URL, when
+# set, adds the `replica` alias that tolerant reads use (core/routing.py).
+DATABASE_URL = env("DATABASE_URL", default=DEFAULT_DATABASE_URL)
+DATABASE_DIRECT_URL = env("DATABASE_DIRECT_URL", default="") or DATABASE_URL
+DATABASE_REPLICA_URL = env("DATABASE_REPLICA_URL", default="")
+DATABASES = {
+    "default": _database_from_url(DATABASE_URL),
+    "direct": _database_from_url(DATABASE_DIRECT_URL, "DATABASE_DIRECT_URL"),
+}
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = _database_from_url(DATABASE_REPLICA_URL, "DATABASE_REPLICA_URL")
+for _alias, _database in DATABASES.items():
+    _database["ATOMIC_REQUESTS"] = False
+    _database.setdefault("OPTIONS", {})
+    # PgBouncer in transaction mode hands each transaction any server connection, so no
+    # prepared statement may outlive one (Django's default too, stated because the pooler
+    # depends on it) and no cursor may be declared WITH HOLD outside a transaction.
+    _database["OPTIONS"]["prepare_threshold"] = None
+    _database["DISABLE_SERVER_SIDE_CURSORS"] = True
+    if _alias != "default":
+        # Tests run every alias against the one test database.
+        _database["TEST"] = {"MIRROR": "default"}
 # psycopg's own pool keeps connections warm inside each worker process; CONN_MAX_AGE must
-# stay 0 when the pool is on (Django refuses both).
-DATABASES["default"].setdefault("OPTIONS", {})
+# stay 0 when the pool is on (Django refuses both). The direct alias serves few, long-lived
+# connections and goes without.
 if env.bool("DATABASE_POOL", default=True):
-    DATABASES["default"]["OPTIONS"]["pool"] = {
-        "min_size": env.int("DATABASE_POOL_MIN", default=1),
-        "max_size": env.int("DATABASE_POOL_MAX", default=8),
-        "timeout": 10,
-    }
+    for _alias in ("default", "replica"):
+        if _alias in DATABASES:
+            DATABASES[_alias]["OPTIONS"]["pool"] = {
+                "min_size": env.int("DATABASE_POOL_MIN", default=1),
+                "max_size": env.int("DATABASE_POOL_MAX", default=8),
+                # A replica that stops answering must not hold a request long: its reads are
+                # retried on the primary (core/routing.py).
+                "timeout": 10 if _alias == "default" else 2,
+            }
+DATABASE_ROUTERS = ["core.routing.PrimaryReplicaRouter"]
+# Tolerant reads leave the replica when it lags more than this many seconds; each process
+# checks it at most every DATABASE_REPLICA_CHECK_INTERVAL seconds. A caller's reads stay on
+# the primary for their sum after the caller writes (read-your-writes).
+DATABASE_REPLICA_MAX_LAG = env.float("DATABASE_REPLICA_MAX_LAG", default=5.0)
+DATABASE_REPLICA_CHECK_INTERVAL = env.float("DATABASE_REPLICA_CHECK_INTERVAL", default=1.0)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
