@@ -40,7 +40,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import psycopg
-from django.db import connection
+from django.db import connections
+
+from core.routing import DIRECT_DB_ALIAS
 
 BUSY_CONVERSATIONS = 10
 BUSY_PARTICIPANTS = 50
@@ -90,7 +92,9 @@ Progress = Callable[[str], None]
 
 
 def _conninfo() -> str:
-    params = connection.get_connection_params()
+    # The loader's session settings (below) must not reach a pooler's shared server connections:
+    # it connects to the primary directly.
+    params = connections[DIRECT_DB_ALIAS].get_connection_params()
     params.pop("cursor_factory", None)
     params.pop("prepare_threshold", None)
     params.pop("context", None)
