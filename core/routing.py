@@ -179,11 +179,22 @@ def _wrote_key(user_id: Any) -> str:
 
 
 def note_write(user_id: Any) -> None:
-    cache.set(_wrote_key(user_id), 1, timeout=read_your_writes_seconds())
+    try:
+        cache.set(_wrote_key(user_id), 1, timeout=read_your_writes_seconds())
+    except Exception:
+        # The write is committed and answered; while the cache is out, wrote_recently keeps
+        # everyone's tolerant reads on the primary anyway.
+        logger.warning("Could not mark a write for read-your-writes", exc_info=True)
 
 
 def wrote_recently(user_id: Any) -> bool:
-    return cache.get(_wrote_key(user_id)) is not None
+    """Whether the user wrote within the window; True when the cache cannot say, so that
+    nobody's own write can vanish while it is out."""
+    try:
+        return cache.get(_wrote_key(user_id)) is not None
+    except Exception:
+        logger.warning("Could not read a read-your-writes mark", exc_info=True)
+        return True
 
 
 class ReadYourWritesMiddleware:
