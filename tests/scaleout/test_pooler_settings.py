@@ -17,4 +17,3 @@ def test_no_prepared_statement_or_server_side_cursor_outlives_a_transaction(alia
     assert params["prepare_threshold"] is None
     assert params["cursor_factory"] is not ServerBindingCursor
     assert connection.settings_dict["DISABLE_SERVER_SIDE_CURSORS"] is True
-
