@@ -107,6 +107,18 @@ def replica_received_everything() -> bool:
     return sql(REPLICA_PORT, "SELECT pg_last_wal_receive_lsn() >= %s::pg_lsn", [primary_lsn])[0][0]
 
 
+def pgbouncer_clients() -> int:
+    """How many client connections PgBouncer holds for Atrium's database now."""
+    # The admin console speaks the simple query protocol only: a client-side cursor uses it.
+    with psycopg.connect(
+        url(PGBOUNCER_PORT, "pgbouncer"), autocommit=True, cursor_factory=psycopg.ClientCursor
+    ) as admin:
+        cursor = admin.execute("SHOW CLIENTS")
+        columns = [column.name for column in cursor.description or ()]
+        rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+    return sum(1 for row in rows if row["database"] == DATABASE)
+
+
 @dataclass
 class Response:
     status: int
@@ -249,6 +261,7 @@ default_pool_size = 20
 ; sends one (statement_timeout), see docs/scale-out.md.
 ignore_startup_parameters = extra_float_digits,options
 logfile = {directory / "pgbouncer.log"}
+admin_users = postgres
 """
     )
     return config

@@ -20,6 +20,7 @@ from tests.scaleout.conftest import (
     Response,
     call,
     login,
+    pgbouncer_clients,
     replica_caught_up,
     replica_received_everything,
     sql,
@@ -151,6 +152,8 @@ def test_the_main_flows_work_through_pgbouncer_across_processes(topology):
     )
     assert edited.status == 200, edited.body
     assert edited.headers["ETag"] == '"2"'
+    # Each worker that served a request keeps its pooled connection, to PgBouncer.
+    assert pgbouncer_clients() >= len(topology.app_ports)
 
 
 def test_parallel_payments_across_processes_never_overpay(topology):
