@@ -67,6 +67,21 @@ def create_database(conninfo: Mapping[str, Any]) -> None:
         connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(conninfo["dbname"])))
 
 
+def probe(
+    params: Mapping[str, Any], statement: str, *, connect_timeout: int, statement_timeout_ms: int
+) -> list[tuple[Any, ...]]:
+    """``statement``'s rows, on a connection of its own (``params``: a Django alias's
+    connection parameters) that gives up quickly: a health check must answer at once, not after
+    a pool's wait or a hung server. The statement timeout is the transaction's own (SET LOCAL),
+    not a startup parameter, which PgBouncer refuses; raises psycopg.Error."""
+    with (
+        psycopg.connect(**params, connect_timeout=connect_timeout, autocommit=True) as db,
+        db.transaction(),
+    ):
+        db.execute("SELECT set_config('statement_timeout', %s, true)", [str(statement_timeout_ms)])
+        return db.execute(statement).fetchall()
+
+
 @contextmanager
 def configuration_errors_in_one_line(*, traceback: bool = False) -> Iterator[None]:
     """Around a management command: a wrong setting, or a database that cannot be connected

@@ -39,6 +39,7 @@ from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connections
 
 from core import sql
+from core.postgres import probe
 
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponse
@@ -51,6 +52,7 @@ DIRECT_DB_ALIAS = "direct"
 # The replica check's own connection: a dead replica must be noticed at once, not after the
 # pool's wait. 2 s is libpq's shortest connect timeout.
 REPLICA_CHECK_CONNECT_TIMEOUT = 2
+REPLICA_CHECK_STATEMENT_TIMEOUT_MS = 1000
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 # The alias reads go to while a tolerant read runs; None everywhere else.
@@ -127,17 +129,16 @@ def _check_interval() -> float:
 
 
 def _check_replica() -> ReplicaState:
-    params = connections[REPLICA_DB_ALIAS].get_connection_params()
     try:
-        with psycopg.connect(
-            **params, connect_timeout=REPLICA_CHECK_CONNECT_TIMEOUT, autocommit=True
-        ) as check:
-            row = check.execute(sql.REPLICA_STATE).fetchone()
+        ((in_recovery, streaming, lag),) = probe(
+            connections[REPLICA_DB_ALIAS].get_connection_params(),
+            sql.REPLICA_STATE,
+            connect_timeout=REPLICA_CHECK_CONNECT_TIMEOUT,
+            statement_timeout_ms=REPLICA_CHECK_STATEMENT_TIMEOUT_MS,
+        )
     except psycopg.Error as error:
         logger.warning("The read replica does not answer: %s", error)
         return ReplicaState(usable=False, problem="The read replica does not answer.")
-    assert row is not None  # noqa: S101 - a SELECT without FROM returns one row
-    in_recovery, streaming, lag = row
     if not in_recovery:
         return ReplicaState(
             usable=False, problem="The read replica is not in recovery (promoted?)."

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_safe
 from rest_framework import exceptions
 
 from core.api.problems import RequestTooLarge, ServerError, ServiceUnavailable, problem_response
+from core.postgres import probe
 from core.routing import replica_state
 
 logger = logging.getLogger(__name__)
@@ -55,15 +56,15 @@ def readyz(request: HttpRequest) -> JsonResponse:
 
 
 def _database_problem() -> ServiceUnavailable | None:
-    params = connection.get_connection_params()
-    options = f"{params.get('options', '')} -c statement_timeout={READINESS_STATEMENT_TIMEOUT_MS}"
     try:
-        with psycopg.connect(
-            **{**params, "options": options.strip()},
-            connect_timeout=READINESS_CONNECT_TIMEOUT,
-            autocommit=True,
-        ) as check:
-            applied = set(check.execute("SELECT app, name FROM django_migrations").fetchall())
+        applied = set(
+            probe(
+                connection.get_connection_params(),
+                "SELECT app, name FROM django_migrations",
+                connect_timeout=READINESS_CONNECT_TIMEOUT,
+                statement_timeout_ms=READINESS_STATEMENT_TIMEOUT_MS,
+            )
+        )
     except psycopg.errors.UndefinedTable:
         applied = set()
     except psycopg.Error:

@@ -257,9 +257,6 @@ auth_file = {directory / "userlist.txt"}
 pool_mode = transaction
 max_client_conn = 300
 default_pool_size = 20
-; PgBouncer 1.18 forwards no "options" startup parameter; core/views.py's readiness check
-; sends one (statement_timeout), see docs/scale-out.md.
-ignore_startup_parameters = extra_float_digits,options
 logfile = {directory / "pgbouncer.log"}
 admin_users = postgres
 """
