@@ -10,10 +10,27 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.db import connections
 from psycopg import sql
+from psycopg.conninfo import make_conninfo
 
 EXAMPLE_URL = "postgres://user:password@host:5432/atrium"
+
+
+# The database alias that reaches the primary past any pooler (DATABASE_DIRECT_URL, else
+# DATABASE_URL; config/settings/base.py). Under the tests it mirrors the test database.
+DIRECT_DB_ALIAS = "direct"
+
+
+def direct_conninfo() -> str:
+    """Where a connection that needs PostgreSQL itself goes (LISTEN, session settings, which a
+    pooler in transaction mode cannot hold): the ``direct`` alias's database."""
+    params = connections[DIRECT_DB_ALIAS].get_connection_params()
+    # libpq's keywords (the URL's options such as sslmode included); Django adds Python objects
+    # (cursor factory, adapters) for its own connections.
+    return make_conninfo("", **{key: v for key, v in params.items() if isinstance(v, str | int)})
 
 
 def server_of(database: Mapping[str, Any]) -> str:
@@ -87,7 +104,6 @@ def configuration_errors_in_one_line(*, traceback: bool = False) -> Iterator[Non
     """Around a management command: a wrong setting, or a database that cannot be connected
     to, ends the process with one line on stderr and status 1 instead of a traceback (unless
     ``traceback``, Django's ``--traceback``)."""
-    from django.conf import settings
     from django.db import OperationalError, connections
 
     try:

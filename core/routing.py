@@ -39,7 +39,7 @@ from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connections
 
 from core import sql
-from core.postgres import probe
+from core.postgres import DIRECT_DB_ALIAS, probe
 
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponse
@@ -47,8 +47,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 REPLICA_DB_ALIAS = "replica"
-# The primary without the pooler: LISTEN, migrations and long maintenance commands.
-DIRECT_DB_ALIAS = "direct"
 # The replica check's own connection: a dead replica must be noticed at once, not after the
 # pool's wait. 2 s is libpq's shortest connect timeout.
 REPLICA_CHECK_CONNECT_TIMEOUT = 2

@@ -157,6 +157,14 @@ DATABASE_ROUTERS = ["core.routing.PrimaryReplicaRouter"]
 DATABASE_REPLICA_MAX_LAG = env.float("DATABASE_REPLICA_MAX_LAG", default=5.0)
 DATABASE_REPLICA_CHECK_INTERVAL = env.float("DATABASE_REPLICA_CHECK_INTERVAL", default=1.0)
 
+# The live event stream (core/api/event_stream.py): a comment line every HEARTBEAT seconds
+# keeps proxies from closing a quiet stream; every RECHECK seconds the caller's credential is
+# authenticated again (a revoked one ends the stream) and what they may read fetched again;
+# a reader more than BACKLOG events behind is cut off and resumes from the table.
+EVENT_STREAM_HEARTBEAT_SECONDS = env.float("EVENT_STREAM_HEARTBEAT_SECONDS", default=15.0)
+EVENT_STREAM_RECHECK_SECONDS = env.float("EVENT_STREAM_RECHECK_SECONDS", default=30.0)
+EVENT_STREAM_BACKLOG = env.int("EVENT_STREAM_BACKLOG", default=1000)
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

@@ -16,8 +16,7 @@ from core.backup import (
     sha256_of,
     table_rows,
 )
-from core.postgres import describe_connection_failure
-from core.routing import DIRECT_DB_ALIAS
+from core.postgres import DIRECT_DB_ALIAS, describe_connection_failure
 
 
 def _positive(value: str) -> int:
