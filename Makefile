@@ -23,7 +23,8 @@ demo: $(INSTALLED)
 	$(PY) manage.py seed_demo
 	PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://127.0.0.1:$(PORT)} \
 	DJANGO_SETTINGS_MODULE=$${DJANGO_SETTINGS_MODULE:-config.settings.dev} \
-	$(VENV)/bin/uvicorn config.asgi:application --host 127.0.0.1 --port $(PORT)
+	$(VENV)/bin/uvicorn config.asgi:application --host 127.0.0.1 --port $(PORT) \
+		--timeout-graceful-shutdown 2
 
 ## The whole test suite, against the real PostgreSQL.
 test: $(INSTALLED)

@@ -8,7 +8,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.utils.functional import cached_property
 
-from .models import AuditEvent
+from .models import AuditEvent, Event
 
 # Admin mixins (here and in the apps) extend ModelAdmin's hooks; the type checker needs to
 # see that base, Python does not.
@@ -186,3 +186,15 @@ class AuditEventAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin
     search_fields = ("target_id__exact", "actor__email")
     list_select_related = ("actor",)
     raw_id_fields = ("actor",)
+
+
+@admin.register(Event)
+class EventAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
+    """The event log as staff read it: what happened to which object, for whom. Written only by
+    ``core.events.publish``; newest first along the primary key."""
+
+    list_display = ("id", "occurred_at", "type", "object_type", "object_id", "audience_kind")
+    list_filter = ("audience_kind",)
+    # Exact matches only: a LIKE over the whole log would scan it.
+    search_fields = ("object_id__exact", "type__exact", "audience_key__exact")
+    ordering = ("-id",)

@@ -47,7 +47,7 @@ from rest_framework.views import APIView
 
 from core import events, postgres
 from core.models import Event
-from core.stream import EventHub, Overflow, Subscription, in_thread
+from core.stream import EventHub, Subscription, in_thread
 
 from .events import EventOutput, EventQuery
 from .permissions import request_has_perm
@@ -243,7 +243,8 @@ async def _stream(request: HttpRequest, opening: Opening, listener: EventHub, se
 
         await emit(b"retry: 2000\n\n")
         sent = opening.after if opening.after is not None else live_from
-        # Everything up to the hub's position is in the table; the queue holds what follows.
+        # Everything up to the hub's position is in the table; the subscription holds what
+        # follows.
         while opening.after is not None:
             missed = await in_thread(_replay, reader, after=sent, types=opening.types)
             if missed:
@@ -255,10 +256,7 @@ async def _stream(request: HttpRequest, opening: Opening, listener: EventHub, se
         heartbeat = settings.EVENT_STREAM_HEARTBEAT_SECONDS
         recheck_at = loop.time() + settings.EVENT_STREAM_RECHECK_SECONDS
         while True:
-            try:
-                delivery = await asyncio.wait_for(subscription.queue.get(), heartbeat)
-            except TimeoutError:
-                delivery = None
+            arrived = await subscription.wait(heartbeat)
             if loop.time() >= recheck_at:
                 listener.begin_refresh(subscription)
                 rechecked = await in_thread(_recheck, request, reader)
@@ -268,15 +266,15 @@ async def _stream(request: HttpRequest, opening: Opening, listener: EventHub, se
                 reader = rechecked
                 listener.end_refresh(subscription, reader.keys)
                 recheck_at = loop.time() + settings.EVENT_STREAM_RECHECK_SECONDS
-            if delivery is None:
+            if subscription.overflowed:
+                await emit(_ended("backlog"))
+                return
+            if not arrived:
                 await emit(KEEP_ALIVE)
                 continue
-            # Whatever else is already waiting goes out in the same write.
+            # Whatever is already waiting goes out in one write.
             frames: list[bytes] = []
-            while delivery is not None:
-                if isinstance(delivery, Overflow):
-                    await emit(b"".join([*frames, _ended("backlog")]))
-                    return
+            for delivery in subscription.take(WRITE_BATCH):
                 if delivery.refresh is not None:
                     # The hub began this refresh when it routed the event here.
                     keys = await in_thread(_reader_keys, reader)
@@ -285,8 +283,6 @@ async def _stream(request: HttpRequest, opening: Opening, listener: EventHub, se
                     if subscription.sees(delivery):
                         frames.append(delivery.frame)
                     sent = delivery.id
-                more = not subscription.queue.empty() and len(frames) < WRITE_BATCH
-                delivery = subscription.queue.get_nowait() if more else None
             if frames:
                 await emit(b"".join(frames))
     finally:

@@ -63,6 +63,8 @@ class StreamServer:
                 "--port",
                 str(self.port),
                 "--no-access-log",
+                "--timeout-graceful-shutdown",
+                "2",
             ],
             cwd=ROOT,
             env=env,
