@@ -5,7 +5,8 @@ config.settings.bench) whose DATABASE_URL is PgBouncer and whose DATABASE_REPLIC
 standby (docs/scale-out.md).
 
 Started once per session in a temporary directory, on ports of their own (5470-5471 for the
-clusters, 6440 for PgBouncer, 8160-8162 for the app processes), and torn down at the end.
+clusters, 6440 for PgBouncer, 8160-8162 for the app processes, 8163 for the event stream under
+uvicorn), and torn down at the end.
 Skipped, saying which, when the PostgreSQL server binaries or PgBouncer are not installed.
 """
 
@@ -41,6 +42,8 @@ PGBOUNCER_PORT = 6440
 # often and leaves it as soon as it lags at all.
 APP_PORTS = (8160, 8161)
 STRICT_LAG_PORT = 8162
+# The event stream (config/asgi.py under uvicorn), whose LISTEN must go past PgBouncer.
+STREAM_PORT = 8163
 LENIENT = {"DATABASE_REPLICA_MAX_LAG": "60", "DATABASE_REPLICA_CHECK_INTERVAL": "30"}
 STRICT = {"DATABASE_REPLICA_MAX_LAG": "0", "DATABASE_REPLICA_CHECK_INTERVAL": "0.2"}
 WORKERS_PER_PROCESS = 2
@@ -174,6 +177,7 @@ class Topology:
     postgres_bin: Path
     app_ports: tuple[int, ...]
     strict_lag_port: int
+    stream_port: int
 
     def pg_ctl(self, cluster: str, action: str) -> None:
         data = self.directory / cluster
@@ -273,14 +277,14 @@ def topology() -> Iterator[Topology]:
         pytest.skip("The scale-out rehearsal needs PgBouncer (apt-get install pgbouncer).")
     if os.geteuid() == 0 and shutil.which("runuser") is None:
         pytest.skip("Running as root, the scale-out rehearsal needs runuser.")
-    ports = (PRIMARY_PORT, REPLICA_PORT, PGBOUNCER_PORT, *APP_PORTS, STRICT_LAG_PORT)
+    ports = (PRIMARY_PORT, REPLICA_PORT, PGBOUNCER_PORT, *APP_PORTS, STRICT_LAG_PORT, STREAM_PORT)
     taken = [port for port in ports if not _port_free(port)]
     assert not taken, f"Ports {taken} are in use: another rehearsal still runs?"
 
     directory = Path(tempfile.mkdtemp(prefix="atrium-scaleout-"))
     if os.geteuid() == 0:
         shutil.chown(directory, "postgres", "postgres")
-    topology = Topology(directory, postgres_bin, APP_PORTS, STRICT_LAG_PORT)
+    topology = Topology(directory, postgres_bin, APP_PORTS, STRICT_LAG_PORT, STREAM_PORT)
     processes: list[subprocess.Popen] = []
     started: list[str] = []
     try:
@@ -360,7 +364,28 @@ def topology() -> Iterator[Topology]:
                         stderr=subprocess.STDOUT,
                     )
                 )
-        for port in (*APP_PORTS, STRICT_LAG_PORT):
+        with (directory / f"uvicorn-{STREAM_PORT}.log").open("w") as log:
+            processes.append(
+                subprocess.Popen(  # noqa: S603 - uvicorn from this venv
+                    [
+                        sys.executable,
+                        "-m",
+                        "uvicorn",
+                        "config.asgi:application",
+                        "--port",
+                        str(STREAM_PORT),
+                        "--no-access-log",
+                        "--timeout-graceful-shutdown",
+                        "2",
+                    ],
+                    cwd=ROOT,
+                    # A keep-alive every 0.3 s tells a test the stream is up without a wait.
+                    env={**_app_env(LENIENT), "EVENT_STREAM_HEARTBEAT_SECONDS": "0.3"},
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+        for port in (*APP_PORTS, STRICT_LAG_PORT, STREAM_PORT):
             wait_until(lambda port=port: _answers(port), f"Atrium on port {port}")
         wait_until(replica_caught_up, "the replica to replay the demo data")
         yield topology

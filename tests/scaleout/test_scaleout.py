@@ -14,6 +14,7 @@ from threading import Barrier
 
 import pytest
 
+from tests.events.sse import Stream
 from tests.scaleout.conftest import (
     PRIMARY_PORT,
     REPLICA_PORT,
@@ -154,6 +155,39 @@ def test_the_main_flows_work_through_pgbouncer_across_processes(topology):
     assert edited.headers["ETag"] == '"2"'
     # Each worker that served a request keeps its pooled connection, to PgBouncer.
     assert pgbouncer_clients() >= len(topology.app_ports)
+
+
+def test_the_event_stream_listens_past_the_pooler_and_hears_every_process(topology):
+    first, second = topology.app_ports
+    ana = login(first, "ana")
+    grace = login(second, "grace")
+    conversation = _conversation_with(first, ana, "Live", _user_id(second, grace))
+    stream = Stream(topology.stream_port, token=grace, query="", headers={})
+    assert stream.status == 200
+    # The stream's hub LISTENs once its first stream opens; a keep-alive shows it is running.
+    while "keep-alive" not in stream.next(timeout=10).comments:
+        pass
+
+    posted = [
+        call(
+            port,
+            "POST",
+            f"/api/v1/conversations/{conversation}/messages",
+            token=ana,
+            body={"content": f"live from {port}"},
+        ).body["id"]
+        for port in (first, second)
+    ]
+
+    try:
+        heard = [
+            message.data["object_id"]
+            for message in stream.events(2, timeout=10)
+            if message.event == "message.created"
+        ]
+    finally:
+        stream.client.close()
+    assert heard == posted
 
 
 def test_parallel_payments_across_processes_never_overpay(topology):
