@@ -6,9 +6,11 @@ from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
-from django.db import connection
+from django.db import connections
 from django.db.models import QuerySet
 from django.utils import timezone
+
+from core.routing import read_alias
 
 from . import sql
 from .models import Customer, Invoice, InvoiceStatus, Payment, Product, Refund
@@ -79,7 +81,7 @@ def revenue_by_month(*, months: int = 12, now: datetime | None = None) -> list[M
         second=0,
         microsecond=0,
     )
-    with connection.cursor() as cursor:
+    with connections[read_alias()].cursor() as cursor:
         cursor.execute(sql.REVENUE_BY_MONTH, {"since": since})
         return [MonthlyRevenue(*row) for row in cursor.fetchall()]
 
@@ -94,7 +96,7 @@ class OutstandingTotals:
 
 def outstanding_totals(*, now: datetime | None = None) -> OutstandingTotals:
     """What open invoices still ask for, in all and past their due date."""
-    with connection.cursor() as cursor:
+    with connections[read_alias()].cursor() as cursor:
         cursor.execute(sql.OUTSTANDING_TOTALS, {"now": now or timezone.now()})
         return OutstandingTotals(*cursor.fetchone())
 
@@ -112,6 +114,6 @@ def outstanding_by_customer(
     *, limit: int = 100, now: datetime | None = None
 ) -> list[CustomerBalance]:
     """The ``limit`` customers owing the most, largest first."""
-    with connection.cursor() as cursor:
+    with connections[read_alias()].cursor() as cursor:
         cursor.execute(sql.OUTSTANDING_BY_CUSTOMER, {"now": now or timezone.now(), "limit": limit})
         return [CustomerBalance(*row) for row in cursor.fetchall()]

@@ -40,7 +40,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import psycopg
-from django.db import connection
+
+from core.postgres import direct_conninfo
 
 BUSY_CONVERSATIONS = 10
 BUSY_PARTICIPANTS = 50
@@ -89,19 +90,9 @@ class ScalePlan:
 Progress = Callable[[str], None]
 
 
-def _conninfo() -> str:
-    params = connection.get_connection_params()
-    params.pop("cursor_factory", None)
-    params.pop("prepare_threshold", None)
-    params.pop("context", None)
-    return psycopg.conninfo.make_conninfo(
-        "", **{k: v for k, v in params.items() if isinstance(v, str | int)}
-    )
-
-
 @contextmanager
 def _session() -> Iterator[psycopg.Connection]:
-    with psycopg.connect(_conninfo(), autocommit=True) as db:
+    with psycopg.connect(direct_conninfo(), autocommit=True) as db:
         db.execute("SET synchronous_commit = off")
         db.execute("SET maintenance_work_mem = '1GB'")
         db.execute("SET max_parallel_maintenance_workers = 2")

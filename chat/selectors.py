@@ -14,10 +14,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from django.db import connection
+from django.db import connections
 from django.db.models import QuerySet
 
 from core.exceptions import NotFound
+from core.routing import read_alias
 
 from . import sql
 from .cursors import Cursor
@@ -43,13 +44,13 @@ MESSAGE_NOT_FOUND = "No such message."
 
 
 def _run(query: sql.PageQuery) -> tuple[list[Any], Page]:
-    with connection.cursor() as db:
+    with connections[read_alias()].cursor() as db:
         db.execute(query.sql, query.params)
         return query.read(db.fetchone())
 
 
 def _one(statement: tuple[str, dict[str, Any]]) -> str | None:
-    with connection.cursor() as db:
+    with connections[read_alias()].cursor() as db:
         db.execute(*statement)
         row = db.fetchone()
     return None if row is None else row[0]

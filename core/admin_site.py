@@ -5,6 +5,7 @@ the login form that also takes recovery codes, and the page where a staff member
 device enrols one.
 """
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -16,6 +17,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django_otp import devices_for_user
 from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
+
+from core.routing import read_tolerantly
 
 
 class OTPAdminLoginForm(OTPAdminAuthenticationForm):
@@ -105,6 +108,13 @@ class AtriumAdminSite(admin.AdminSite):
     def login_template(self):  # type: ignore[override]
         return OTPAdminSite.login_template if settings.ADMIN_REQUIRES_2FA else None
 
+    def admin_view(self, view, cacheable=False):
+        # Changelists are the admin's tolerant reads: shown from the replica when it may be
+        # (core/routing.py). Their actions (POST) stay on the primary.
+        if getattr(view, "__name__", "") == "changelist_view":
+            view = _changelist_from_replica(view)
+        return super().admin_view(view, cacheable)
+
     def has_permission(self, request) -> bool:
         if not super().has_permission(request):
             return False
@@ -147,3 +157,24 @@ class AtriumAdminSite(admin.AdminSite):
         # Not behind admin_view: the people it serves are not let into the admin yet.
         enrol = path("two-factor/enrol/", self.two_factor_enrolment_view, name="two_factor_enrol")
         return [enrol, *urls]
+
+
+def _changelist_from_replica(changelist_view):
+    @functools.wraps(changelist_view)
+    def view(request, *args, **kwargs):
+        if request.method != "GET":
+            return changelist_view(request, *args, **kwargs)
+        # The permissions are read (and kept on the user for the request) from the primary
+        # before the page's queries go to the replica.
+        request.user.get_all_permissions()
+
+        def rendered():
+            # The page's rows are fetched while its template renders: inside the read too.
+            response = changelist_view(request, *args, **kwargs)
+            if hasattr(response, "render"):
+                response.render()
+            return response
+
+        return read_tolerantly(rendered, user_id=request.user.pk)()
+
+    return view

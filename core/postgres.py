@@ -20,20 +20,18 @@ from psycopg.conninfo import make_conninfo
 EXAMPLE_URL = "postgres://user:password@host:5432/atrium"
 
 
+# The database alias that reaches the primary past any pooler (DATABASE_DIRECT_URL, else
+# DATABASE_URL; config/settings/base.py). Under the tests it mirrors the test database.
+DIRECT_DB_ALIAS = "direct"
+
+
 def direct_conninfo() -> str:
-    """Where a connection that needs PostgreSQL itself goes (LISTEN, which a pooler in
-    transaction mode cannot hold): ``DATABASE_DIRECT_URL`` if set, else the default database."""
-    if settings.DATABASE_DIRECT_URL:
-        return settings.DATABASE_DIRECT_URL
-    database = connections["default"].settings_dict
-    given = {
-        "dbname": database["NAME"],
-        "user": database.get("USER"),
-        "password": database.get("PASSWORD"),
-        "host": database.get("HOST"),
-        "port": str(database.get("PORT") or ""),
-    }
-    return make_conninfo(**{key: value for key, value in given.items() if value})
+    """Where a connection that needs PostgreSQL itself goes (LISTEN, session settings, which a
+    pooler in transaction mode cannot hold): the ``direct`` alias's database."""
+    params = connections[DIRECT_DB_ALIAS].get_connection_params()
+    # libpq's keywords (the URL's options such as sslmode included); Django adds Python objects
+    # (cursor factory, adapters) for its own connections.
+    return make_conninfo("", **{key: v for key, v in params.items() if isinstance(v, str | int)})
 
 
 def server_of(database: Mapping[str, Any]) -> str:
@@ -87,12 +85,27 @@ def create_database(conninfo: Mapping[str, Any]) -> None:
         connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(conninfo["dbname"])))
 
 
+def probe(
+    params: Mapping[str, Any], statement: str, *, connect_timeout: int, statement_timeout_ms: int
+) -> list[tuple[Any, ...]]:
+    """``statement``'s rows, on a connection of its own (``params``: a Django alias's
+    connection parameters) that gives up quickly: a health check must answer at once, not after
+    a pool's wait or a hung server. The statement timeout is the transaction's own (SET LOCAL),
+    not a startup parameter, which PgBouncer refuses; raises psycopg.Error."""
+    with (
+        # The settings carry a connect_timeout of their own; the check's wins.
+        psycopg.connect(**{**params, "connect_timeout": connect_timeout}, autocommit=True) as db,
+        db.transaction(),
+    ):
+        db.execute("SELECT set_config('statement_timeout', %s, true)", [str(statement_timeout_ms)])
+        return db.execute(statement).fetchall()
+
+
 @contextmanager
 def configuration_errors_in_one_line(*, traceback: bool = False) -> Iterator[None]:
     """Around a management command: a wrong setting, or a database that cannot be connected
     to, ends the process with one line on stderr and status 1 instead of a traceback (unless
     ``traceback``, Django's ``--traceback``)."""
-    from django.conf import settings
     from django.db import OperationalError, connections
 
     try:

@@ -75,3 +75,15 @@ IDEMPOTENCY_STORE = (
     "UPDATE idempotency_keys SET response_status = %(status)s, response_body = %(body)s::jsonb"
     " WHERE user_id = %(user)s AND key = %(key)s"
 )
+
+# The read replica's health, asked of the replica itself (core/routing.py): still a standby,
+# receiving WAL from the primary, and how far behind its replay is in seconds. Nothing left to
+# replay means no lag, however long ago the last commit was; otherwise the lag is the age of
+# the last transaction replayed (NULL before the first).
+REPLICA_STATE = (
+    "SELECT pg_is_in_recovery(),"
+    " EXISTS (SELECT FROM pg_stat_wal_receiver WHERE status = 'streaming'),"
+    " CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0.0"
+    " ELSE extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp())::float8"
+    " END"
+)

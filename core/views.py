@@ -20,6 +20,8 @@ from redis.exceptions import RedisError
 from rest_framework import exceptions
 
 from core.api.problems import RequestTooLarge, ServerError, ServiceUnavailable, problem_response
+from core.postgres import probe
+from core.routing import replica_state
 
 logger = logging.getLogger(__name__)
 
@@ -51,35 +53,39 @@ READINESS_STATEMENT_TIMEOUT_MS = 1000
 def readyz(request: HttpRequest) -> JsonResponse:
     """Readiness: this worker can serve requests. 503 with the failing dependency whenever a
     request would fail: the database does not answer, a migration is not applied, or the
-    database cache's table cannot be read. A Redis that does not answer is reported but keeps
-    the worker ready: the throttles fail open but for the sign-in, registration, reset and
-    two-factor limits (core/api/throttling.py), and every worker shares the one Redis, so
-    taking them all out of service would turn a partial outage into a full one."""
+    database cache's table cannot be read. 200 "degraded" when a dependency is down that
+    requests can do without: a Redis that does not answer (the throttles fail open but for the
+    sign-in, registration, reset and two-factor limits, core/api/throttling.py; every worker
+    shares the one Redis, so taking them all out of service would turn a partial outage into a
+    full one), or a read replica that cannot be used (its reads fall back to the primary)."""
     problem = _database_problem() or _cache_problem()
     if problem is not None:
         return problem_response(request, problem)
+    degraded = {}
     if not _redis_answers():
-        return JsonResponse(
-            {
-                "status": "degraded",
-                "cache": "unavailable",
-                "detail": "Redis does not answer: general rate limits are not counted;"
-                " sign-in, registration, password reset and two-factor answer 503.",
-            }
+        degraded["cache"] = "unavailable"
+        degraded["detail"] = (
+            "Redis does not answer: general rate limits are not counted;"
+            " sign-in, registration, password reset and two-factor answer 503."
         )
+    replica = replica_state(fresh=True)
+    if replica is not None and not replica.usable:
+        degraded["replica"] = replica.problem
+    if degraded:
+        return JsonResponse({"status": "degraded", **degraded})
     return JsonResponse({"status": "ok"})
 
 
 def _database_problem() -> ServiceUnavailable | None:
-    params = connection.get_connection_params()
-    options = f"{params.get('options', '')} -c statement_timeout={READINESS_STATEMENT_TIMEOUT_MS}"
     try:
-        with psycopg.connect(
-            # The settings carry a connect_timeout of their own; the check's wins.
-            **{**params, "options": options.strip(), "connect_timeout": READINESS_CONNECT_TIMEOUT},
-            autocommit=True,
-        ) as check:
-            applied = set(check.execute("SELECT app, name FROM django_migrations").fetchall())
+        applied = set(
+            probe(
+                connection.get_connection_params(),
+                "SELECT app, name FROM django_migrations",
+                connect_timeout=READINESS_CONNECT_TIMEOUT,
+                statement_timeout_ms=READINESS_STATEMENT_TIMEOUT_MS,
+            )
+        )
     except psycopg.errors.UndefinedTable:
         applied = set()
     except psycopg.Error:

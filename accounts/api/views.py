@@ -16,6 +16,7 @@ from accounts.models import ApiKey, ApiSession, Permission, Role, User
 from accounts.services import credentials, login, roles, users
 from core.api.context import action_context
 from core.api.permissions import HasActionPermission, SessionCredentialOnly, request_has_perm
+from core.api.routing import ReplicaReadsMixin
 from core.api.schema import problem_responses
 from core.api.validation import represented, require_json_types, validated
 
@@ -250,7 +251,7 @@ class ApiKeyViewSet(
         )
 
 
-class UserDirectoryViewSet(viewsets.ReadOnlyModelViewSet):
+class UserDirectoryViewSet(ReplicaReadsMixin, viewsets.ReadOnlyModelViewSet):
     """People to pick as participants or sharees: display name and avatar only."""
 
     serializer_class = s.DirectoryEntryOutput

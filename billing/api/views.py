@@ -21,6 +21,7 @@ from core.api.context import action_context
 from core.api.idempotency import IDEMPOTENCY_PARAMETER, respond_once
 from core.api.parsers import refuse_unstorable_strings
 from core.api.permissions import HasActionPermission
+from core.api.routing import ReplicaReadsMixin
 from core.api.schema import problem_responses
 from core.api.validation import represented, require_json_types, validated, validated_query
 from core.exceptions import ValidationFailed
@@ -45,6 +46,7 @@ def _crud(model: str) -> dict[str, str]:
 
 
 class _ServiceCrudViewSet(
+    ReplicaReadsMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -120,6 +122,7 @@ class ProductViewSet(_ServiceCrudViewSet):
 
 
 class InvoiceViewSet(
+    ReplicaReadsMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.DestroyModelMixin,
@@ -231,6 +234,7 @@ class InvoiceViewSet(
 
 
 class PaymentViewSet(
+    ReplicaReadsMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet,
@@ -300,7 +304,7 @@ class OutstandingQuery(serializers.Serializer):
     limit = serializers.IntegerField(min_value=1, max_value=1000, default=100)
 
 
-class ReportViewSet(viewsets.ViewSet):
+class ReportViewSet(ReplicaReadsMixin, viewsets.ViewSet):
     """Figures PostgreSQL sums up: revenue per month, what customers owe."""
 
     permission_classes = [HasActionPermission]
@@ -308,6 +312,7 @@ class ReportViewSet(viewsets.ViewSet):
         "revenue": "billing.view_billing_report",
         "outstanding": "billing.view_billing_report",
     }
+    replica_read_actions = frozenset({"revenue", "outstanding"})
 
     @extend_schema(parameters=[RevenueQuery], responses={200: s.MonthlyRevenueOutput(many=True)})
     @action(detail=False, methods=["get"])

@@ -27,6 +27,7 @@ from core.api.context import action_context
 from core.api.idempotency import IDEMPOTENCY_PARAMETER, respond_once
 from core.api.pagination import CursorPagination
 from core.api.permissions import HasActionPermission
+from core.api.routing import ReplicaReadsMixin
 from core.api.schema import AutoSchema, problem_responses
 from core.api.validation import validated, validated_query
 from core.services.idempotency import Answer
@@ -125,7 +126,7 @@ class EditPagination(CursorPagination):
         return ("edited_at", "id")
 
 
-class ConversationViewSet(ChatViewSet):
+class ConversationViewSet(ReplicaReadsMixin, ChatViewSet):
     """Conversations I take part in."""
 
     action_permissions = {
@@ -296,7 +297,7 @@ class ParticipantViewSet(ChatViewSet):
 
 
 @extend_schema(parameters=[CONVERSATION])
-class MessageViewSet(ChatViewSet):
+class MessageViewSet(ReplicaReadsMixin, ChatViewSet):
     """A conversation's messages, for its participants."""
 
     action_permissions = {
@@ -443,7 +444,7 @@ class MessageViewSet(ChatViewSet):
         return json_response(body, status_code=status_code)
 
 
-class MessageSearchViewSet(ChatViewSet):
+class MessageSearchViewSet(ReplicaReadsMixin, ChatViewSet):
     """Full-text search over the messages of the conversations I am in, newest first."""
 
     action_permissions = {"list": VIEW_MESSAGE}

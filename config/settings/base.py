@@ -53,6 +53,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "core.middleware.BrowserMiddleware",
+    # After the view: a caller who wrote reads from the primary for a while (core/routing.py).
+    "core.routing.ReadYourWritesMiddleware",
 ]
 # What BrowserMiddleware runs for pages, the admin and API requests with cookies, in this
 # order; API requests without a cookie (tokens, keys) skip it (core/middleware.py).
@@ -91,9 +93,10 @@ POSTGRESQL_ENGINE = "django.db.backends.postgresql"
 DATABASE_URL_EXAMPLE = "postgres://user:password@host:5432/name"
 
 
-def _database_from_url(url: str) -> dict[str, Any]:
-    """DATABASE_URL as Django's DATABASES entry, or ImproperlyConfigured in one line saying
-    what is wrong (never echoing the URL: it may hold a password)."""
+def _database_from_url(url: str, setting: str = "DATABASE_URL") -> dict[str, Any]:
+    """A database URL (from the environment variable ``setting``) as Django's DATABASES entry,
+    or ImproperlyConfigured in one line saying what is wrong (never echoing the URL: it may
+    hold a password)."""
     with warnings.catch_warnings():
         # django-environ warns about an unknown scheme before returning no engine; the error
         # below says it in one line.
@@ -102,48 +105,75 @@ def _database_from_url(url: str) -> dict[str, Any]:
             database = env.db_url_config(url)
         except ValueError as error:
             raise ImproperlyConfigured(
-                f"DATABASE_URL cannot be parsed ({error}); expected {DATABASE_URL_EXAMPLE}"
+                f"{setting} cannot be parsed ({error}); expected {DATABASE_URL_EXAMPLE}"
             ) from None
     engine = database.get("ENGINE")
     if not engine:
         raise ImproperlyConfigured(
-            f"DATABASE_URL is not a database URL; expected {DATABASE_URL_EXAMPLE}"
+            f"{setting} is not a database URL; expected {DATABASE_URL_EXAMPLE}"
         )
     if engine != POSTGRESQL_ENGINE:
         scheme = url.partition("://")[0]
         raise ImproperlyConfigured(
-            f"DATABASE_URL points at {scheme}, but Atrium runs on PostgreSQL only; "
+            f"{setting} points at {scheme}, but Atrium runs on PostgreSQL only; "
             f"expected {DATABASE_URL_EXAMPLE}"
         )
     if not database.get("NAME"):
-        raise ImproperlyConfigured(
-            f"DATABASE_URL names no database; expected {DATABASE_URL_EXAMPLE}"
-        )
+        raise ImproperlyConfigured(f"{setting} names no database; expected {DATABASE_URL_EXAMPLE}")
     return database
 
 
-DATABASES = {"default": _database_from_url(env("DATABASE_URL", default=DEFAULT_DATABASE_URL))}
-DATABASES["default"]["ATOMIC_REQUESTS"] = False
-# During a database outage requests must fail fast (503, core/api/problems.py) and the first
-# after it must succeed (docs/operations.md): a connection attempt gives up after libpq's
-# shortest wait, a pooled connection is checked as it is handed out (a restart leaves every
-# pooled one dead), and a request waits for a free one 2 s at most.
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-DATABASES["default"].setdefault("OPTIONS", {})
-DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", 2)
+# Scale-out (docs/scale-out.md). DATABASE_URL may point at PgBouncer in transaction mode:
+# nothing here keeps state in a server session between transactions. DATABASE_DIRECT_URL
+# reaches the primary without the pooler (the `direct` alias: LISTEN, `migrate --database
+# direct`, long maintenance commands); unset, it is DATABASE_URL. DATABASE_REPLICA_URL, when
+# set, adds the `replica` alias that tolerant reads use (core/routing.py).
+DATABASE_URL = env("DATABASE_URL", default=DEFAULT_DATABASE_URL)
+DATABASE_DIRECT_URL = env("DATABASE_DIRECT_URL", default="") or DATABASE_URL
+DATABASE_REPLICA_URL = env("DATABASE_REPLICA_URL", default="")
+DATABASES = {
+    "default": _database_from_url(DATABASE_URL),
+    "direct": _database_from_url(DATABASE_DIRECT_URL, "DATABASE_DIRECT_URL"),
+}
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = _database_from_url(DATABASE_REPLICA_URL, "DATABASE_REPLICA_URL")
+for _alias, _database in DATABASES.items():
+    _database["ATOMIC_REQUESTS"] = False
+    _database.setdefault("OPTIONS", {})
+    # PgBouncer in transaction mode hands each transaction any server connection, so no
+    # prepared statement may outlive one (Django's default too, stated because the pooler
+    # depends on it) and no cursor may be declared WITH HOLD outside a transaction.
+    _database["OPTIONS"]["prepare_threshold"] = None
+    _database["DISABLE_SERVER_SIDE_CURSORS"] = True
+    # During a database outage requests must fail fast (503, core/api/problems.py) and the
+    # first after it must succeed (docs/operations.md): a connection attempt gives up after
+    # libpq's shortest wait, and a pooled connection is checked as it is handed out (a restart
+    # leaves every pooled one dead).
+    _database["CONN_HEALTH_CHECKS"] = True
+    _database["OPTIONS"].setdefault("connect_timeout", 2)
+    if _alias != "default":
+        # Tests run every alias against the one test database.
+        _database["TEST"] = {"MIRROR": "default"}
 # psycopg's own pool keeps connections warm inside each worker process; CONN_MAX_AGE must
-# stay 0 when the pool is on (Django refuses both).
+# stay 0 when the pool is on (Django refuses both). The direct alias serves few, long-lived
+# connections and goes without.
 if env.bool("DATABASE_POOL", default=True):
-    DATABASES["default"]["OPTIONS"]["pool"] = {
-        "min_size": env.int("DATABASE_POOL_MIN", default=1),
-        "max_size": env.int("DATABASE_POOL_MAX", default=8),
-        "timeout": env.float("DATABASE_POOL_TIMEOUT", default=2),
-    }
-
-# Where connections that need PostgreSQL itself go when DATABASE_URL reaches it through a
-# pooler in transaction mode: the event stream's LISTEN (core/postgres.py direct_conninfo).
-# Unset, they use DATABASE_URL.
-DATABASE_DIRECT_URL = env("DATABASE_DIRECT_URL", default=None)
+    for _alias in ("default", "replica"):
+        if _alias in DATABASES:
+            DATABASES[_alias]["OPTIONS"]["pool"] = {
+                "min_size": env.int("DATABASE_POOL_MIN", default=1),
+                "max_size": env.int("DATABASE_POOL_MAX", default=8),
+                # How long a request waits for a free connection: briefly, so an outage is a
+                # prompt 503; a replica's reads are then retried on the primary
+                # (core/routing.py).
+                "timeout": env.float("DATABASE_POOL_TIMEOUT", default=2),
+            }
+DATABASE_ROUTERS = ["core.routing.PrimaryReplicaRouter"]
+# Tolerant reads leave the replica when it lags more than this many seconds; each process
+# checks it at most every DATABASE_REPLICA_CHECK_INTERVAL seconds. A caller's reads stay on
+# the primary for their sum after the caller writes (read-your-writes).
+DATABASE_REPLICA_MAX_LAG = env.float("DATABASE_REPLICA_MAX_LAG", default=5.0)
+DATABASE_REPLICA_CHECK_INTERVAL = env.float("DATABASE_REPLICA_CHECK_INTERVAL", default=1.0)
 
 # The live event stream (core/api/event_stream.py): a comment line every HEARTBEAT seconds
 # keeps proxies from closing a quiet stream; every RECHECK seconds the caller's credential is

@@ -12,7 +12,8 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 ADMIN_REQUIRES_2FA = env.bool("ADMIN_REQUIRES_2FA", default=False)
 # Pooled connections would outlive pytest-django's per-test database setup.
-DATABASES["default"]["OPTIONS"].pop("pool", None)
+for _database in DATABASES.values():
+    _database["OPTIONS"].pop("pool", None)
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

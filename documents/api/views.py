@@ -19,6 +19,7 @@ from accounts.models import User
 from core.api.context import action_context
 from core.api.idempotency import IDEMPOTENCY_PARAMETER, respond_once
 from core.api.permissions import HasActionPermission
+from core.api.routing import ReplicaReadsMixin
 from core.api.schema import problem_responses
 from core.api.validation import represented, validated, validated_query
 from core.exceptions import PermissionDenied, PreconditionRequired
@@ -60,8 +61,10 @@ def _no_user(view) -> bool:
     return getattr(view, "swagger_fake_view", False)  # schema generation has no user
 
 
-class DocumentViewSet(viewsets.GenericViewSet):
+class DocumentViewSet(ReplicaReadsMixin, viewsets.GenericViewSet):
     """Documents I own or that are shared with me, versioned on every change."""
+
+    replica_read_actions = frozenset({"list", "search"})
 
     serializer_class = s.DocumentOutput
     permission_classes = [HasActionPermission]

@@ -6,6 +6,7 @@ from pathlib import Path
 import psycopg
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connections
 
 from core.backup import (
     MANIFEST_FORMAT,
@@ -15,7 +16,7 @@ from core.backup import (
     sha256_of,
     table_rows,
 )
-from core.postgres import describe_connection_failure
+from core.postgres import DIRECT_DB_ALIAS, describe_connection_failure
 
 
 def _positive(value: str) -> int:
@@ -42,7 +43,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, output: Path | None = None, keep: int | None = None, **options):
-        database = settings.DATABASES["default"]
+        # pg_dump sets session parameters: it must reach the primary past any pooler.
+        database = connections[DIRECT_DB_ALIAS].settings_dict
         directory = output or settings.BACKUP_DIR
         directory.mkdir(parents=True, exist_ok=True)
         started = datetime.now(UTC)
