@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0004_payments_settled_index'),
+        ('billing', '0005_idempotency_key_to_core'),
     ]
 
     operations = [
