@@ -7,7 +7,8 @@ Standard errors are added to each operation from what the schema already knows a
 - 401 and 403 unless anonymous callers are allowed;
 - 404 when its path names an object;
 - 422 when it takes an `Idempotency-Key` (the key was used with another request);
-- 429 when throttles apply (all views, by default).
+- 429 when throttles apply (all views, by default);
+- 503 always: while the database does not answer, every operation says so at once.
 
 Errors particular to an operation are declared on it::
 
@@ -49,6 +50,9 @@ HEADERS = {
     },
     423: {"Retry-After": {"description": "Seconds until unlocked.", "schema": {"type": "integer"}}},
     429: {
+        "Retry-After": {"description": "Seconds before retrying.", "schema": {"type": "integer"}}
+    },
+    503: {
         "Retry-After": {"description": "Seconds before retrying.", "schema": {"type": "integer"}}
     },
 }
@@ -117,6 +121,7 @@ class AutoSchema(openapi.AutoSchema):
             statuses += [413, 415]
         if self.view.get_throttles():
             statuses.append(429)
+        statuses.append(503)
         return statuses
 
     def _problem_response(self, status: int) -> dict[str, Any]:

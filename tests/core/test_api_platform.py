@@ -549,6 +549,12 @@ def test_the_schema_documents_the_errors_of_a_write(schema):
     assert "Retry-After" in responses["429"]["headers"]
 
 
+def test_the_schema_documents_a_database_outage_everywhere(schema):
+    for methods in schema["paths"].values():
+        for operation in methods.values():
+            assert "Retry-After" in operation["responses"]["503"]["headers"]
+
+
 def test_the_schema_documents_authentication_errors(schema):
     responses = _responses(schema, "private/", "get")
 

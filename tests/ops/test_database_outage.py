@@ -35,7 +35,8 @@ pytestmark = pytest.mark.skipif(
 
 
 def _run(*command: str, env: dict[str, str] | None = None) -> None:
-    subprocess.run(command, check=True, capture_output=True, env=env)  # noqa: S603
+    done = subprocess.run(command, capture_output=True, env=env, check=False)  # noqa: S603
+    assert done.returncode == 0, f"{command[:6]}… failed:\n{done.stdout!r}\n{done.stderr!r}"
 
 
 # PostgreSQL's server refuses to run as root: as root, its commands run as "postgres".
@@ -57,11 +58,20 @@ class Cluster:
             "-l",
             str(self.log),
             "-w",
+            # pg_ctl's own wait, 60 s by default, is generous but for a machine under load.
+            "-t",
+            "180",
             *args,
         )
 
     def start(self) -> None:
-        self.pg_ctl("-o", f"-p {PG_PORT} -k {self.socket} -c listen_addresses=127.0.0.1", "start")
+        try:
+            self.pg_ctl(
+                "-o", f"-p {PG_PORT} -k {self.socket} -c listen_addresses=127.0.0.1", "start"
+            )
+        except AssertionError as failure:
+            log = self.log.read_text() if self.log.exists() else "(no log)"
+            raise AssertionError(f"{failure}\nthe server's log ends:\n{log[-2000:]}") from None
 
     def stop(self) -> None:
         self.pg_ctl("-m", "fast", "stop")
