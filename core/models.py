@@ -38,6 +38,13 @@ class AuditAction(models.TextChoices):
     INVOICE_REOPENED = "invoice.reopened"
     PAYMENT_STATUS_CHANGED = "payment.status_changed"
     DELETED_ROWS_PURGED = "deleted_rows.purged"
+    JOB_RETRIED = "job.retried"
+    WEBHOOK_ENDPOINT_CREATED = "webhook_endpoint.created"
+    WEBHOOK_ENDPOINT_UPDATED = "webhook_endpoint.updated"
+    WEBHOOK_ENDPOINT_DELETED = "webhook_endpoint.deleted"
+    WEBHOOK_SECRET_ROTATED = "webhook_endpoint.secret_rotated"  # noqa: S105 (an event name)
+    WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint.disabled"
+    WEBHOOK_DELIVERY_RESENT = "webhook_delivery.resent"
 
 
 class AuditEvent(UUIDModel):

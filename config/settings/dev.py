@@ -8,3 +8,7 @@ SECRET_KEY = env("SECRET_KEY", default="dev-only-insecure-secret-key-change-me")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 ADMIN_REQUIRES_2FA = env.bool("ADMIN_REQUIRES_2FA", default=False)
 DEMO_DATA_ALLOWED = True
+
+# Receivers on this machine are what a developer points webhooks at.
+WEBHOOKS_ALLOW_LOOPBACK = env.bool("WEBHOOKS_ALLOW_LOOPBACK", default=True)
+WEBHOOKS_REQUIRE_HTTPS = env.bool("WEBHOOKS_REQUIRE_HTTPS", default=False)
