@@ -1,6 +1,7 @@
 """Running background jobs in tests: real worker subprocesses (``manage.py run_worker``)
 against the test database, and the queue's jobs run in the test's own transaction."""
 
+import json
 import os
 import signal
 import subprocess
@@ -70,7 +71,8 @@ def run_queued_jobs() -> int:
         )
         if row["id"] is None:
             return ran
-        job = Job.from_row(row)
+        # Django's connection hands jsonb over as text (its JSONField decodes it).
+        job = Job.from_row({**row, "args": json.loads(row["args"])})
         app.tasks[job.task_name](**job.task_kwargs)
         connector.execute_query(
             query=sql.queries["finish_job"], job_id=job.id, status="succeeded", delete_job=True
