@@ -21,7 +21,14 @@ from procrastinate import BaseRetryStrategy, RetryDecision, exceptions, sql
 from procrastinate.contrib.django import app
 from procrastinate.jobs import Job
 
-__all__ = ["DEFAULT_RETRY", "BackoffRetry", "app", "recover_stalled_jobs", "wake_on_events"]
+__all__ = [
+    "DEFAULT_RETRY",
+    "BackoffRetry",
+    "app",
+    "defer_once_async",
+    "recover_stalled_jobs",
+    "wake_on_events",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -95,16 +102,9 @@ def event_wakers() -> list[Any]:
     return list(_event_wakers)
 
 
-def defer_once(task: Any, **kwargs: Any) -> int | None:
-    """Enqueues ``task`` unless a run of it is already waiting (its queueing lock); the job
-    id, or None when one was already waiting."""
-    try:
-        return int(task.defer(**kwargs))
-    except exceptions.AlreadyEnqueued:
-        return None
-
-
 async def defer_once_async(task: Any, **kwargs: Any) -> int | None:
+    """Enqueues ``task`` unless a run of it is already waiting (its queueing lock); the job
+    id, or None when one was already waiting. Outside any transaction (the worker's)."""
     try:
         return int(await task.defer_async(**kwargs))
     except exceptions.AlreadyEnqueued:

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "chat",
     "documents",
     "billing",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -348,5 +349,9 @@ EVENTS_RETENTION_DAYS = env.int("EVENTS_RETENTION_DAYS", default=30)
 WEBHOOKS_ALLOW_LOOPBACK = env.bool("WEBHOOKS_ALLOW_LOOPBACK", default=False)
 WEBHOOKS_REQUIRE_HTTPS = env.bool("WEBHOOKS_REQUIRE_HTTPS", default=True)
 WEBHOOKS_TIMEOUT_SECONDS = 10.0
-# Consecutive failed attempts after which an endpoint is disabled and its owner emailed.
-WEBHOOKS_DISABLE_AFTER_FAILURES = env.int("WEBHOOKS_DISABLE_AFTER_FAILURES", default=50)
+# The wait before the first retry of a failed delivery; each next wait doubles, up to 6 hours,
+# for 3 days.
+WEBHOOKS_FIRST_RETRY_SECONDS = env.float("WEBHOOKS_FIRST_RETRY_SECONDS", default=10.0)
+# Consecutive failed attempts after which an endpoint is disabled and its owner emailed
+# (with the backoff, about a day and a half of a receiver answering nothing but errors).
+WEBHOOKS_DISABLE_AFTER_FAILURES = env.int("WEBHOOKS_DISABLE_AFTER_FAILURES", default=20)

@@ -16,6 +16,7 @@ PERIODIC = {
     "core.purge_old_jobs",
     "billing.detect_past_due",
     "billing.purge_idempotency_keys",
+    "webhooks.sweep",
 }
 
 
