@@ -2,9 +2,12 @@
 
 from typing import Any
 
+from django.utils import timezone
+
+from core.context import ActionContext
 from core.jobs import DEFAULT_RETRY, app
 
-from . import emails
+from . import devices, emails
 from .models import User
 
 
@@ -26,3 +29,16 @@ def queue_email(kind: str, *, user: User, **facts: Any) -> None:
     if kind not in emails.EMAILS:
         raise ValueError(f"No such email: {kind!r}")
     send_email.defer(kind=kind, user_id=str(user.pk), facts=facts)
+
+
+def queue_notice(kind: str, *, user: User, context: ActionContext, **details: Any) -> None:
+    """Enqueues a security notice: ``details`` plus when and from where (the address and
+    device of the action's context)."""
+    queue_email(
+        kind,
+        user=user,
+        when=timezone.now().isoformat(),
+        ip=context.ip_address or "",
+        device=devices.family(context.user_agent),
+        **details,
+    )

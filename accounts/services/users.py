@@ -12,7 +12,7 @@ from django.utils.http import urlsafe_base64_decode
 from accounts import selectors, tokens
 from accounts.exceptions import ValidationFailed
 from accounts.models import ApiSession, Role, User, UserProfile, UserRole
-from accounts.tasks import queue_email
+from accounts.tasks import queue_email, queue_notice
 from core import audit
 from core.context import ActionContext
 from core.db import save_changes
@@ -232,6 +232,7 @@ def _password_changed(
         context=context,
     )
     ended = revoke_sessions(user=user, keep=keep, actor=actor, context=context)
+    queue_notice("password_changed", user=user, context=context, via=via)
     publish(
         type="password.changed",
         target=user,
