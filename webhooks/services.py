@@ -222,30 +222,21 @@ def deliveries_dispatch(*, batch_size: int = DISPATCH_BATCH_SIZE) -> tuple[int, 
     The cursor row is locked, so concurrent dispatchers take turns; event ids become visible
     in increasing order (docs/events.md), so no event is skipped."""
     cursor, _ = WebhookCursor.objects.select_for_update().get_or_create(pk=1)
-    events = list(
+    batch = list(
         Event.objects.filter(id__gt=cursor.last_event_id)
         .order_by("id")
-        .values_list("id", "type")[:batch_size]
+        .values_list("id", flat=True)[:batch_size]
     )
-    if not events:
+    if not batch:
         return 0, set()
-    endpoints = list(
-        WebhookEndpoint.objects.filter(enabled=True).values_list("id", "events", "after_event_id")
-    )
-    deliveries = [
-        WebhookDelivery(endpoint_id=endpoint_id, event_id=event_id, event_type=event_type)
-        for event_id, event_type in events
-        for endpoint_id, subscribed, after in endpoints
-        if event_id > after and event_type in subscribed
-    ]
-    # The unique (endpoint, event) makes a second dispatch of an event a no-op.
-    WebhookDelivery.objects.bulk_create(deliveries, ignore_conflicts=True, batch_size=5000)
-    cursor.last_event_id = events[-1][0]
+    with connection.cursor() as db:
+        db.execute(sql.DISPATCH, {"after": cursor.last_event_id, "upto": batch[-1]})
+        touched = {endpoint_id for (endpoint_id,) in db.fetchall()}
+    cursor.last_event_id = batch[-1]
     cursor.save(update_fields=["last_event_id"])
-    touched = {delivery.endpoint_id for delivery in deliveries}
     for endpoint_id in touched:
         deliver_later(endpoint_id)
-    return len(events), touched
+    return len(batch), touched
 
 
 def deliver_later(endpoint_id: Any) -> None:

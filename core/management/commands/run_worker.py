@@ -15,6 +15,10 @@ from core import events, jobs
 
 logger = logging.getLogger(__name__)
 
+# Wake-ups closer together than this are one: the dispatcher reads everything committed by
+# the time it runs.
+COALESCE_SECONDS = 0.05
+
 
 class Command(BaseCommand):
     help = (
@@ -68,23 +72,40 @@ class Command(BaseCommand):
                 await asyncio.gather(listener, return_exceptions=True)
 
     async def _wake_on_events(self, worker_app, wakers: list) -> None:
-        """LISTENs on the events channel and enqueues each waker task once per burst of
-        committed events: the webhook dispatcher reads the events table from its cursor, so
-        a lost notification costs only latency (its periodic sweep catches up)."""
+        """LISTENs on the events channel and enqueues each waker task when events were
+        committed. A burst of events (one NOTIFY each) is one wake-up: notifications only
+        set a flag, and the tasks are enqueued at most every COALESCE_SECONDS. The webhook
+        dispatcher reads the events table from its cursor, so a lost notification costs only
+        latency (its periodic sweep catches up)."""
         if not wakers:
             return
         tasks = [worker_app.tasks[waker.name] for waker in wakers]
+        woken = asyncio.Event()
+        enqueuer = asyncio.create_task(self._enqueue_when_woken(tasks, woken))
+        try:
+            while True:
+                try:
+                    async with await psycopg.AsyncConnection.connect(
+                        **connector_params(), autocommit=True
+                    ) as listen:
+                        await listen.execute(f"LISTEN {events.CHANNEL}")
+                        woken.set()  # whatever was committed while nobody listened
+                        async for _ in listen.notifies():
+                            woken.set()
+                except psycopg.OperationalError:
+                    logger.warning(
+                        "Lost the events LISTEN connection; reconnecting.", exc_info=True
+                    )
+                    woken.set()
+                    await asyncio.sleep(1)
+        finally:
+            enqueuer.cancel()
+            await asyncio.gather(enqueuer, return_exceptions=True)
+
+    async def _enqueue_when_woken(self, tasks: list, woken: asyncio.Event) -> None:
         while True:
-            try:
-                async with await psycopg.AsyncConnection.connect(
-                    **connector_params(), autocommit=True
-                ) as listen:
-                    await listen.execute(f"LISTEN {events.CHANNEL}")
-                    for task in tasks:  # whatever was committed while nobody listened
-                        await jobs.defer_once_async(task)
-                    async for _ in listen.notifies():
-                        for task in tasks:
-                            await jobs.defer_once_async(task)
-            except psycopg.OperationalError:
-                logger.warning("Lost the events LISTEN connection; reconnecting.", exc_info=True)
-                await asyncio.sleep(1)
+            await woken.wait()
+            woken.clear()
+            for task in tasks:
+                await jobs.defer_once_async(task)
+            await asyncio.sleep(COALESCE_SECONDS)
