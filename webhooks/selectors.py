@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from django.db.models import QuerySet
+from django.db.models import Min, QuerySet
 from django.utils import timezone
 
 from core.models import Event
@@ -23,6 +23,13 @@ def delivery_list(*, endpoint: WebhookEndpoint) -> QuerySet[WebhookDelivery]:
 def latest_event_id() -> int:
     last = Event.objects.order_by("-id").values_list("id", flat=True).first()
     return last or 0
+
+
+def dispatch_start() -> int:
+    """Where the dispatcher starts on its first run: the oldest endpoint's first event, or the
+    log's end when there is no endpoint yet (a later one starts after its own creation)."""
+    first: int | None = WebhookEndpoint.objects.aggregate(first=Min("after_event_id"))["first"]
+    return latest_event_id() if first is None else first
 
 
 def deliveries_due(

@@ -221,7 +221,11 @@ def deliveries_dispatch(*, batch_size: int = DISPATCH_BATCH_SIZE) -> tuple[int, 
 
     The cursor row is locked, so concurrent dispatchers take turns; event ids become visible
     in increasing order (docs/events.md), so no event is skipped."""
-    cursor, _ = WebhookCursor.objects.select_for_update().get_or_create(pk=1)
+    cursor = WebhookCursor.objects.select_for_update().filter(pk=1).first()
+    if cursor is None:
+        # The first run starts where the oldest endpoint starts: no event before it can have
+        # a delivery. The dispatch job's lock makes this run the only one.
+        cursor = WebhookCursor.objects.create(pk=1, last_event_id=selectors.dispatch_start())
     batch = list(
         Event.objects.filter(id__gt=cursor.last_event_id)
         .order_by("id")
