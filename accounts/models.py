@@ -403,3 +403,30 @@ class RecoveryCode(UUIDModel):
 
     def __str__(self) -> str:
         return f"recovery code of {self.user_id}"
+
+
+class SignInDevice(UUIDModel):
+    """A kind of device and a network a user signed in from (table ``sign_in_devices``): a
+    sign-in from one not seen for 30 days is emailed to them (accounts/devices.py)."""
+
+    # The unique (user, family, network) index leads with user_id and serves lookups by user.
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="sign_in_devices", db_index=False
+    )
+    family = models.CharField(max_length=100)  # "Firefox on Linux"
+    network = models.CharField(max_length=50)  # "203.0.113.0/24"
+    first_seen_at = timestamp_field()
+    last_seen_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "sign_in_devices"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "family", "network"],
+                name="%(app_label)s_%(class)s_once_per_user",
+                violation_error_message="This device is already known for the user.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.family} from {self.network}"

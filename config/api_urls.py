@@ -12,5 +12,6 @@ urlpatterns = [
     path("", include("accounts.api.urls")),
     path("", include("billing.api.urls")),
     path("", include("documents.api.urls")),
+    path("", include("webhooks.api.urls")),
     path("", include("core.api.urls")),
 ]

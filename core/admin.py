@@ -10,10 +10,14 @@ from django.contrib.admin.views.main import ChangeList
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils.functional import cached_property
+from procrastinate.contrib.django.admin import ProcrastinateJobAdmin
+from procrastinate.contrib.django.models import ProcrastinateJob
 
 from . import audit, audit_display
+from .api.context import action_context
 from .exceptions import DomainError
 from .models import AuditAction, AuditEvent, Event
+from .services import jobs as jobs_service
 
 # Admin mixins (here and in the apps) extend ModelAdmin's hooks; the type checker needs to
 # see that base, Python does not.
@@ -358,3 +362,26 @@ class EventAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
     # Exact matches only: a LIKE over the whole log would scan it.
     search_fields = ("object_id__exact", "type__exact", "audience_key__exact")
     ordering = ("-id",)
+
+
+# Background jobs: procrastinate's own job pages, plus a retry of failed jobs through the
+# service (core/services/jobs.py). Procrastinate's app is listed before core in
+# INSTALLED_APPS, so its admin has registered by now.
+admin.site.unregister(ProcrastinateJob)
+
+
+@admin.register(ProcrastinateJob)
+class JobAdmin(LargeTableAdminMixin, ProcrastinateJobAdmin):
+    actions = ["retry"]
+
+    def has_retry_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(jobs_service.RETRY_PERMISSION)
+
+    @admin.action(description="Retry selected failed jobs now", permissions=["retry"])
+    def retry(self, request: HttpRequest, queryset: Any) -> None:
+        failed = list(queryset.filter(status="failed").values_list("pk", flat=True))
+        for job_id in failed:
+            jobs_service.job_retry(
+                job_id=job_id, actor=request.user, context=action_context(request)
+            )
+        self.message_user(request, f"{len(failed)} failed job(s) queued to run again.")

@@ -53,6 +53,13 @@ class AuditAction(models.TextChoices):
     ROLE_DELETED = "role.deleted"
     DOCUMENT_DELETED = "document.deleted"
     DOCUMENT_RESTORED = "document.restored"
+    JOB_RETRIED = "job.retried"
+    WEBHOOK_ENDPOINT_CREATED = "webhook_endpoint.created"
+    WEBHOOK_ENDPOINT_UPDATED = "webhook_endpoint.updated"
+    WEBHOOK_ENDPOINT_DELETED = "webhook_endpoint.deleted"
+    WEBHOOK_SECRET_ROTATED = "webhook_endpoint.secret_rotated"  # noqa: S105 (an event name)
+    WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint.disabled"
+    WEBHOOK_DELIVERY_RESENT = "webhook_delivery.resent"
 
 
 class AuditEvent(UUIDModel):

@@ -9,7 +9,7 @@ import pytest
 from django.apps import apps
 from factory.django import DjangoModelFactory
 
-OUR_APPS = ("core", "accounts", "chat", "documents", "billing")
+OUR_APPS = ("core", "accounts", "chat", "documents", "billing", "webhooks")
 
 
 def _factory_modules():

@@ -59,6 +59,7 @@ def test_the_data_set_fills_every_seeded_table():
         "accounts.ApiKey",
         "accounts.AuthenticatorDevice",
         "accounts.RecoveryCode",
+        "accounts.SignInDevice",
         # Written by API requests and provider webhooks, of which a fresh demo has had none.
         "core.IdempotencyKey",
         "billing.WebhookEvent",

@@ -13,6 +13,7 @@ from django.utils import timezone
 from accounts.credentials import digest, new_api_key, new_session_token, visible_part
 from accounts.exceptions import NotFound, ValidationFailed
 from accounts.models import ApiKey, ApiSession, Permission, User
+from accounts.tasks import queue_notice
 from core import audit
 from core.context import ActionContext
 from core.events import Audience, publish
@@ -206,6 +207,7 @@ def api_key_create(
         after={"name": name, "scopes": scopes, "prefix": api_key.prefix},
         context=context,
     )
+    queue_notice("api_key_created", user=user, context=context, name=name, prefix=api_key.prefix)
     publish(
         type="api_key.created",
         target=api_key,

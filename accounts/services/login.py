@@ -6,12 +6,13 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core import signing
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts import selectors
+from accounts import devices, selectors
 from accounts.exceptions import AccountLocked, EmailNotVerified, InvalidCredentials
-from accounts.models import ApiSession, User
+from accounts.models import ApiSession, SignInDevice, User
+from accounts.tasks import queue_notice
 from core import audit
 from core.context import ActionContext
 from core.events import Audience, publish
@@ -73,6 +74,13 @@ def _announce_lock(
         after["by_staff"] = True
     audit.record(
         action=AuditAction.ACCOUNT_LOCKED, actor=actor, target=user, after=after, context=context
+    )
+    queue_notice(
+        "account_locked",
+        user=user,
+        context=context,
+        locked_until=locked_until.isoformat(),
+        by_staff=by_staff,
     )
     publish(
         type="account.locked",
@@ -190,8 +198,43 @@ def _session_open(*, user: User, context: ActionContext) -> LoginResult:
     session."""
     User.objects.filter(pk=user.pk).update(last_login=timezone.now())
     audit.record(action=AuditAction.LOGIN_SUCCEEDED, actor=user, target=user, context=context)
+    _note_device(user=user, context=context)
     session, token = issue_session(user=user, context=context)
     return LoginResult(user=user, session=session, token=token)
+
+
+# A device and network not seen for this long is new again.
+NEW_DEVICE_AFTER = timedelta(days=30)
+
+
+def _note_device(*, user: User, context: ActionContext) -> None:
+    """Remembers the device and network of a sign-in (accounts/devices.py) and emails the user
+    when they are new, once per device: the unique (user, family, network) row makes two
+    concurrent sign-ins from it one notice. An account's first sign-in is no news to its
+    owner. Runs inside the sign-in's transaction."""
+    now = timezone.now()
+    family, network = devices.family(context.user_agent), devices.network(context.ip_address)
+    known = (
+        SignInDevice.objects.select_for_update()
+        .filter(user=user, family=family, network=network)
+        .first()
+    )
+    if known is None:
+        first_sign_in = not SignInDevice.objects.filter(user=user).exists()
+        try:
+            with transaction.atomic():  # a savepoint: a concurrent sign-in may have won
+                SignInDevice.objects.create(
+                    user=user, family=family, network=network, last_seen_at=now
+                )
+        except IntegrityError:
+            return
+        if first_sign_in:
+            return
+    else:
+        SignInDevice.objects.filter(pk=known.pk).update(last_seen_at=now)
+        if known.last_seen_at >= now - NEW_DEVICE_AFTER:
+            return
+    queue_notice("new_device", user=user, context=context)
 
 
 @transaction.atomic(durable=True)

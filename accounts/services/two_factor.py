@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from accounts.models import AuthenticatorDevice, RecoveryCode, User
 from accounts.selectors import recovery_codes_left
+from accounts.tasks import queue_notice
 from core import audit, crypto
 from core.context import ActionContext
 from core.events import Audience, publish
@@ -234,13 +235,15 @@ def _turn_off(*, user: User, actor: User | None, context: ActionContext) -> None
         audit.record(
             action=AuditAction.TWO_FACTOR_DISABLED, actor=actor, target=user, context=context
         )
+        by_staff = actor is not None and actor.pk != user.pk
+        queue_notice("two_factor_disabled", user=user, context=context, by_staff=by_staff)
         publish(
             type="two_factor.disabled",
             target=user,
             audience=Audience.user(user.pk),
             actor=actor,
             context=context,
-            payload={"by_staff": actor is not None and actor.pk != user.pk},
+            payload={"by_staff": by_staff},
         )
 
 

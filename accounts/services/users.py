@@ -1,20 +1,18 @@
 """A person's account: registration and email verification, passwords, the public profile,
 and accounts staff make or look after."""
 
-from functools import partial
-
 from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.auth.tokens import default_token_generator
 from django.core import signing
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
-from django.utils.encoding import force_bytes
-from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
+from django.utils.http import urlsafe_base64_decode
 
-from accounts import emails, selectors
+from accounts import selectors, tokens
 from accounts.exceptions import ValidationFailed
 from accounts.models import ApiKey, ApiSession, Role, User, UserProfile, UserRole
+from accounts.tasks import queue_email, queue_notice
 from core import audit
 from core.context import ActionContext
 from core.db import save_changes
@@ -29,13 +27,6 @@ from .roles import (
     require_grant_right,
     require_may_change_account,
 )
-
-_VERIFY_SALT = "accounts.verify-email"
-
-
-def _verification_token(user: User) -> str:
-    # The email is signed in so a link stops working if the address changes.
-    return signing.dumps({"user": str(user.pk), "email": user.email}, salt=_VERIFY_SALT)
 
 
 def _validate_password(password: str, *, user: User, field: str = "password") -> None:
@@ -108,16 +99,14 @@ def user_register(*, email: str, password: str, display_name: str) -> User | Non
     )
     existing = selectors.user_by_email(email=email)
     if existing is not None:
-        transaction.on_commit(partial(emails.send_already_registered, user=existing))
+        queue_email("already_registered", user=existing)
         return None
     if _saved_user(user, profile) is None:
         return None
     member = Role.objects.filter(name="member").first()
     if member is not None:
         UserRole.objects.create(user=user, role=member)
-    transaction.on_commit(
-        partial(emails.send_verification, user=user, token=_verification_token(user))
-    )
+    queue_email("verification", user=user)
     return user
 
 
@@ -230,9 +219,8 @@ def user_set_email(*, user: User, email: str, actor: User | None, context: Actio
         after={"email": email, "verified": False},
         context=context,
     )
-    transaction.on_commit(
-        partial(emails.send_verification, user=user, token=_verification_token(user))
-    )
+    # The new address must prove itself: a job sends it a link once this commits.
+    queue_email("verification", user=user)
     return user
 
 
@@ -259,7 +247,7 @@ def user_verify_email(*, token: str) -> User:
     """Marks the address in a verification link as verified; using a link twice is harmless."""
     user = signed_user(
         token,
-        salt=_VERIFY_SALT,
+        salt=tokens.VERIFY_SALT,
         max_age=settings.EMAIL_VERIFICATION_MAX_AGE,
         field="token",
         refusal="This verification link is invalid or has expired; ask for a new one.",
@@ -269,12 +257,13 @@ def user_verify_email(*, token: str) -> User:
     return user
 
 
+@transaction.atomic(durable=True)
 def verification_resend(*, email: str) -> None:
     """Sends a fresh verification link if the address belongs to an unverified account; says
     nothing either way."""
     user = selectors.user_by_email(email=email)
     if user is not None and not user.verified:
-        emails.send_verification(user=user, token=_verification_token(user))
+        queue_email("verification", user=user)
 
 
 # --- Passwords ---------------------------------------------------------------------------
@@ -304,6 +293,7 @@ def _password_changed(
     )
     ended = revoke_sessions(user=user, keep=keep, actor=actor, context=context)
     revoked = revoke_api_keys(user=user, actor=actor, context=context) if recovery else 0
+    queue_notice("password_changed", user=user, context=context, via=via)
     publish(
         type="password.changed",
         target=user,
@@ -357,16 +347,13 @@ def password_set(
     )
 
 
+@transaction.atomic(durable=True)
 def password_reset_request(*, email: str) -> None:
-    """Emails a single-use reset link if the address has an account; says nothing either
-    way. Django's token embeds the password hash, so it dies once the password changes."""
+    """Emails a single-use reset link (accounts/tokens.py) if the address has an account;
+    says nothing either way."""
     user = selectors.user_by_email(email=email)
     if user is not None and user.is_active:
-        emails.send_password_reset(
-            user=user,
-            uid=urlsafe_base64_encode(force_bytes(user.pk)),
-            token=default_token_generator.make_token(user),
-        )
+        queue_email("password_reset", user=user)
 
 
 @transaction.atomic(durable=True)

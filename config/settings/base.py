@@ -37,12 +37,15 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    # Before core: core/admin.py replaces the job admin procrastinate registers.
+    "procrastinate.contrib.django",
     "core",
     "config",
     "accounts",
     "chat",
     "documents",
     "billing",
+    "webhooks",
 ]
 
 # Every request: security headers, the HTTPS redirect, CSRF (DRF's views are exempt; its
@@ -345,6 +348,12 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    # Procrastinate tells at INFO how it registers tasks and defers each periodic run; the
+    # worker's job lines stay.
+    "loggers": {
+        name: {"level": "WARNING"}
+        for name in ("procrastinate.blueprints", "procrastinate.periodic")
+    },
 }
 
 # Accounts: sessions, lockout, links. Durations in seconds.
@@ -380,3 +389,29 @@ def _secrets_by_provider(raw: str) -> dict[str, list[str]]:
 
 # Payment providers' webhook signing secrets; several per provider while one rotates.
 BILLING_WEBHOOK_SECRETS = _secrets_by_provider(env("BILLING_WEBHOOK_SECRETS", default=""))
+
+
+# Background jobs (procrastinate on this database; docs/jobs.md). A worker beats every
+# JOBS_HEARTBEAT_SECONDS; one silent for JOBS_STALLED_AFTER_SECONDS is taken for dead and the
+# job it held runs again on another worker.
+PROCRASTINATE_AUTODISCOVER_MODULE_NAME = "tasks"
+JOBS_CONCURRENCY = env.int("JOBS_CONCURRENCY", default=4)
+JOBS_HEARTBEAT_SECONDS = env.float("JOBS_HEARTBEAT_SECONDS", default=10.0)
+JOBS_STALLED_AFTER_SECONDS = env.float("JOBS_STALLED_AFTER_SECONDS", default=30.0)
+# How long a stopping worker (SIGTERM) waits for the jobs in hand before giving them back.
+JOBS_SHUTDOWN_SECONDS = env.float("JOBS_SHUTDOWN_SECONDS", default=30.0)
+# Events older than this many days are purged daily (the purge_events job).
+EVENTS_RETENTION_DAYS = env.int("EVENTS_RETENTION_DAYS", default=30)
+
+# Outgoing webhooks (docs/webhooks.md). Loopback targets are refused unless allowed here
+# (development and tests run their receivers on 127.0.0.1); private, link-local and metadata
+# addresses are always refused, and production accepts https URLs only.
+WEBHOOKS_ALLOW_LOOPBACK = env.bool("WEBHOOKS_ALLOW_LOOPBACK", default=False)
+WEBHOOKS_REQUIRE_HTTPS = env.bool("WEBHOOKS_REQUIRE_HTTPS", default=True)
+WEBHOOKS_TIMEOUT_SECONDS = 10.0
+# The wait before the first retry of a failed delivery; each next wait doubles, up to 6 hours,
+# for 3 days.
+WEBHOOKS_FIRST_RETRY_SECONDS = env.float("WEBHOOKS_FIRST_RETRY_SECONDS", default=10.0)
+# Consecutive failed attempts after which an endpoint is disabled and its owner emailed
+# (with the backoff, about a day and a half of a receiver answering nothing but errors).
+WEBHOOKS_DISABLE_AFTER_FAILURES = env.int("WEBHOOKS_DISABLE_AFTER_FAILURES", default=20)

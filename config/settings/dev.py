@@ -15,3 +15,6 @@ DEMO_DATA_ALLOWED = True
 # synchronous file iterator, which Django warns about on every static file. Harmless for a
 # demo's handful of admin assets; production serves the API from gunicorn (docs/events.md).
 warnings.filterwarnings("ignore", "StreamingHttpResponse must consume synchronous iterators")
+# Receivers on this machine are what a developer points webhooks at.
+WEBHOOKS_ALLOW_LOOPBACK = env.bool("WEBHOOKS_ALLOW_LOOPBACK", default=True)
+WEBHOOKS_REQUIRE_HTTPS = env.bool("WEBHOOKS_REQUIRE_HTTPS", default=False)

@@ -26,3 +26,9 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": dict.fromkeys(REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]),
 }
 DEMO_DATA_ALLOWED = True
+
+# Tests run their webhook receivers on 127.0.0.1 over plain HTTP; the SSRF tests turn these off.
+WEBHOOKS_ALLOW_LOOPBACK = True
+WEBHOOKS_REQUIRE_HTTPS = False
+# Tasks only the job tests enqueue, run by the worker subprocesses they start.
+PROCRASTINATE_IMPORT_PATHS = ["tests.core.job_probes"]

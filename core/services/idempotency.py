@@ -35,6 +35,8 @@ from core.models import IdempotencyKey
 # How clients send the key; refusals name it as the field at fault.
 FIELD = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
+# The least a client may rely on a stored answer (README): purges keep keys this recent.
+KEPT_HOURS = 24
 
 # Set while run_once's durable transaction runs its action (per thread and per task).
 _inside_run_once: ContextVar[bool] = ContextVar("inside_run_once", default=False)

@@ -7,6 +7,7 @@ from rest_framework.test import APIClient
 from accounts.services import credentials
 from core.context import SYSTEM
 from tests.factories import DEFAULT_PASSWORD, UserFactory, UserProfileFactory
+from tests.jobs import run_queued_jobs
 
 
 @pytest.fixture
@@ -44,6 +45,7 @@ def session_token_for(user) -> str:
 
 
 def last_email_token(pattern: str) -> str:
+    run_queued_jobs()  # emails are sent by jobs
     match = re.search(pattern, mail.outbox[-1].body)
     assert match, mail.outbox[-1].body
     return match.group(1)

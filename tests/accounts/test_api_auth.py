@@ -7,6 +7,7 @@ from accounts.models import Role, User
 from core.models import AuditAction, AuditEvent
 from tests.accounts.conftest import last_email_token, sign_in
 from tests.factories import DEFAULT_PASSWORD, UserFactory, UserRoleFactory
+from tests.jobs import run_queued_jobs
 
 pytestmark = pytest.mark.django_db
 NEW_PASSWORD = "a much better passphrase"
@@ -59,6 +60,7 @@ def test_registering_a_taken_address_answers_the_same_and_changes_nothing(
 
     assert response.status_code == 202
     assert User.objects.filter(email__iexact="ana@example.com").count() == 1
+    run_queued_jobs()
     assert "tried to sign up" in mail.outbox[-1].body
 
 
@@ -100,6 +102,7 @@ def test_resending_verification_mails_unverified_addresses_only(api, user):
         response = api.post("/api/v1/auth/verify-email/resend", {"email": address}, format="json")
         assert response.status_code == 202
 
+    run_queued_jobs()
     assert [message.to for message in mail.outbox] == [[unverified.email]]
 
 
@@ -231,4 +234,5 @@ def test_password_reset_for_an_unknown_address_answers_the_same_and_sends_nothin
     )
 
     assert response.status_code == 202
+    assert run_queued_jobs() == 0
     assert mail.outbox == []

@@ -8,7 +8,7 @@ import pytest
 from django.test import override_settings
 
 from billing.models import InvoiceStatus, Payment, PaymentStatus, WebhookEvent
-from billing.webhooks import SIGNATURE_HEADER, signature_header
+from core.signing import SIGNATURE_HEADER, signature_header
 from tests.billing.factories import invoice_with_lines
 from tests.factories import PaymentFactory
 

@@ -11,6 +11,7 @@ from tests import factories
 from tests.billing import factories as billing_factories
 from tests.chat import factories as chat_factories
 from tests.events import factories as event_factories
+from tests.webhooks import factories as webhook_factories
 
 pytestmark = pytest.mark.django_db
 
@@ -93,13 +94,34 @@ VIOLATIONS = {
     "core_auditevent_action_not_empty": (factories.AuditEventFactory, {"action": ""}),
     "core_event_type_not_empty": (event_factories.EventFactory, {"type": ""}),
     "core_event_audience_kind_known": (event_factories.EventFactory, {"audience_kind": "team"}),
+    "webhooks_webhookendpoint_events_not_empty": (
+        webhook_factories.WebhookEndpointFactory,
+        {"events": []},
+    ),
+    "webhooks_webhookendpoint_failures_not_negative": (
+        webhook_factories.WebhookEndpointFactory,
+        {"consecutive_failures": -1},
+    ),
+    "webhooks_webhookendpoint_previous_secret_expires": (
+        webhook_factories.WebhookEndpointFactory,
+        {"previous_secret": "old"},
+    ),
+    "webhooks_webhookdelivery_attempts_not_negative": (
+        webhook_factories.WebhookDeliveryFactory,
+        {"attempts": -1},
+    ),
+    "webhooks_webhookdelivery_status_known": (
+        webhook_factories.WebhookDeliveryFactory,
+        {"status": "lost"},
+    ),
+    "webhooks_webhookcursor_single_row": (webhook_factories.WebhookCursorFactory, {"id": 2}),
 }
 
 
 def _declared_check_constraints() -> set[str]:
     return {
         constraint.name
-        for app in ("core", "accounts", "chat", "documents", "billing")
+        for app in ("core", "accounts", "chat", "documents", "billing", "webhooks")
         for model in apps.get_app_config(app).get_models()
         for constraint in model._meta.constraints
         if isinstance(constraint, models.CheckConstraint)
@@ -172,6 +194,12 @@ DUPLICATES = {
     "document version number": (
         factories.DocumentVersionFactory,
         lambda v: factories.DocumentVersionFactory(document=v.document, version=v.version),
+    ),
+    "webhook delivery per endpoint and event": (
+        webhook_factories.WebhookDeliveryFactory,
+        lambda d: webhook_factories.WebhookDeliveryFactory(
+            endpoint=d.endpoint, event_id=d.event_id
+        ),
     ),
     "document share per user": (
         factories.DocumentShareFactory,

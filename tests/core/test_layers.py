@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("core", "accounts", "chat", "documents", "billing", "config")
+APPS = ("core", "accounts", "chat", "documents", "billing", "webhooks", "config")
 
 
 def _modules() -> list[Path]:

@@ -4,6 +4,7 @@ import pytest
 from django.db import connection
 
 from tests import factories
+from tests.webhooks import factories as webhook_factories
 
 pytestmark = pytest.mark.django_db
 
@@ -15,6 +16,7 @@ TABLES_WITH_UPDATED_AT = {
     "customers": factories.CustomerFactory,
     "products": factories.ProductFactory,
     "invoices": factories.InvoiceFactory,
+    "webhook_endpoints": webhook_factories.WebhookEndpointFactory,
 }
 
 

@@ -13,11 +13,13 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--hours", type=int, default=24, help="keep keys this recent")
+        parser.add_argument(
+            "--hours", type=int, default=idempotency.KEPT_HOURS, help="keep keys this recent"
+        )
         parser.add_argument("--dry-run", action="store_true", help="count, remove nothing")
 
     def handle(self, *args, hours: int, dry_run: bool, **options):
-        if hours < 24:
+        if hours < idempotency.KEPT_HOURS:
             raise CommandError("Keys are promised to clients for at least 24 hours.")
         count = idempotency.idempotency_keys_purge(
             older_than=timezone.now() - timedelta(hours=hours), dry_run=dry_run
