@@ -21,7 +21,7 @@ demo: $(INSTALLED)
 	$(PY) manage.py sync_permissions
 	$(PY) manage.py seed_demo
 	@# The background worker beside the server (emails, webhooks, purges); Ctrl-C stops both.
-	$(PY) manage.py run_worker &
+	PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://127.0.0.1:$(PORT)} $(PY) manage.py run_worker &
 	PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://127.0.0.1:$(PORT)} $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 ## The whole test suite, against the real PostgreSQL.
