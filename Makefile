@@ -22,7 +22,7 @@ demo: $(INSTALLED)
 	$(PY) manage.py sync_permissions
 	$(PY) manage.py seed_demo
 	@# The background worker beside the server (emails, webhooks, purges); Ctrl-C stops both.
-	$(PY) manage.py run_worker &
+	PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://127.0.0.1:$(PORT)} $(PY) manage.py run_worker &
 	PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://127.0.0.1:$(PORT)} \
 	DJANGO_SETTINGS_MODULE=$${DJANGO_SETTINGS_MODULE:-config.settings.dev} \
 	$(VENV)/bin/uvicorn config.asgi:application --host 127.0.0.1 --port $(PORT) \

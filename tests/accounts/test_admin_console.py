@@ -19,6 +19,7 @@ from core.exceptions import ValidationFailed
 from core.models import AuditAction, AuditEvent
 from tests.accounts.conftest import last_email_token, session_token_for
 from tests.factories import DEFAULT_PASSWORD, StaffUserFactory, UserFactory
+from tests.jobs import run_queued_jobs
 from tests.test_admin import form_data
 
 pytestmark = pytest.mark.django_db
@@ -87,6 +88,7 @@ def test_an_email_change_is_audited_unverified_and_sends_a_new_link(
     assert (member.email, member.verified) == ("new@example.com", False)
     event = AuditEvent.objects.get(action=AuditAction.USER_UPDATED, target_id=str(member.pk))
     assert event.before == {"email": "old@example.com", "verified": True}
+    run_queued_jobs()  # the verification email is a job's
     assert mail.outbox[-1].to == ["new@example.com"]
 
 
@@ -232,6 +234,7 @@ def test_the_reset_link_sets_a_new_password_and_ends_sessions(client, db):
     member = UserFactory(email="ana@example.com")
     session_token_for(member)
     users.password_reset_request(email=member.email)
+    run_queued_jobs()
     uid, token = re.search(r"reset-password\?uid=(\S+)&token=(\S+)", mail.outbox[-1].body).groups()
 
     form = client.get(f"/reset-password?uid={uid}&token={token}")
