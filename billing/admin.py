@@ -151,7 +151,9 @@ def record_payment(modeladmin, request, queryset):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(ServiceWritesAdminMixin, AuditColumnsMixin, admin.ModelAdmin):
+class InvoiceAdmin(
+    ServiceWritesAdminMixin, AuditColumnsMixin, LargeTableAdminMixin, admin.ModelAdmin
+):
     list_display = ("__str__", "customer", "amount", "status", "due_date", "created_at")
     list_filter = (PastDueFilter, "status")
     search_fields = ("number", "customer__name", "customer__email")

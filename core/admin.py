@@ -8,7 +8,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.utils.functional import cached_property
 
-from .models import AuditEvent
+from .models import AuditEvent, Event
 
 # Admin mixins (here and in the apps) extend ModelAdmin's hooks; the type checker needs to
 # see that base, Python does not.
@@ -186,3 +186,11 @@ class AuditEventAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin
     search_fields = ("target_id__exact", "actor__email")
     list_select_related = ("actor",)
     raw_id_fields = ("actor",)
+
+
+@admin.register(Event)
+class EventAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
+    """The event log, newest first (readers follow it by id; see docs/events.md)."""
+
+    list_display = ("id", "occurred_at", "type", "object_type", "object_id", "audience_kind")
+    ordering = ("-id",)

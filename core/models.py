@@ -68,10 +68,14 @@ class AuditEvent(UUIDModel):
         db_table = "audit_events"
         ordering = ["-occurred_at"]
         indexes = [
-            models.Index(fields=["-occurred_at"], name="audit_events_occurred_idx"),
+            # Newest first, whole or by action (the staff console's list and its filter): the
+            # id breaks ties as the admin's order does.
+            models.Index(fields=["-occurred_at", "-id"], name="audit_events_newest_idx"),
             models.Index(fields=["actor", "-occurred_at"], name="audit_events_actor_idx"),
             models.Index(fields=["target_type", "target_id"], name="audit_events_target_idx"),
-            models.Index(fields=["action", "-occurred_at"], name="audit_events_action_idx"),
+            models.Index(
+                fields=["action", "-occurred_at", "-id"], name="audit_events_action_newest_idx"
+            ),
         ]
         constraints = [
             models.CheckConstraint(

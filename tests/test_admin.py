@@ -13,9 +13,10 @@ from accounts.models import ApiKey, ApiSession, Permission, Role, User
 from billing.models import Customer, Invoice, InvoiceStatus, Payment, Product
 from chat.models import Conversation, Message
 from core.admin import CappedCountPaginator, LargeTableAdminMixin
-from core.models import AuditAction, AuditEvent
+from core.models import AuditAction, AuditEvent, Event
 from documents.models import Document, DocumentShare, DocumentVersion
 from tests import factories
+from tests.events.factories import EventFactory
 
 APPS = {"core", "accounts", "chat", "documents", "billing"}
 REGISTERED = sorted(
@@ -30,6 +31,7 @@ SOFT_DELETABLE = [Conversation, Message, Document, Customer, Product]
 # writes an audit event) have no add page.
 NO_ADD_PAGE = {
     AuditEvent,
+    Event,
     ApiSession,
     ApiKey,
     Conversation,
@@ -47,6 +49,8 @@ def by_label(model) -> str:
 
 
 def factory_for(model):
+    if model is Event:
+        return EventFactory
     return getattr(factories, f"{model.__name__}Factory")
 
 
