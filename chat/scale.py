@@ -149,11 +149,24 @@ _OBJECTS_SQL = """
 """
 
 
+_PENDING_REFUSAL = "A previous load left indexes to restore; run with --repair first."
+
+
+def refusal() -> str | None:
+    """Why ``load`` would refuse to start now, or None; a dry run asks the same question."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [PENDING_DDL_TABLE])
+        if not cursor.fetchone()[0]:
+            return None
+        cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {PENDING_DDL_TABLE})")
+        return _PENDING_REFUSAL if cursor.fetchone()[0] else None
+
+
 def _drop_for_load(db: psycopg.Connection, report: Progress) -> None:
     db.execute(_DDL_SQL)
     [(pending,)] = db.execute(f"SELECT count(*) FROM {PENDING_DDL_TABLE}").fetchall()
     if pending:
-        raise RuntimeError("A previous load left indexes to restore; run with --repair first.")
+        raise RuntimeError(_PENDING_REFUSAL)
     objects = db.execute(_OBJECTS_SQL).fetchall()
     with db.transaction():
         for position, (drop_sql, create_sql, _) in enumerate(objects):
