@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.functional import cached_property
 
 from .models import AuditEvent, Event
+from .partitions import live_since
 
 # Admin mixins (here and in the apps) extend ModelAdmin's hooks; the type checker needs to
 # see that base, Python does not.
@@ -179,8 +180,23 @@ class SoftDeleteAdminMixin(ModelAdminBase):
         return [str(obj) for obj in objs], {self.opts.verbose_name_plural: len(objs)}, set(), []
 
 
+class LogAdminMixin(ModelAdminBase):
+    """The lists of the logs say how far back their live rows go: older months are archived
+    (manage.py archive), and old events purged."""
+
+    def changelist_view(self, request, extra_context=None):
+        since = live_since(self.opts.db_table)
+        subtitle = (
+            f"Live rows since {since:%Y-%m-%d %H:%M} UTC; older ones are archived "
+            "(manage.py archive, docs/operations.md)."
+            if since
+            else "No live rows."
+        )
+        return super().changelist_view(request, {**(extra_context or {}), "subtitle": subtitle})
+
+
 @admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
+class AuditEventAdmin(LogAdminMixin, ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
     list_display = ("occurred_at", "actor", "action", "target_type", "target_id", "ip_address")
     list_filter = ("action",)
     search_fields = ("target_id__exact", "actor__email")
@@ -189,7 +205,7 @@ class AuditEventAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin
 
 
 @admin.register(Event)
-class EventAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
+class EventAdmin(LogAdminMixin, ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
     """The event log, newest first (readers follow it by id; see docs/events.md)."""
 
     list_display = ("id", "occurred_at", "type", "object_type", "object_id", "audience_kind")

@@ -310,9 +310,12 @@ class Backup:
         return manifest
 
 
-def dump(conninfo: Mapping[str, Any], archive: Path, snapshot: str, *, key: bytes | None) -> None:
-    """pg_dump (custom format) of ``snapshot`` into ``archive``, sealed with ``key`` if any."""
-    arguments = ["--format=custom", f"--snapshot={snapshot}"]
+def dump(
+    conninfo: Mapping[str, Any], archive: Path, selection: list[str], *, key: bytes | None
+) -> None:
+    """pg_dump (custom format) of what ``selection`` says (pg_dump's options: a snapshot, a
+    table) into ``archive``, sealed with ``key`` if any."""
+    arguments = ["--format=custom", *selection]
     if key is None:
         run_client("pg_dump", [*arguments, f"--file={archive}"], conninfo)
         return
@@ -324,7 +327,13 @@ def restore_archive(
     backup: Backup, manifest: Mapping[str, Any], conninfo: Mapping[str, Any], *, clean: bool
 ) -> None:
     """pg_restore of the backup into ``conninfo``'s database, in one transaction: a failure
-    leaves the target as it was."""
+    leaves the target as it was. With ``clean``, what the backup holds replaces what the
+    target has of it: its tables are dropped first, in a transaction of their own, then
+    pg_restore --clean drops the rest (functions, sequences) in the restore's."""
+    if clean:
+        # pg_restore --clean alone cannot drop a partitioned table's partitions (it drops their
+        # inherited keys first, which PostgreSQL refuses); with the tables gone it skips them.
+        _drop_tables(conninfo, list(manifest["tables"]))
     arguments = [
         # Roles and grants are the source server's; the target's role owns what it restores.
         "--no-owner",
@@ -341,6 +350,17 @@ def restore_archive(
     with backup.archive_path.open("rb") as source:
         # Read from stdin, the plain archive never written down.
         piped_client("pg_restore", arguments, conninfo, feed=lambda into: unseal(source, into, key))
+
+
+def _drop_tables(conninfo: Mapping[str, Any], names: list[str]) -> None:
+    tables = [
+        sql.Identifier(*name.split(".")) if "." in name else sql.Identifier("public", name)
+        for name in names
+    ]
+    with psycopg.connect(**conninfo, connect_timeout=5) as target:
+        target.execute(
+            sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(sql.SQL(", ").join(tables))
+        )
 
 
 @dataclass(frozen=True)

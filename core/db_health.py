@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import connection
+from django.utils import timezone
 
 from . import sql
+from .partitions import LOGS, Month, default_rows, is_partitioned, live_since, months_of
 
 MIB = 1024 * 1024
 
@@ -36,6 +38,8 @@ class Limits:
     cache_min_reads: int = 10_000
     # autovacuum_freeze_max_age is 200 million by default; wraparound comes near 2^31.
     transaction_id_age: int = 1_000_000_000
+    # The logs' partitions must be ready this many months past the current one.
+    partition_months_ahead: int = 2
 
 
 @dataclass
@@ -177,6 +181,36 @@ def _transaction_id_age(limits: Limits) -> Check:
     )
 
 
+def _log_partitions(limits: Limits) -> Check:
+    check = Check("Log partitions (by month)")
+    this_month = Month.of(timezone.now())
+    for table in LOGS:
+        if not is_partitioned(table):
+            check.lines.append(f"{table}: not partitioned (run manage.py migrate)")
+            check.needs_human = True
+            continue
+        months = months_of(table)
+        ahead = sum(1 for month in months if month > this_month)
+        since = live_since(table)
+        line = (
+            f"{table}: {len(months)} months"
+            + (f" ({months[0]} to {months[-1]})" if months else "")
+            + (f", live rows since {since:%Y-%m-%d}" if since else ", empty")
+        )
+        if ahead < limits.partition_months_ahead:
+            check.needs_human = True
+            line += f" — only {ahead} month(s) ahead: run manage.py ensure_partitions"
+        check.lines.append(line)
+        stray = default_rows(table)
+        if stray.rows:
+            check.needs_human = True
+            check.lines.append(
+                f"{table}_default holds {stray.rows:,} rows ({stray.oldest:%Y-%m-%d} to "
+                f"{stray.newest:%Y-%m-%d}): months without a partition; see docs/operations.md"
+            )
+    return check
+
+
 def run_checks(limits: Limits) -> list[Check]:
     return [
         _bloat("Table bloat (estimate)", sql.TABLE_BLOAT, limits),
@@ -188,4 +222,5 @@ def run_checks(limits: Limits) -> list[Check]:
         _connections(limits),
         _cache_hit(limits),
         _transaction_id_age(limits),
+        _log_partitions(limits),
     ]

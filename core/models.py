@@ -38,6 +38,7 @@ class AuditAction(models.TextChoices):
     INVOICE_REOPENED = "invoice.reopened"
     PAYMENT_STATUS_CHANGED = "payment.status_changed"
     DELETED_ROWS_PURGED = "deleted_rows.purged"
+    LOG_MONTH_ARCHIVED = "log_month.archived"
 
 
 class AuditEvent(UUIDModel):

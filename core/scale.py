@@ -6,18 +6,23 @@ PostgreSQL generates every row (``INSERT ... SELECT`` over ``generate_series``, 
 their own transaction). The batches run with ``session_replication_role = replica``: both
 tables refuse changes by trigger, and the event log's triggers (commit order, one NOTIFY per
 row) would only cost time for rows nobody is listening for. Audit events spread over the past
-year; events take their ids from the table's identity, in time order, as ``publish`` writes
-them. ``VACUUM ANALYZE`` ends the load. Its SQL stays here: it is a loader's.
+year, with random ids; events take their ids from the table's identity, in time order, as
+``publish`` writes them. The past year's months get their partitions first. ``VACUUM ANALYZE``
+ends the load. Its SQL stays here: it is a loader's.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import timedelta
 
 from django.db import connection, transaction
+from django.utils import timezone
 
 from .models import AuditAction
+from .partitions import Month
+from .services.partitions import partitions_ensure
 
 BATCH = 100_000
 _YEAR_SECONDS = 365 * 86_400
@@ -26,12 +31,11 @@ _AUDIT_SQL = """
 INSERT INTO audit_events
     (id, occurred_at, actor_id, action, target_type, target_id, before, after, ip_address,
      user_agent)
-SELECT md5('audit' || s)::uuid,
+SELECT gen_random_uuid(),
        now() - ((%(total)s - s) * %(spacing)s) * interval '1 second',
        NULL, (%(actions)s::text[])[1 + s %% cardinality(%(actions)s::text[])],
        'accounts.user', s::text, NULL, NULL, '192.0.2.1', 'scale'
   FROM generate_series(%(first)s, %(last)s) AS s
-ON CONFLICT (id) DO NOTHING
 """
 _EVENTS_SQL = """
 INSERT INTO events (occurred_at, type, object_type, object_id, payload, audience_kind,
@@ -73,6 +77,8 @@ def audit_scale_load(
     progress: Callable[[str], object] = lambda line: None,
 ) -> None:
     """Adds ``audit_events`` audit rows and ``events`` event-log rows (over the past year)."""
+    # The past year's months get partitions of their own rather than the DEFAULT one.
+    partitions_ensure(since=Month.of(timezone.now() - timedelta(seconds=_YEAR_SECONDS)))
     _load(
         _AUDIT_SQL,
         rows=audit_events,

@@ -204,3 +204,41 @@ SELECT blks_hit, blks_read FROM pg_stat_database WHERE datname = current_databas
 TRANSACTION_ID_AGE = "SELECT age(datfrozenxid) FROM pg_database WHERE datname = current_database()"
 
 REINDEX_CONCURRENTLY = "REINDEX INDEX CONCURRENTLY {}"
+
+
+# --- Monthly partitions of the logs (core/partitions.py, core/services/partitions.py) --------
+# ``{table}`` and ``{partition}`` are names the code builds from its own constants (the two
+# logs and a month), quoted by the caller; values are bound parameters where PostgreSQL takes
+# them (DDL takes none: its bounds are literals the code formats from a date).
+
+IS_PARTITIONED = (
+    "SELECT coalesce((SELECT relkind = 'p' FROM pg_class WHERE oid = to_regclass(%s)), false)"
+)
+
+PARTITIONS = """
+SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+ WHERE i.inhparent = to_regclass(%s) ORDER BY c.relname
+"""
+
+CREATE_MONTH_PARTITION = (
+    "CREATE TABLE {partition} PARTITION OF {table} FOR VALUES FROM ('{start}') TO ('{end}')"
+)
+ATTACH_MONTH_PARTITION = (
+    "ALTER TABLE {table} ATTACH PARTITION {partition} FOR VALUES FROM ('{start}') TO ('{end}')"
+)
+DETACH_PARTITION = "ALTER TABLE {table} DETACH PARTITION {partition}"
+DROP_TABLE = "DROP TABLE {partition}"
+COUNT_ROWS = "SELECT count(*) FROM {partition}"
+
+# Creating, attaching or detaching a partition takes a lock on the log that every writer
+# queues behind: never wait long for it (the next run tries again).
+PARTITION_LOCK_TIMEOUT = "SET LOCAL lock_timeout = '5s'"
+
+# Rows of a month in the DEFAULT partition keep that month's partition from being created.
+DEFAULT_HOLDS_MONTH = (
+    "SELECT EXISTS (SELECT 1 FROM {partition} WHERE occurred_at >= %s AND occurred_at < %s)"
+)
+DEFAULT_ROWS = "SELECT count(*), min(occurred_at), max(occurred_at) FROM {partition}"
+
+# How far back the live rows go (each partition's index on occurred_at answers it).
+OLDEST_ROW = "SELECT min(occurred_at) FROM {table}"

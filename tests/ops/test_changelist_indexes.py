@@ -40,6 +40,9 @@ EXPECTED_LARGE = {
     "documents.DocumentVersion",
 }
 FACTORIES = {"core.Event": EventFactory}
+# A plan node that sorts (a partitioned log's Merge Append merely merges sorted inputs, and
+# says by what in a "Sort Key" line of its own).
+SORT_NODE = re.compile(r"^\s*(->\s*)?(Incremental )?Sort\s+\(", re.MULTILINE)
 
 
 def factory_for(model):
@@ -91,7 +94,7 @@ def test_every_changelist_page_of_a_large_table_is_an_ordered_index_scan(model, 
 
     for params in filter_choices(model, superuser):
         plan = page_plan(model, superuser, params)
-        assert "Seq Scan" not in plan and "Sort" not in plan, f"{params}:\n{plan}"
+        assert "Seq Scan" not in plan and not SORT_NODE.search(plan), f"{params}:\n{plan}"
         # A filter on a column is an index condition, not a row-by-row check.
         for column in (key.removesuffix("__exact") for key in params if key.endswith("__exact")):
             assert re.search(rf"Index Cond: .*\b{column}\b", plan), f"{params}:\n{plan}"

@@ -1,6 +1,7 @@
 """manage.py db_health against the real PostgreSQL: what it finds, its exit status, and the
 concurrent rebuild of invalid indexes."""
 
+import contextlib
 from io import StringIO
 
 import psycopg
@@ -77,7 +78,11 @@ def test_bloat_is_estimated_from_the_statistics(probe_table):
         cursor.execute("DELETE FROM ops_probe WHERE n % 10 <> 0")
         cursor.execute("ANALYZE ops_probe")
 
-    output = db_health("--min-size-mib", "1", "--long-transaction-seconds", "3600")
+    # Its nine in ten dead rows may also make it overdue for vacuum: the report is what counts.
+    out = StringIO()
+    with contextlib.suppress(CommandError):
+        call_command("db_health", "--min-size-mib", "1", stdout=out)
+    output = out.getvalue()
 
     table_bloat = output.split("Table bloat (estimate)")[1].split("Index bloat")[0]
     line = next(line for line in table_bloat.splitlines() if "ops_probe" in line)

@@ -133,7 +133,7 @@ class Command(ProgressCommandMixin, BaseCommand):
                     else []
                 )
                 progress.line(f"pg_dump{' (encrypted)' if key else ''} ...")
-                dump(conninfo, archive, snapshot_id, key=key)
+                dump(conninfo, archive, [f"--snapshot={snapshot_id}"], key=key)
         except psycopg.OperationalError as error:
             raise CommandError(describe_connection_failure(error, database)) from None
         return tables, migrations
