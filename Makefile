@@ -13,14 +13,18 @@ $(INSTALLED): requirements.lock
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
 	touch $@
 
-## Serve Atrium with demo data on http://127.0.0.1:$(PORT) (admin at /admin/); `make demo PORT=8001`.
+## Serve Atrium with demo data on http://127.0.0.1:$(PORT) (admin at /admin/, the live event
+## stream at /api/v1/events/stream); `make demo PORT=8001`.
 PORT ?= 8000
 demo: $(INSTALLED)
 	$(PY) manage.py ensure_database
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py sync_permissions
 	$(PY) manage.py seed_demo
-	PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://127.0.0.1:$(PORT)} $(PY) manage.py runserver 127.0.0.1:$(PORT)
+	PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://127.0.0.1:$(PORT)} \
+	DJANGO_SETTINGS_MODULE=$${DJANGO_SETTINGS_MODULE:-config.settings.dev} \
+	$(VENV)/bin/uvicorn config.asgi:application --host 127.0.0.1 --port $(PORT) \
+		--timeout-graceful-shutdown 2
 
 ## The whole test suite, against the real PostgreSQL.
 test: $(INSTALLED)

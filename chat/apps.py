@@ -11,4 +11,14 @@ class ChatConfig(AppConfig):
 
         from .event_audience import conversations_of
 
-        events.register_audience("conversation", conversations_of)
+        events.register_audience(
+            "conversation",
+            conversations_of,
+            changed_by={
+                "participant.added": events.Refresh.NAMED,
+                "participant.removed": events.Refresh.NAMED,
+                "participant.left": events.Refresh.NAMED,
+                "conversation.deleted": events.Refresh.HOLDERS,
+                "conversation.restored": events.Refresh.EVERYONE,
+            },
+        )

@@ -17,6 +17,7 @@ per page, whatever the number of conversations or documents.
 
 from __future__ import annotations
 
+import enum
 import logging
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
@@ -162,15 +163,57 @@ May = Callable[[str], bool]
 # in memory; None when the reader may see none.
 Resolver = Callable[[Any, May], "models.QuerySet[Any, Any] | Collection[str] | None"]
 
+
+class Refresh(enum.Enum):
+    """Whose keys of an audience kind an event may change. A reader that holds its keys in
+    memory (the live stream, core/stream.py) fetches them again when such an event reaches it;
+    a reader that resolves them per page (``events_after``) needs none of this."""
+
+    # The user the payload names as ``user_id``: added to or removed from the audience.
+    NAMED = "named"
+    # Whoever holds the event's key: the object was deleted, so nobody reads it any more.
+    HOLDERS = "holders"
+    # Anyone: the object came back, and who reads it again is only known by asking.
+    EVERYONE = "everyone"
+
+
 _resolvers: dict[str, Resolver] = {}
+_refreshes: dict[str, tuple[str, Refresh]] = {}
 
 
-def register_audience(kind: str, resolver: Resolver) -> None:
+def register_audience(
+    kind: str, resolver: Resolver, *, changed_by: Mapping[str, Refresh] | None = None
+) -> None:
     """Makes ``resolver`` decide who reads events of audience ``kind``; called from the owning
-    app's AppConfig.ready(). A second, different resolver for one kind is a wiring mistake."""
+    app's AppConfig.ready(). ``changed_by`` names the event types after which a reader's keys
+    of this kind may differ, and whose. A second, different resolver for one kind is a wiring
+    mistake."""
     registered = _resolvers.setdefault(kind, resolver)
     if registered is not resolver:
         raise RuntimeError(f"The {kind!r} audience already has a resolver: {registered!r}.")
+    for type, refresh in (changed_by or {}).items():
+        _refreshes[type] = (kind, refresh)
+
+
+def refresh_after(type: str) -> tuple[str, Refresh] | None:
+    """The audience kind an event of ``type`` may change for some readers, and whose."""
+    return _refreshes.get(type)
+
+
+def audience_keys(*, user: Any, may: May) -> dict[str, frozenset[str]]:
+    """Every audience key ``user`` may read now, by kind: one query per kind a table decides.
+    What a reader that filters in memory holds (core/stream.py), refreshed per ``Refresh``."""
+    keys = {}
+    for kind, resolver in _resolvers.items():
+        found = resolver(user, may)
+        if found is None:
+            continue
+        if isinstance(found, models.QuerySet):
+            # The resolver's one column, whatever it named it.
+            found = [next(iter(row.values())) if isinstance(row, dict) else row for row in found]
+        if found:
+            keys[kind] = frozenset(str(key) for key in found)
+    return keys
 
 
 def _own_account(user: Any, may: May) -> Collection[str]:

@@ -3,6 +3,10 @@ from django.db import models
 
 from .db import CurrentTimestamp, UUIDModel
 
+# Who may read an event: the kinds core/events.py resolves (a row of another kind would be
+# seen by nobody).
+AUDIENCE_KINDS = ("conversation", "document", "user", "permission")
+
 
 class AuditAction(models.TextChoices):
     """Every event docs/product.md §1 asks to be recorded."""
@@ -124,6 +128,8 @@ class Event(models.Model):
             ),
             # Retention: purge_events finds the old rows by time.
             models.Index(fields=["occurred_at"], name="events_occurred_idx"),
+            # The staff console's list by audience kind, newest first.
+            models.Index(fields=["audience_kind", "-id"], name="events_kind_newest_idx"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -133,9 +139,7 @@ class Event(models.Model):
             ),
             # The kinds core/events.py resolves; a row of another kind would be seen by nobody.
             models.CheckConstraint(
-                condition=models.Q(
-                    audience_kind__in=("conversation", "document", "user", "permission")
-                ),
+                condition=models.Q(audience_kind__in=AUDIENCE_KINDS),
                 name="%(app_label)s_%(class)s_audience_kind_known",
                 violation_error_message="An event's audience is a conversation, a document, "
                 "a user or a permission.",

@@ -10,10 +10,29 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.db import connections
 from psycopg import sql
+from psycopg.conninfo import make_conninfo
 
 EXAMPLE_URL = "postgres://user:password@host:5432/atrium"
+
+
+def direct_conninfo() -> str:
+    """Where a connection that needs PostgreSQL itself goes (LISTEN, which a pooler in
+    transaction mode cannot hold): ``DATABASE_DIRECT_URL`` if set, else the default database."""
+    if settings.DATABASE_DIRECT_URL:
+        return settings.DATABASE_DIRECT_URL
+    database = connections["default"].settings_dict
+    given = {
+        "dbname": database["NAME"],
+        "user": database.get("USER"),
+        "password": database.get("PASSWORD"),
+        "host": database.get("HOST"),
+        "port": str(database.get("PORT") or ""),
+    }
+    return make_conninfo(**{key: value for key, value in given.items() if value})
 
 
 def server_of(database: Mapping[str, Any]) -> str:

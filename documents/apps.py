@@ -11,4 +11,14 @@ class DocumentsConfig(AppConfig):
 
         from .event_audience import documents_of
 
-        events.register_audience("document", documents_of)
+        events.register_audience(
+            "document",
+            documents_of,
+            changed_by={
+                "share.granted": events.Refresh.NAMED,
+                "share.changed": events.Refresh.NAMED,
+                "share.revoked": events.Refresh.NAMED,
+                "document.deleted": events.Refresh.HOLDERS,
+                "document.restored": events.Refresh.EVERYONE,
+            },
+        )

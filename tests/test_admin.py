@@ -49,7 +49,7 @@ def by_label(model) -> str:
 
 
 def factory_for(model):
-    if model is Event:
+    if model is Event:  # the event log's factory lives with its tests
         return EventFactory
     return getattr(factories, f"{model.__name__}Factory")
 

@@ -72,8 +72,11 @@ def _settle(invoice: Invoice, *, paid: Decimal, actor: User | None, context: Act
         after=snapshot(invoice),
         context=context,
     )
-    if invoice.status == InvoiceStatus.PAID:
-        announce("invoice.paid", invoice, actor=actor, context=context)
+    # Either way the invoice's status changed, and whoever follows invoices hears of it.
+    paid_now = invoice.status == InvoiceStatus.PAID
+    announce(
+        "invoice.paid" if paid_now else "invoice.reopened", invoice, actor=actor, context=context
+    )
 
 
 def _announce(type: str, payment: Payment, *, actor: User | None, context: ActionContext) -> None:

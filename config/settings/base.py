@@ -124,6 +124,19 @@ if env.bool("DATABASE_POOL", default=True):
         "timeout": 10,
     }
 
+# Where connections that need PostgreSQL itself go when DATABASE_URL reaches it through a
+# pooler in transaction mode: the event stream's LISTEN (core/postgres.py direct_conninfo).
+# Unset, they use DATABASE_URL.
+DATABASE_DIRECT_URL = env("DATABASE_DIRECT_URL", default=None)
+
+# The live event stream (core/api/event_stream.py): a comment line every HEARTBEAT seconds
+# keeps proxies from closing a quiet stream; every RECHECK seconds the caller's credential is
+# authenticated again (a revoked one ends the stream) and what they may read fetched again;
+# a reader more than BACKLOG events behind is cut off and resumes from the table.
+EVENT_STREAM_HEARTBEAT_SECONDS = env.float("EVENT_STREAM_HEARTBEAT_SECONDS", default=15.0)
+EVENT_STREAM_RECHECK_SECONDS = env.float("EVENT_STREAM_RECHECK_SECONDS", default=30.0)
+EVENT_STREAM_BACKLOG = env.int("EVENT_STREAM_BACKLOG", default=1000)
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

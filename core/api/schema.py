@@ -34,6 +34,7 @@ DESCRIPTIONS = {
     423: "The resource is locked; `Retry-After` says for how many seconds.",
     428: "This write must be conditional: send `If-Match` with the `ETag` read before.",
     429: "Too many requests; `Retry-After` says how many seconds to wait.",
+    503: "A service it depends on is unavailable; `Retry-After` says when to try again.",
 }
 
 HEADERS = {

@@ -69,7 +69,7 @@ def test_closing_an_invoice_is_announced(heard, django_capture_on_commit_callbac
     assert [(a.type, a.audience) for a in heard] == [(event, INVOICES)]
 
 
-def test_a_covering_payment_announces_the_payment_and_the_paid_invoice(
+def test_a_covering_payment_announces_the_paid_invoice_and_a_refund_its_reopening(
     heard, django_capture_on_commit_callbacks
 ):
     invoice = invoice_with_lines(amount=Decimal("40.00"), status=InvoiceStatus.OPEN)
@@ -87,6 +87,7 @@ def test_a_covering_payment_announces_the_payment_and_the_paid_invoice(
         ("payment.recorded", PAYMENTS),
         ("invoice.paid", INVOICES),
         ("payment.refunded", PAYMENTS),
+        ("invoice.reopened", INVOICES),
     ]
     assert heard[0].payload == {
         "payment": str(payment.pk),
@@ -96,6 +97,7 @@ def test_a_covering_payment_announces_the_payment_and_the_paid_invoice(
         "status": "succeeded",
     }
     assert heard[2].payload["refunded_amount"] == "5.00"
+    assert heard[3].payload["status"] == "open"
 
 
 def test_a_payment_rolled_back_with_its_idempotent_request_is_never_announced(

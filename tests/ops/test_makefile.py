@@ -26,13 +26,13 @@ def _demo_commands(*args: str) -> str:
 
 
 def test_make_demo_serves_on_port_8000_by_default():
-    assert "runserver 127.0.0.1:8000" in _demo_commands()
+    assert "--host 127.0.0.1 --port 8000" in _demo_commands()
 
 
 def test_make_demo_serves_on_the_port_given():
     commands = _demo_commands("PORT=8001")
 
-    assert "runserver 127.0.0.1:8001" in commands
+    assert "--host 127.0.0.1 --port 8001" in commands
     assert "http://127.0.0.1:8001" in commands  # links in emails point at it
 
 
