@@ -246,6 +246,8 @@ class ApiSession(UUIDModel):
         indexes = [
             models.Index(fields=["user", "-last_accessed_at"], name="sessions_user_recent_idx"),
             models.Index(fields=["expires_at"], name="sessions_expires_idx"),
+            # The staff console's list, newest first.
+            models.Index(fields=["-created_at", "-id"], name="sessions_newest_idx"),
         ]
 
     # Set on the sessions accounts.selectors loads to authenticate a request: the user's

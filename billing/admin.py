@@ -372,7 +372,11 @@ def add_refusal(form: forms.Form, refusal: DomainError) -> None:
 
 @admin.register(Invoice)
 class InvoiceAdmin(
-    NoRelatedEditLinksMixin, ServiceWritesAdminMixin, AuditColumnsMixin, admin.ModelAdmin
+    NoRelatedEditLinksMixin,
+    ServiceWritesAdminMixin,
+    AuditColumnsMixin,
+    LargeTableAdminMixin,
+    admin.ModelAdmin,
 ):
     form = InvoiceForm
     list_display = ("__str__", "customer", "amount", "status", "due_on", "created_at")

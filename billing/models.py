@@ -130,6 +130,11 @@ class Invoice(TimestampedModel):
             models.Index(fields=["status", "due_date"], name="invoices_status_due_idx"),
             # A customer's invoices, newest first (lists filtered by customer, the reports).
             models.Index(fields=["customer", "-created_at"], name="invoices_customer_idx"),
+            # The staff console's list, newest first, whole or by status (past due is open).
+            models.Index(fields=["-created_at", "-id"], name="invoices_newest_idx"),
+            models.Index(
+                fields=["status", "-created_at", "-id"], name="invoices_status_newest_idx"
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -272,6 +277,14 @@ class Payment(UUIDModel):
                 include=["amount"],
                 condition=models.Q(status__in=["succeeded", "refunded"]),
                 name="payments_settled_idx",
+            ),
+            # The staff console's list, newest first, whole or by status or provider.
+            models.Index(fields=["-created_at", "-id"], name="payments_newest_idx"),
+            models.Index(
+                fields=["status", "-created_at", "-id"], name="payments_status_newest_idx"
+            ),
+            models.Index(
+                fields=["provider", "-created_at", "-id"], name="payments_provider_newest_idx"
             ),
         ]
         constraints = [

@@ -38,6 +38,16 @@ class ScaleResult:
     seconds: float
 
 
+def refusal() -> str | None:
+    """Why ``billing_scale_load`` would refuse to start now, or None; a dry run asks the same
+    question."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql.SCALE_ANY_INVOICE)
+        if cursor.fetchone()[0]:
+            return "This database already has invoices; load into a fresh one."
+    return None
+
+
 def billing_scale_load(
     *,
     invoices: int = 1_000_000,
@@ -49,9 +59,8 @@ def billing_scale_load(
     the closing VACUUM ANALYZE (which cannot run inside a transaction, e.g. a test's)."""
     started = time.monotonic()
     with transaction.atomic(durable=True), connection.cursor() as cursor:
-        cursor.execute(sql.SCALE_ANY_INVOICE)
-        if cursor.fetchone()[0]:
-            raise ValueError("This database already has invoices; load into a fresh one.")
+        if reason := refusal():
+            raise ValueError(reason)
         for statement in sql.SCALE_SESSION:
             cursor.execute(statement)
         cursor.execute(sql.SCALE_CUSTOMERS, [customers])

@@ -170,6 +170,17 @@ class Message(UUIDModel, SoftDeleteModel):
             # Search within the caller's conversations: the conversation id leads (btree_gin),
             # so each conversation is probed for its matches alone, however busy it is.
             GinIndex(fields=["conversation", "search_vector"], name="messages_search_idx"),
+            # The staff console's list, newest first (live rows, or all), and its filters:
+            # by type, and the deleted ones (few, so a partial index of their own).
+            models.Index(fields=["-sent_at", "-id"], name="messages_newest_idx"),
+            models.Index(
+                fields=["message_type", "-sent_at", "-id"], name="messages_type_newest_idx"
+            ),
+            models.Index(
+                fields=["-sent_at", "-id"],
+                name="messages_deleted_newest_idx",
+                condition=models.Q(deleted_at__isnull=False),
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -140,11 +140,25 @@ _OBJECTS_SQL = """
 """
 
 
+_PENDING_REFUSAL = "A previous load left indexes to restore; run with --repair first."
+
+
+def refusal() -> str | None:
+    """Why ``load`` would refuse to start now, or None; a dry run asks the same question."""
+    # The loader's own connection: straight to PostgreSQL, as ``load`` connects.
+    with psycopg.connect(direct_conninfo(), autocommit=True) as db:
+        exists = db.execute("SELECT to_regclass(%s) IS NOT NULL", [PENDING_DDL_TABLE]).fetchone()
+        if not (exists and exists[0]):
+            return None
+        pending = db.execute(f"SELECT EXISTS (SELECT 1 FROM {PENDING_DDL_TABLE})").fetchone()
+        return _PENDING_REFUSAL if pending and pending[0] else None
+
+
 def _drop_for_load(db: psycopg.Connection, report: Progress) -> None:
     db.execute(_DDL_SQL)
     [(pending,)] = db.execute(f"SELECT count(*) FROM {PENDING_DDL_TABLE}").fetchall()
     if pending:
-        raise RuntimeError("A previous load left indexes to restore; run with --repair first.")
+        raise RuntimeError(_PENDING_REFUSAL)
     objects = db.execute(_OBJECTS_SQL).fetchall()
     with db.transaction():
         for position, (drop_sql, create_sql, _) in enumerate(objects):

@@ -16,7 +16,8 @@ from procrastinate.contrib.django.models import ProcrastinateJob
 from . import audit, audit_display
 from .api.context import action_context
 from .exceptions import DomainError
-from .models import AuditAction, AuditEvent, Event
+from .models import AUDIENCE_KINDS, AuditAction, AuditEvent, Event
+from .partitions import live_since
 from .services import jobs as jobs_service
 
 # Admin mixins (here and in the apps) extend ModelAdmin's hooks; the type checker needs to
@@ -237,6 +238,21 @@ class SoftDeleteAdminMixin(HideSaveWhenNothingEditableMixin):
         return [str(obj) for obj in objs], {self.opts.verbose_name_plural: len(objs)}, set(), []
 
 
+class LogAdminMixin(ModelAdminBase):
+    """The lists of the logs say how far back their live rows go: older months are archived
+    (manage.py archive), and old events purged."""
+
+    def changelist_view(self, request, extra_context=None):
+        since = live_since(self.opts.db_table)
+        subtitle = (
+            f"Live rows since {since:%Y-%m-%d %H:%M} UTC; older ones are archived "
+            "(manage.py archive, docs/operations.md)."
+            if since
+            else "No live rows."
+        )
+        return super().changelist_view(request, {**(extra_context or {}), "subtitle": subtitle})
+
+
 class ActionFilter(admin.SimpleListFilter):
     """The known actions, from the code: a DISTINCT over millions of events would not do."""
 
@@ -303,7 +319,7 @@ def export_csv(modeladmin, request, queryset):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
+class AuditEventAdmin(LogAdminMixin, ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
     list_display = ("occurred_at", "actor", "action", "target", "summary", "ip_address")
     list_filter = (ActionFilter, TargetTypeFilter, ("occurred_at", admin.DateFieldListFilter))
     search_fields = ("target_id__exact", "actor__email")
@@ -352,13 +368,27 @@ class AuditEventAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin
         return audit_display.changes_table(event)
 
 
+class AudienceKindFilter(admin.SimpleListFilter):
+    """The four audience kinds: a filter on the column itself would list its values with
+    SELECT DISTINCT over the whole log on every page."""
+
+    title = "audience kind"
+    parameter_name = "audience_kind"
+
+    def lookups(self, request, model_admin):
+        return [(kind, kind) for kind in AUDIENCE_KINDS]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(audience_kind=self.value()) if self.value() else queryset
+
+
 @admin.register(Event)
-class EventAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
+class EventAdmin(LogAdminMixin, ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
     """The event log as staff read it: what happened to which object, for whom. Written only by
     ``core.events.publish``; newest first along the primary key."""
 
     list_display = ("id", "occurred_at", "type", "object_type", "object_id", "audience_kind")
-    list_filter = ("audience_kind",)
+    list_filter = (AudienceKindFilter,)
     # Exact matches only: a LIKE over the whole log would scan it.
     search_fields = ("object_id__exact", "type__exact", "audience_key__exact")
     ordering = ("-id",)

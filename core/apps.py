@@ -1,5 +1,20 @@
 from django.apps import AppConfig
 from django.contrib.admin import apps as admin_apps
+from django.db import connections
+from django.db.models.signals import post_migrate
+
+
+def ensure_log_partitions(sender, using: str, **kwargs) -> None:
+    """After every ``migrate`` (the one step of a deployment): the coming months of the logs
+    get their partitions, so a deployment at least monthly needs no cron for them."""
+    from core.partitions import LOGS, is_partitioned
+    from core.services.partitions import partitions_ensure
+
+    if using != "default" or connections[using].in_atomic_block:
+        return
+    # Migrated backwards past the partitioning, or not yet so far: nothing to keep.
+    if all(is_partitioned(table) for table in LOGS):
+        partitions_ensure()
 
 
 class CoreConfig(AppConfig):
@@ -11,6 +26,8 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         from core import checks  # noqa: F401 (registers the system checks)
+
+        post_migrate.connect(ensure_log_partitions, sender=self)
 
 
 class AtriumAdminConfig(admin_apps.AdminConfig):

@@ -5,6 +5,10 @@ from django.db import models
 
 from .db import CurrentTimestamp, UUIDModel, timestamp_field
 
+# Who may read an event: the kinds core/events.py resolves (a row of another kind would be
+# seen by nobody).
+AUDIENCE_KINDS = ("conversation", "document", "user", "permission")
+
 
 class AuditAction(models.TextChoices):
     """Every event docs/product.md §1 asks to be recorded."""
@@ -60,6 +64,7 @@ class AuditAction(models.TextChoices):
     WEBHOOK_SECRET_ROTATED = "webhook_endpoint.secret_rotated"  # noqa: S105 (an event name)
     WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint.disabled"
     WEBHOOK_DELIVERY_RESENT = "webhook_delivery.resent"
+    LOG_MONTH_ARCHIVED = "log_month.archived"
 
 
 class AuditEvent(UUIDModel):
@@ -90,10 +95,14 @@ class AuditEvent(UUIDModel):
         db_table = "audit_events"
         ordering = ["-occurred_at"]
         indexes = [
-            models.Index(fields=["-occurred_at"], name="audit_events_occurred_idx"),
+            # Newest first, whole or by action (the staff console's list and its filter): the
+            # id breaks ties as the admin's order does.
+            models.Index(fields=["-occurred_at", "-id"], name="audit_events_newest_idx"),
             models.Index(fields=["actor", "-occurred_at"], name="audit_events_actor_idx"),
             models.Index(fields=["target_type", "target_id"], name="audit_events_target_idx"),
-            models.Index(fields=["action", "-occurred_at"], name="audit_events_action_idx"),
+            models.Index(
+                fields=["action", "-occurred_at", "-id"], name="audit_events_action_newest_idx"
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -146,6 +155,8 @@ class Event(models.Model):
             ),
             # Retention: purge_events finds the old rows by time.
             models.Index(fields=["occurred_at"], name="events_occurred_idx"),
+            # The staff console's list by audience kind, newest first.
+            models.Index(fields=["audience_kind", "-id"], name="events_kind_newest_idx"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -155,9 +166,7 @@ class Event(models.Model):
             ),
             # The kinds core/events.py resolves; a row of another kind would be seen by nobody.
             models.CheckConstraint(
-                condition=models.Q(
-                    audience_kind__in=("conversation", "document", "user", "permission")
-                ),
+                condition=models.Q(audience_kind__in=AUDIENCE_KINDS),
                 name="%(app_label)s_%(class)s_audience_kind_known",
                 violation_error_message="An event's audience is a conversation, a document, "
                 "a user or a permission.",

@@ -87,3 +87,186 @@ REPLICA_STATE = (
     " ELSE extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp())::float8"
     " END"
 )
+# --- manage.py db_health (core/db_health.py) -------------------------------------------------
+# Catalog queries of the current database: they read the statistics PostgreSQL already keeps
+# (pg_class, pg_stats, the pg_stat_* views) and scan no table.
+# Bloat is estimated, not measured (measuring reads every page, pgstattuple): the size the
+# rows would take packed, from their count (reltuples) and their average width (pg_stats),
+# against the pages the table holds. 24 bytes of page header per page, 23 of tuple header
+# (rounded to 24) and a 4-byte line pointer per row. Tables not yet analyzed have no
+# pg_stats rows and no estimate.
+TABLE_BLOAT = """
+WITH widths AS (
+    SELECT tablename, sum((1 - null_frac) * avg_width) AS row_width
+      FROM pg_stats
+     WHERE schemaname = current_schema()
+     GROUP BY tablename
+), sizes AS (
+    SELECT c.relname AS name,
+           c.relpages::bigint * current_setting('block_size')::bigint AS actual_bytes,
+           ceil(c.reltuples * (w.row_width + 28)
+                * current_setting('block_size')::numeric
+                / (current_setting('block_size')::numeric - 24))::bigint AS expected_bytes
+      FROM pg_class c
+      JOIN widths w ON w.tablename = c.relname
+     WHERE c.relnamespace = current_schema()::regnamespace
+       AND c.relkind = 'r' AND c.reltuples > 0
+)
+SELECT name, actual_bytes, greatest(actual_bytes - expected_bytes, 0) AS wasted_bytes
+  FROM sizes
+ WHERE actual_bytes >= %(min_bytes)s
+ ORDER BY wasted_bytes DESC
+"""
+
+# B-tree indexes likewise: an index tuple is 8 bytes of header, the key columns' average width
+# and a 4-byte line pointer, leaf pages filled to 90% (the default fillfactor). Indexes on
+# expressions have no per-column statistics and are left out.
+INDEX_BLOAT = """
+WITH keys AS (
+    SELECT i.indexrelid, i.indrelid, sum((1 - s.null_frac) * s.avg_width) AS key_width,
+           bool_or(s.attname IS NULL) AS unknown_width
+      FROM pg_index i
+      JOIN pg_class t ON t.oid = i.indrelid
+      JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+      LEFT JOIN pg_stats s
+             ON s.schemaname = current_schema() AND s.tablename = t.relname
+            AND s.attname = a.attname
+     WHERE t.relnamespace = current_schema()::regnamespace AND 0 <> ALL(i.indkey)
+     GROUP BY i.indexrelid, i.indrelid
+), sizes AS (
+    SELECT c.relname AS name,
+           c.relpages::bigint * current_setting('block_size')::bigint AS actual_bytes,
+           ceil(c.reltuples * (k.key_width + 12) / 0.9
+                * current_setting('block_size')::numeric
+                / (current_setting('block_size')::numeric - 40))::bigint AS expected_bytes
+      FROM keys k
+      JOIN pg_class c ON c.oid = k.indexrelid
+      JOIN pg_am am ON am.oid = c.relam AND am.amname = 'btree'
+     WHERE NOT k.unknown_width AND c.reltuples > 0
+)
+SELECT name, actual_bytes, greatest(actual_bytes - expected_bytes, 0) AS wasted_bytes
+  FROM sizes
+ WHERE actual_bytes >= %(min_bytes)s
+ ORDER BY wasted_bytes DESC
+"""
+
+# Never scanned since the statistics were reset, and not holding a constraint (a unique or
+# primary key index works without being scanned).
+UNUSED_INDEXES = """
+SELECT s.indexrelname AS name, s.relname AS table_name,
+       pg_relation_size(s.indexrelid) AS bytes
+  FROM pg_stat_user_indexes s
+  JOIN pg_index i ON i.indexrelid = s.indexrelid
+ WHERE s.schemaname = current_schema()
+   AND s.idx_scan = 0 AND NOT i.indisunique AND NOT i.indisprimary
+   AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = s.indexrelid)
+   AND pg_relation_size(s.indexrelid) >= %(min_bytes)s
+ ORDER BY bytes DESC
+"""
+
+STATISTICS_SINCE = "SELECT stats_reset FROM pg_stat_database WHERE datname = current_database()"
+
+# Left by a CREATE INDEX CONCURRENTLY that failed or was cancelled: written to on every
+# insert, never read.
+INVALID_INDEXES = """
+SELECT c.relname AS name, t.relname AS table_name
+  FROM pg_index i
+  JOIN pg_class c ON c.oid = i.indexrelid
+  JOIN pg_class t ON t.oid = i.indrelid
+ WHERE t.relnamespace = current_schema()::regnamespace AND NOT i.indisvalid
+ ORDER BY c.relname
+"""
+
+# Autovacuum's own trigger (threshold + scale factor * rows, the table's storage options
+# first) passed, by enough dead rows to matter, and no vacuum for long: autovacuum is not
+# keeping up with this table.
+VACUUM_OVERDUE = """
+WITH options AS (
+    SELECT c.oid,
+           coalesce((SELECT option_value::numeric FROM pg_options_to_table(c.reloptions)
+                      WHERE option_name = 'autovacuum_vacuum_threshold'),
+                    current_setting('autovacuum_vacuum_threshold')::numeric) AS threshold,
+           coalesce((SELECT option_value::numeric FROM pg_options_to_table(c.reloptions)
+                      WHERE option_name = 'autovacuum_vacuum_scale_factor'),
+                    current_setting('autovacuum_vacuum_scale_factor')::numeric) AS scale_factor
+      FROM pg_class c
+     WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r'
+)
+SELECT s.relname AS name, s.n_dead_tup AS dead_rows,
+       greatest(s.last_vacuum, s.last_autovacuum) AS last_vacuum
+  FROM pg_stat_user_tables s
+  JOIN options o ON o.oid = s.relid
+ WHERE s.schemaname = current_schema()
+   AND s.n_dead_tup > o.threshold + o.scale_factor * greatest(s.n_live_tup, 0)
+   AND s.n_dead_tup >= %(min_dead_rows)s
+   AND coalesce(greatest(s.last_vacuum, s.last_autovacuum), '-infinity')
+       < now() - make_interval(secs => %(overdue_seconds)s)
+ ORDER BY s.n_dead_tup DESC
+"""
+
+# Transactions of this database open longer than the limit, the session asking excepted: they
+# hold back vacuum everywhere and may hold locks.
+LONG_TRANSACTIONS = """
+SELECT pid, usename AS role, state, extract(epoch FROM now() - xact_start) AS seconds,
+       left(query, 120) AS query
+  FROM pg_stat_activity
+ WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL
+   AND now() - xact_start > make_interval(secs => %(limit_seconds)s)
+ ORDER BY xact_start
+"""
+
+# Connections to the whole server (max_connections is the server's), less the slots kept for
+# superusers.
+CONNECTIONS = """
+SELECT (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend') AS used,
+       current_setting('max_connections')::int
+         - current_setting('superuser_reserved_connections')::int AS available
+"""
+
+CACHE_HIT = """
+SELECT blks_hit, blks_read FROM pg_stat_database WHERE datname = current_database()
+"""
+
+# How near the oldest unfrozen transaction id is to wraparound (PostgreSQL stops accepting
+# writes at about 2^31; autovacuum freezes from autovacuum_freeze_max_age, 200 million).
+TRANSACTION_ID_AGE = "SELECT age(datfrozenxid) FROM pg_database WHERE datname = current_database()"
+
+REINDEX_CONCURRENTLY = "REINDEX INDEX CONCURRENTLY {}"
+
+
+# --- Monthly partitions of the logs (core/partitions.py, core/services/partitions.py) --------
+# ``{table}`` and ``{partition}`` are names the code builds from its own constants (the two
+# logs and a month), quoted by the caller; values are bound parameters where PostgreSQL takes
+# them (DDL takes none: its bounds are literals the code formats from a date).
+
+IS_PARTITIONED = (
+    "SELECT coalesce((SELECT relkind = 'p' FROM pg_class WHERE oid = to_regclass(%s)), false)"
+)
+
+PARTITIONS = """
+SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+ WHERE i.inhparent = to_regclass(%s) ORDER BY c.relname
+"""
+
+CREATE_MONTH_PARTITION = (
+    "CREATE TABLE {partition} PARTITION OF {table} FOR VALUES FROM ('{start}') TO ('{end}')"
+)
+ATTACH_MONTH_PARTITION = (
+    "ALTER TABLE {table} ATTACH PARTITION {partition} FOR VALUES FROM ('{start}') TO ('{end}')"
+)
+DETACH_PARTITION = "ALTER TABLE {table} DETACH PARTITION {partition}"
+DROP_TABLE = "DROP TABLE {partition}"
+COUNT_ROWS = "SELECT count(*) FROM {partition}"
+
+# Creating, attaching or detaching a partition takes a lock on the log that every writer
+# queues behind: never wait long for it (the next run tries again).
+PARTITION_LOCK_TIMEOUT = "SET LOCAL lock_timeout = '5s'"
+
+# Rows of a month in the DEFAULT partition keep that month's partition from being created.
+DEFAULT_HOLDS_MONTH = (
+    "SELECT EXISTS (SELECT 1 FROM {partition} WHERE occurred_at >= %s AND occurred_at < %s)"
+)
+DEFAULT_ROWS = "SELECT count(*), min(occurred_at), max(occurred_at) FROM {partition}"
+
+# How far back the live rows go (each partition's index on occurred_at answers it).
+OLDEST_ROW = "SELECT min(occurred_at) FROM {table}"

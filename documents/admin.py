@@ -86,6 +86,9 @@ class DocumentVersionAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.Model
     search_fields = ("document__title",)
     list_select_related = ("document", "created_by")
     raw_id_fields = ("document", "created_by")
+    # Newest first, as an index has them; the model's order (by document) would sort the
+    # versions by their documents' order, which no index of this table holds.
+    ordering = ("-created_at", "-id")
 
 
 @admin.register(DocumentShare)

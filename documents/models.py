@@ -81,6 +81,8 @@ class DocumentVersion(UUIDModel):
     class Meta:
         db_table = "document_versions"
         ordering = ["document", "-version"]
+        # The staff console's list, newest first.
+        indexes = [models.Index(fields=["-created_at", "-id"], name="document_versions_newest_idx")]
         constraints = [
             # Also the index for a document's versions (document_id leads).
             models.UniqueConstraint(

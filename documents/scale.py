@@ -185,6 +185,16 @@ def _bench_user_shares(cursor, *, for_user, owned: int, shared: int) -> int:
     return cursor.rowcount
 
 
+def refusal() -> str | None:
+    """Why ``documents_scale_load`` would refuse to start now, or None; a dry run asks the
+    same question."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT EXISTS (SELECT 1 FROM documents)")
+        if cursor.fetchone()[0]:
+            return "The documents table is not empty; load into a fresh database."
+    return None
+
+
 def documents_scale_load(
     *,
     documents: int = 100_000,
@@ -203,10 +213,9 @@ def documents_scale_load(
     command only passes its options."""
     started = time.monotonic()
     totals = {"documents": 0, "versions": 0, "shares": 0}
+    if reason := refusal():
+        raise ValueError(reason)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT EXISTS (SELECT 1 FROM documents)")
-        if cursor.fetchone()[0]:
-            raise ValueError("The documents table is not empty; load into a fresh database.")
         cursor.execute("SET synchronous_commit = off")
         with transaction.atomic(durable=True):
             _users(cursor, owners)

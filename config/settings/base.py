@@ -373,6 +373,8 @@ PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 # Where `manage.py backup` writes when not given --output (docs/operations.md). Keep it off the
 # database's disk, or copy it elsewhere: a backup beside its database dies with it.
 BACKUP_DIR = Path(env("BACKUP_DIR", default=str(BASE_DIR / "backups")))
+# The key of `manage.py backup --encrypt` (32 url-safe base64 bytes, as Fernet.generate_key()).
+BACKUP_ENCRYPTION_KEY = env("BACKUP_ENCRYPTION_KEY", default="")
 
 # seed_demo creates staff accounts with a public password: only where a setting allows.
 DEMO_DATA_ALLOWED = env.bool("DEMO_DATA_ALLOWED", default=False)

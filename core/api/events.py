@@ -11,10 +11,11 @@ import functools
 
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers, viewsets
+from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
-from core import events
+from core import events, partitions
 from core.models import Event
 
 from .permissions import HasActionPermission, request_has_perm
@@ -80,13 +81,26 @@ class EventPageOutput(serializers.Serializer):
     results = EventOutput(many=True)
 
 
+class RetentionOutput(serializers.Serializer):
+    live_since = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When the oldest event still kept occurred (null: none is kept). Older ones "
+        "were archived or purged.",
+    )
+    oldest_id = serializers.IntegerField(
+        allow_null=True,
+        help_text="The oldest id still kept: a client whose cursor is below it minus one has "
+        "missed events, and should reload what it shows rather than replay.",
+    )
+
+
 class EventViewSet(viewsets.GenericViewSet):
     """Events I may see, oldest first, after a cursor."""
 
     permission_classes = [HasActionPermission]
     # Any signed-in caller: what each one sees is narrowed per audience, and an API key's
     # scopes narrow it further (core.events.events_after's ``may``).
-    action_permissions = {"list": None}
+    action_permissions = {"list": None, "retention": None}
     serializer_class = EventOutput
     queryset = Event.objects.none()  # names the model for the schema; list() reads its own
     pagination_class = None
@@ -110,4 +124,16 @@ class EventViewSet(viewsets.GenericViewSet):
         )
         return Response(
             {"next": next_url, "after": after, "results": EventOutput(page, many=True).data}
+        )
+
+    @extend_schema(responses={200: RetentionOutput})
+    @action(detail=False, methods=["get"])
+    def retention(self, request):
+        """How far back the event log goes: months before are archived (manage.py archive),
+        and events older than the retention purged (manage.py purge_events)."""
+        oldest = Event.objects.order_by("id").values_list("id", flat=True).first()
+        return Response(
+            RetentionOutput(
+                {"live_since": partitions.live_since(Event._meta.db_table), "oldest_id": oldest}
+            ).data
         )

@@ -44,7 +44,7 @@ def test_a_small_plan_loads_every_row_and_keeps_the_table_s_indexes(synced_roles
     assert Participant.objects.filter(conversation__in=busy).count() == (
         scale.BUSY_CONVERSATIONS * scale.BUSY_PARTICIPANTS
     )
-    assert "3,000 / 3,000  100.0%" in err.getvalue()
+    assert err.getvalue() == ""  # progress is for a terminal only
 
 
 def test_loaded_messages_come_from_participants_and_keep_the_activity_and_read_rules(

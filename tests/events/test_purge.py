@@ -37,12 +37,7 @@ def test_a_dry_run_counts_and_removes_nothing(log):
 def test_a_purge_removes_the_old_events_in_batches_and_keeps_the_recent(log):
     _, recent = log
     output = purge("--older-than", "30", "--batch-size", "2")
-    assert output.splitlines() == [
-        "removed 2 events so far",
-        "removed 4 events so far",
-        "removed 5 events so far",
-        "removed 5 events older than 30 days",
-    ]
+    assert output.splitlines() == ["removed 5 events older than 30 days"]
     assert set(Event.objects.values_list("pk", flat=True)) == {e.pk for e in recent}
 
 

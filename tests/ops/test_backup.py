@@ -115,3 +115,119 @@ def test_backup_keeps_the_newest_backups_it_is_told_to(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         name for manifest in made[1:] for name in (manifest.name, f"{manifest.stem}.dump")
     )
+
+
+# --- Encryption and verification ---------------------------------------------------------------
+
+
+@pytest.fixture
+def backup_key(settings):
+    from cryptography.fernet import Fernet
+
+    settings.BACKUP_ENCRYPTION_KEY = Fernet.generate_key().decode()
+    return settings.BACKUP_ENCRYPTION_KEY
+
+
+def _reseal_manifest(manifest_path: Path) -> None:
+    """What someone who altered the archive would do so its SHA-256 still matches."""
+    manifest = json.loads(manifest_path.read_text())
+    archive = manifest_path.with_suffix(".dump")
+    manifest["sha256"] = hashlib.sha256(archive.read_bytes()).hexdigest()
+    manifest_path.write_text(json.dumps(manifest))
+
+
+def test_an_encrypted_backup_holds_no_plain_dump_and_restores_with_its_key(
+    tmp_path, missing_database, backup_key
+):
+    call_command("sync_permissions", verbosity=0)
+
+    manifest_path = _backup(tmp_path, "--encrypt")
+    manifest = json.loads(manifest_path.read_text())
+    sealed = manifest_path.with_suffix(".dump").read_bytes()
+    output = _restore(manifest_path, database_url(missing_database))
+
+    assert manifest["encryption"]["scheme"] == "aes-256-gcm-chunked-1"
+    assert backup_key not in manifest_path.read_text()
+    assert b"PGDMP" not in sealed and b"roles" not in sealed  # pg_dump's magic, a table name
+    assert "every count as in the backup" in output
+    assert _rows(missing_database, "roles") == manifest["tables"]["roles"] > 0
+
+
+def test_an_encrypted_backup_is_refused_under_another_key(tmp_path, scratch_database, settings):
+    from cryptography.fernet import Fernet
+
+    settings.BACKUP_ENCRYPTION_KEY = Fernet.generate_key().decode()
+    manifest_path = _backup(tmp_path, "--encrypt")
+    settings.BACKUP_ENCRYPTION_KEY = Fernet.generate_key().decode()
+
+    with pytest.raises(CommandError, match="encrypted with another key"):
+        _restore(manifest_path, database_url(scratch_database))
+    assert _tables(scratch_database) == 0
+
+
+@pytest.mark.parametrize(
+    ("alter", "refusal"),
+    [
+        (lambda data: data[: len(data) // 2], "cut short"),
+        (lambda data: data[:-40] + bytes(b ^ 1 for b in data[-40:]), "does not open"),
+    ],
+    ids=["truncated", "altered"],
+)
+def test_an_altered_encrypted_archive_restores_nothing_even_with_a_matching_manifest(
+    tmp_path, scratch_database, backup_key, alter, refusal
+):
+    manifest_path = _backup(tmp_path, "--encrypt")
+    archive = manifest_path.with_suffix(".dump")
+    archive.write_bytes(alter(archive.read_bytes()))
+    _reseal_manifest(manifest_path)
+
+    with pytest.raises(CommandError, match=refusal):
+        _restore(manifest_path, database_url(scratch_database))
+    assert _tables(scratch_database) == 0
+
+
+def test_encrypting_without_a_key_says_how_to_make_one(tmp_path, settings):
+    settings.BACKUP_ENCRYPTION_KEY = ""
+
+    with pytest.raises(CommandError, match="BACKUP_ENCRYPTION_KEY is not set"):
+        _backup(tmp_path, "--encrypt")
+    assert list(tmp_path.iterdir()) == []
+
+
+def _verify(path: Path) -> str:
+    out = io.StringIO()
+    call_command("backup", "--verify", str(path), stdout=out)
+    return out.getvalue()
+
+
+def _verify_databases() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE %s",
+            [f"{connection.settings_dict['NAME']}_verify_%"],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+@pytest.mark.parametrize("options", [(), ("--encrypt",)], ids=["plain", "encrypted"])
+def test_verify_restores_into_a_scratch_database_compares_and_drops_it(
+    tmp_path, backup_key, options
+):
+    call_command("sync_permissions", verbosity=0)
+    manifest_path = _backup(tmp_path, *options)
+
+    output = _verify(manifest_path.with_suffix(".dump"))
+
+    assert "roles" in output and "MISMATCH" not in output
+    assert "every count as in the backup" in output
+    assert _verify_databases() == []
+
+
+def test_verify_refuses_a_damaged_archive_before_restoring_anything(tmp_path):
+    manifest_path = _backup(tmp_path)
+    archive = manifest_path.with_suffix(".dump")
+    archive.write_bytes(archive.read_bytes()[:-1])
+
+    with pytest.raises(CommandError, match="does not match its manifest's SHA-256"):
+        _verify(manifest_path)
+    assert _verify_databases() == []

@@ -2,22 +2,33 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from chat import scale
+from core.progress import ProgressCommandMixin
 
 
-class Command(BaseCommand):
+class Command(ProgressCommandMixin, BaseCommand):
     help = (
         "Load a large chat data set fast, for benchmarks and capacity checks: USERS users, "
         "CONVERSATIONS conversations and MESSAGES messages (by default 10,000, 100,000 and "
         "10,000,000), generated inside PostgreSQL in parallel batches with the messages "
-        "table's indexes dropped and rebuilt afterwards; progress on stderr. Adds to what the "
+        "table's indexes dropped and rebuilt afterwards; progress on stderr (on a terminal). "
+        "Adds to what the "
         "database holds. Refused unless the settings allow demo data (DEMO_DATA_ALLOWED); "
         "chat/scale.py says how it works."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--users", type=int, default=10_000)
-        parser.add_argument("--conversations", type=int, default=100_000)
-        parser.add_argument("--messages", type=int, default=10_000_000)
+        parser.add_argument(
+            "--users", type=int, default=10_000, help="Users to create (default 10,000)."
+        )
+        parser.add_argument(
+            "--conversations",
+            type=int,
+            default=100_000,
+            help="Conversations to create (default 100,000).",
+        )
+        parser.add_argument(
+            "--messages", type=int, default=10_000_000, help="Messages to load (default 10M)."
+        )
         parser.add_argument(
             "--busy-share",
             type=float,
@@ -25,7 +36,9 @@ class Command(BaseCommand):
             help="Share of the messages in the ten busy conversations (default 0.1).",
         )
         parser.add_argument("--batch", type=int, default=250_000, help="Messages per batch.")
-        parser.add_argument("--seed", type=int, default=42)
+        parser.add_argument(
+            "--seed", type=int, default=42, help="Seed of the generated texts (default 42)."
+        )
         parser.add_argument(
             "--dry-run", action="store_true", help="Say what would be loaded, load nothing."
         )
@@ -34,12 +47,14 @@ class Command(BaseCommand):
             action="store_true",
             help="Only rebuild the indexes an interrupted load left dropped.",
         )
+        self.add_progress_argument(parser)
 
     def handle(self, *args, **options):
         if not settings.DEMO_DATA_ALLOWED and not options["repair"]:
             raise CommandError("Scale data is not allowed with these settings (DEMO_DATA_ALLOWED).")
         if options["repair"]:
-            scale.restore_indexes(self._progress)
+            with self.progress(options) as progress:
+                scale.restore_indexes(progress.line)
             self.stdout.write("Indexes and constraints of messages are in place.")
             return
         try:
@@ -57,12 +72,12 @@ class Command(BaseCommand):
             f"{plan.users:,} users, {plan.conversations:,} conversations, "
             f"{plan.messages:,} messages"
         )
+        refusal = scale.refusal()
+        if refusal:
+            raise CommandError(refusal)
         if options["dry_run"]:
             self.stdout.write(f"Dry run, nothing written. Would load {summary}.")
             return
-        scale.load(plan, self._progress)
+        with self.progress(options) as progress:
+            scale.load(plan, progress.line)
         self.stdout.write(self.style.SUCCESS(f"Loaded {summary}."))
-
-    def _progress(self, line: str) -> None:
-        self.stderr.write(line)
-        self.stderr.flush()

@@ -4,6 +4,7 @@ from datetime import timedelta
 from django.core.management.base import BaseCommand, CommandError
 
 from core.context import SYSTEM
+from core.progress import ProgressCommandMixin
 from core.services import retention
 
 _DURATION = re.compile(r"^(\d+)([dh]?)$")
@@ -17,7 +18,7 @@ def _duration(text: str) -> timedelta:
     return timedelta(hours=amount) if unit == "h" else timedelta(days=amount)
 
 
-class Command(BaseCommand):
+class Command(ProgressCommandMixin, BaseCommand):
     help = (
         "Remove rows soft-deleted longer ago than their retention (SOFT_DELETE_RETENTION_DAYS "
         "per model, or --older-than for all), children with them, in batches. Money records "
@@ -41,21 +42,24 @@ class Command(BaseCommand):
             default=retention.DEFAULT_BATCH_SIZE,
             help=f"Rows per transaction (default {retention.DEFAULT_BATCH_SIZE}).",
         )
-        parser.add_argument("--no-progress", action="store_true", help="Print only the summary.")
+        self.add_progress_argument(parser)
 
-    def handle(self, *args, older_than, dry_run, batch_size, no_progress, **options):
+    def handle(self, *args, older_than, dry_run, batch_size, **options):
         if batch_size < 1:
             raise CommandError("--batch-size must be at least 1.")
-        report = retention.purge_deleted(
-            actor=None,
-            context=SYSTEM,
-            older_than=older_than,
-            dry_run=dry_run,
-            batch_size=batch_size,
-            progress=self._progress
-            if self.stderr.isatty() and not (no_progress or dry_run)
-            else None,
-        )
+        with self.progress(options) as progress:
+            report = retention.purge_deleted(
+                actor=None,
+                context=SYSTEM,
+                older_than=older_than,
+                dry_run=dry_run,
+                batch_size=batch_size,
+                progress=None
+                if dry_run or not progress.enabled
+                else lambda count: progress.count(
+                    count.label, count.purged + count.kept, count.due
+                ),
+            )
         for count in report.counts:
             if dry_run:
                 line = (
@@ -68,9 +72,3 @@ class Command(BaseCommand):
             self.stdout.write(line)
         if dry_run:
             self.stdout.write("Dry run: nothing removed.")
-
-    def _progress(self, count: retention.PurgeCount) -> None:
-        done = count.purged + count.kept
-        self.stderr.write(
-            f"  {count.label}: {done}/{count.due}", ending="\r" if done < count.due else "\n"
-        )

@@ -4,9 +4,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from core import events
+from core.progress import ProgressCommandMixin
 
 
-class Command(BaseCommand):
+class Command(ProgressCommandMixin, BaseCommand):
     help = (
         "Removes events that occurred more than --older-than days ago (default 30), in batches "
         "of --batch-size, printing progress; the only way events leave the log. A client whose "
@@ -18,6 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("--older-than", type=int, default=30, help="days of events to keep")
         parser.add_argument("--batch-size", type=int, default=5000, help="rows per DELETE")
         parser.add_argument("--dry-run", action="store_true", help="count, remove nothing")
+        self.add_progress_argument(parser)
 
     def handle(self, *args, older_than: int, batch_size: int, dry_run: bool, **options):
         if older_than < 1:
@@ -31,7 +33,9 @@ class Command(BaseCommand):
             self.stdout.write(f"would remove {count} events older than {older_than} days")
             return
         total = 0
-        while removed := events.purge_older(before=before, batch_size=batch_size):
-            total += removed
-            self.stdout.write(f"removed {total} events so far")
+        with self.progress(options) as progress:
+            due = events.count_older(before=before) if progress.enabled else 0
+            while removed := events.purge_older(before=before, batch_size=batch_size):
+                total += removed
+                progress.count("events removed", total, max(due, total))
         self.stdout.write(f"removed {total} events older than {older_than} days")

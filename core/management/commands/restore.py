@@ -5,15 +5,17 @@ import psycopg
 from django.core.management.base import BaseCommand, CommandError
 from psycopg.conninfo import conninfo_to_dict
 
-from core.backup import Backup, run_client, sha256_of, table_rows, tables_of
+from core.backup import Backup, check_counts, restore_archive, tables_of
 from core.postgres import create_database, describe_connection_failure, is_missing_database
+from core.progress import ProgressCommandMixin
 
 
-class Command(BaseCommand):
+class Command(ProgressCommandMixin, BaseCommand):
     help = (
         "Restore a backup (its .dump or its .json) into the database of --target, after checking "
-        "the archive against its manifest's SHA-256; then compare every table's rows with the "
-        "manifest. Refuses a target that holds tables unless --force; creates a missing one."
+        "the archive against its manifest's SHA-256 (an encrypted one opens with "
+        "BACKUP_ENCRYPTION_KEY); then compare every table's rows with the manifest. Refuses a "
+        "target that holds tables unless --force; creates a missing one."
     )
 
     def add_arguments(self, parser):
@@ -29,19 +31,12 @@ class Command(BaseCommand):
             action="store_true",
             help="Restore into a database that holds tables, replacing those the backup has.",
         )
+        self.add_progress_argument(parser)
 
     def handle(self, *args, path: Path, target: str, force: bool = False, **options):
         backup = Backup.at(path)
-        manifest = backup.manifest()
-        archive = backup.archive_path
-        if not archive.is_file():
-            raise CommandError(f"The archive {archive} is missing; nothing was restored.")
         # Before the target is even connected to: a damaged archive must leave it untouched.
-        if sha256_of(archive) != manifest["sha256"]:
-            raise CommandError(
-                f"{archive.name} does not match its manifest's SHA-256: the archive is damaged "
-                "or not the one the manifest describes; nothing was restored."
-            )
+        manifest = backup.checked_manifest()
         conninfo = self._target(target)
         tables_before = self._tables_in(conninfo)
         if tables_before and not force:
@@ -49,23 +44,23 @@ class Command(BaseCommand):
                 f'The target database "{conninfo["dbname"]}" is not empty ({tables_before} '
                 "tables); restore into an empty one, or pass --force to replace what it holds."
             )
-        run_client(
-            "pg_restore",
-            [
-                # Roles and grants are the source server's; the target's role owns what it
-                # restores.
-                "--no-owner",
-                "--no-privileges",
-                # All or nothing: a failure leaves the target as it was.
-                "--single-transaction",
-                "--exit-on-error",
-                *(["--clean", "--if-exists"] if tables_before else []),
-                f"--dbname={conninfo['dbname']}",
-                str(archive),
-            ],
-            conninfo,
+        with self.progress(options) as progress:
+            progress.line(f"Restoring into {conninfo['dbname']} ...")
+            restore_archive(backup, manifest, conninfo, clean=bool(tables_before))
+            progress.line("Counting the restored rows ...")
+            counts = check_counts(conninfo, manifest)
+        for line in counts.lines():
+            self.stdout.write(line)
+        if counts.differing:
+            raise CommandError(
+                f"Restored, but {len(counts.differing)} table(s) differ from the manifest: "
+                f"{', '.join(counts.differing)}."
+            )
+        self.stdout.write(
+            f"Restored {manifest['archive']} ({manifest['created_at']}) into "
+            f"{conninfo['dbname']}: {sum(counts.expected.values())} rows in "
+            f"{len(counts.expected)} tables, every count as in the backup."
         )
-        self._verify(conninfo, manifest)
 
     def _target(self, url: str) -> dict[str, Any]:
         try:
@@ -104,27 +99,3 @@ class Command(BaseCommand):
             ) from None
         self.stdout.write(f"Created database {conninfo['dbname']}.")
         return 0
-
-    def _verify(self, conninfo: dict[str, Any], manifest: dict) -> None:
-        with psycopg.connect(**conninfo, connect_timeout=5) as connection:
-            restored = table_rows(connection)
-        expected: dict[str, int] = manifest["tables"]
-        width = max(len(name) for name in expected)
-        self.stdout.write(f"{'table':<{width}}  {'backup':>10}  {'restored':>10}")
-        wrong = []
-        for name, rows in sorted(expected.items()):
-            found = restored.get(name)
-            mark = "" if found == rows else "  MISMATCH"
-            if mark:
-                wrong.append(name)
-            shown = "missing" if found is None else found
-            self.stdout.write(f"{name:<{width}}  {rows:>10}  {shown:>10}{mark}")
-        if wrong:
-            raise CommandError(
-                f"Restored, but {len(wrong)} table(s) differ from the manifest: {', '.join(wrong)}."
-            )
-        self.stdout.write(
-            f"Restored {manifest['archive']} ({manifest['created_at']}) into "
-            f"{conninfo['dbname']}: {sum(expected.values())} rows in {len(expected)} tables, "
-            "every count as in the backup."
-        )

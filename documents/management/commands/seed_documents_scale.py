@@ -1,10 +1,11 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import User
-from documents.scale import documents_scale_load
+from core.progress import ProgressCommandMixin
+from documents import scale
 
 
-class Command(BaseCommand):
+class Command(ProgressCommandMixin, BaseCommand):
     help = (
         "Load a large documents data set for benchmarks: DOCUMENTS documents (default 100,000) "
         "averaging VERSIONS versions (default 20, so about 2 million version rows), owned by "
@@ -15,15 +16,32 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--documents", type=int, default=100_000)
-        parser.add_argument("--versions", type=int, default=20, help="average per document")
-        parser.add_argument("--owners", type=int, default=1_000)
+        parser.add_argument(
+            "--documents", type=int, default=100_000, help="Documents to load (default 100,000)."
+        )
+        parser.add_argument(
+            "--versions", type=int, default=20, help="Versions per document on average."
+        )
+        parser.add_argument(
+            "--owners", type=int, default=1_000, help="Users to create as owners (default 1,000)."
+        )
         parser.add_argument("--for-user", help="email of the user a benchmark signs in as")
-        parser.add_argument("--owned", type=int, default=2_000)
-        parser.add_argument("--shared", type=int, default=200)
+        parser.add_argument(
+            "--owned",
+            type=int,
+            default=2_000,
+            help="Documents --for-user owns (default 2,000).",
+        )
+        parser.add_argument(
+            "--shared",
+            type=int,
+            default=200,
+            help="Live shares --for-user holds of others' documents (default 200).",
+        )
         parser.add_argument(
             "--dry-run", action="store_true", help="Say what would be loaded; load nothing."
         )
+        self.add_progress_argument(parser)
 
     def handle(self, *args, **options):
         if options["documents"] < 1 or options["versions"] < 1 or options["owners"] < 2:
@@ -38,20 +56,23 @@ class Command(BaseCommand):
             f" for {options['owners']:,} owners"
             + (f"; {user.email} owns {options['owned']:,}" if user else "")
         )
+        if reason := scale.refusal():
+            raise CommandError(reason)
         if options["dry_run"]:
             self.stdout.write(f"Dry run, nothing written. Would load {plan}.")
             return
         self.stdout.write(f"Loading {plan} ...")
         try:
-            result = documents_scale_load(
-                documents=options["documents"],
-                versions=options["versions"],
-                owners=options["owners"],
-                for_user=user.pk if user else None,
-                owned=options["owned"],
-                shared=options["shared"],
-                progress=self.stdout.write,
-            )
+            with self.progress(options) as progress:
+                result = scale.documents_scale_load(
+                    documents=options["documents"],
+                    versions=options["versions"],
+                    owners=options["owners"],
+                    for_user=user.pk if user else None,
+                    owned=options["owned"],
+                    shared=options["shared"],
+                    progress=progress.line,
+                )
         except ValueError as error:
             raise CommandError(str(error)) from error
         self.stdout.write(
