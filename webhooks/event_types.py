@@ -40,6 +40,7 @@ EVENT_TYPES = frozenset(
         "invoice.paid",
         "invoice.voided",
         "invoice.marked_uncollectible",
+        "invoice.reopened",
         "payment.recorded",
         "payment.succeeded",
         "payment.failed",

@@ -134,6 +134,8 @@ class WebhookDelivery(models.Model):
             ),
             # The delivery log of an endpoint, newest first.
             models.Index(fields=["endpoint", "-id"], name="webhook_deliveries_log"),
+            # The admin's list, newest first, filtered by status.
+            models.Index(fields=["status", "-id"], name="webhook_deliveries_by_status"),
         ]
 
     def __str__(self) -> str:

@@ -25,6 +25,10 @@ ALLOWED = {
 }
 
 
+# Path parameters that are numbers, not UUIDs (a UUID there would not even match the route).
+NUMERIC_IDS = {"number", "delivery_id"}
+
+
 def _write_operations() -> list:
     schema = SchemaGenerator().get_schema(public=True)
     operations = []
@@ -42,7 +46,7 @@ def _filled(path: str) -> str:
     while "{" in filled:
         start, end = filled.index("{"), filled.index("}")
         name = filled[start + 1 : end]
-        value = "1" if name == "number" else str(uuid.uuid4())
+        value = "1" if name in NUMERIC_IDS else str(uuid.uuid4())
         filled = filled[:start] + value + filled[end + 1 :]
     return filled
 

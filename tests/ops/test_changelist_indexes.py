@@ -21,6 +21,7 @@ from django.test.utils import CaptureQueriesContext
 from core.admin import LargeTableAdminMixin
 from tests import factories
 from tests.events.factories import EventFactory
+from tests.webhooks.factories import WebhookDeliveryFactory
 
 LARGE_TABLES = sorted(
     (
@@ -39,8 +40,9 @@ EXPECTED_LARGE = {
     "core.AuditEvent",
     "core.Event",
     "documents.DocumentVersion",
+    "webhooks.WebhookDelivery",
 }
-FACTORIES = {"core.Event": EventFactory}
+FACTORIES = {"core.Event": EventFactory, "webhooks.WebhookDelivery": WebhookDeliveryFactory}
 # A plan node that sorts (a partitioned log's Merge Append merely merges sorted inputs, and
 # says by what in a "Sort Key" line of its own).
 SORT_NODE = re.compile(r"^\s*(->\s*)?(Incremental )?Sort\s+\(", re.MULTILINE)
