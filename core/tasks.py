@@ -10,7 +10,7 @@ from procrastinate.job_context import JobContext
 from core import events, jobs
 from core.context import SYSTEM
 from core.jobs import app
-from core.services import idempotency, retention
+from core.services import idempotency, partitions, retention
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +46,21 @@ def purge_deleted(timestamp: int) -> None:
         dry_run=False,
         batch_size=retention.DEFAULT_BATCH_SIZE,
     )
+
+
+@app.periodic(cron="50 2 * * *")
+@app.task(
+    name="core.ensure_partitions", queueing_lock="core.ensure_partitions", retry=jobs.DEFAULT_RETRY
+)
+def ensure_partitions(timestamp: int) -> None:
+    """``manage.py ensure_partitions``, daily: the coming months' partitions of the logs exist
+    long before their first row, whether or not anyone runs ``migrate`` that month."""
+    report = partitions.partitions_ensure(months_ahead=partitions.MONTHS_AHEAD)
+    if report.blocked:
+        logger.error(
+            "Rows of %s sit in the logs' DEFAULT partition; see docs/operations.md.",
+            ", ".join(report.blocked),
+        )
 
 
 @app.periodic(cron="40 3 * * *")

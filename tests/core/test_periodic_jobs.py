@@ -16,6 +16,7 @@ PERIODIC = {
     "core.purge_old_jobs",
     "billing.detect_past_due",
     "core.purge_idempotency_keys",
+    "core.ensure_partitions",
     "webhooks.sweep",
 }
 
