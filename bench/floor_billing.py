@@ -60,7 +60,7 @@ def _past_due(environ, connection) -> dict[str, Any]:
             "id": str(r[0]),
             "number": r[7],
             "customer": str(r[3]),
-            "customer_name": r[20],
+            "customer_name": r[sql.INVOICE_COLUMN_COUNT + 4],
             "status": r[5],
             "amount": _money(r[4]),
             "due_date": _timestamp(r[6]),

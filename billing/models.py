@@ -9,6 +9,8 @@ from core.db import SoftDeleteModel, TimestampedModel, UUIDModel, timestamp_fiel
 # The contract's DECIMAL(10,2): the largest amount an invoice, line or payment can hold.
 MONEY_MAX_DIGITS = 10
 MONEY_MAX = Decimal("99999999.99")
+# A stored PDF's digest, as the database checks it.
+SHA256_HEX = r"^[0-9a-f]{64}$"
 
 
 def money_field(**kwargs) -> models.DecimalField:
@@ -107,6 +109,10 @@ class Invoice(TimestampedModel):
     voided_by = _actor_field()
     uncollectible_at = models.DateTimeField(null=True, blank=True, editable=False)
     uncollectible_by = _actor_field()
+    # SHA-256 (hex) of the PDF rendered and stored at finalization (docs/billing-documents.md);
+    # NULL for drafts and for invoices finalized before PDFs existed. Never changes once set
+    # (a trigger, migration 0005).
+    pdf_sha256 = models.CharField(max_length=64, null=True, blank=True, editable=False)
 
     class Meta:
         db_table = "invoices"
@@ -141,6 +147,13 @@ class Invoice(TimestampedModel):
                 condition=models.Q(status__in=InvoiceStatus.values),
                 name="%(app_label)s_%(class)s_status_valid",
                 violation_error_message="Unknown invoice status.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(pdf_sha256__isnull=True)
+                | (~models.Q(status=InvoiceStatus.DRAFT) & models.Q(pdf_sha256__regex=SHA256_HEX)),
+                name="%(app_label)s_%(class)s_pdf_sha256_when_finalized",
+                violation_error_message="Only a finalized invoice has a PDF, named by its "
+                "SHA-256 in lowercase hex.",
             ),
         ]
 

@@ -10,7 +10,9 @@ from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from . import sql
+from core.exceptions import Conflict, NotFound
+
+from . import documents, sql
 from .models import Customer, Invoice, InvoiceStatus, Payment, Product, Refund
 
 
@@ -44,6 +46,24 @@ def invoice_list(
 
 def invoice_detail() -> QuerySet[Invoice]:
     return Invoice.objects.select_related("customer").prefetch_related("lines")
+
+
+def invoice_pdf(invoice: Invoice) -> bytes:
+    """The PDF the invoice was finalized with, exactly (docs/billing-documents.md)."""
+    if invoice.pdf_sha256 is None:
+        raise NotFound(
+            "This invoice has no PDF: drafts have none, and invoices finalized before PDFs "
+            "existed were not given one.",
+            code="no_pdf",
+        )
+    try:
+        return documents.invoice_pdf_read(invoice, invoice.pdf_sha256)
+    except documents.DocumentMismatch:
+        raise Conflict(
+            "The stored PDF of this invoice is missing or altered, and rendering it again "
+            "would not give the document that was issued.",
+            code="pdf_mismatch",
+        ) from None
 
 
 def payment_list(*, invoice_id: UUID | None = None) -> QuerySet[Payment]:

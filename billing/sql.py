@@ -71,11 +71,13 @@ _INVOICE_COLUMNS = (
     ' "invoices"."due_date", "invoices"."number", "invoices"."finalized_at",'
     ' "invoices"."finalized_by_id", "invoices"."paid_at", "invoices"."paid_by_id",'
     ' "invoices"."voided_at", "invoices"."voided_by_id", "invoices"."uncollectible_at",'
-    ' "invoices"."uncollectible_by_id"'
+    ' "invoices"."uncollectible_by_id", "invoices"."pdf_sha256"'
 )
+# The floor finds the customer's columns after these.
+INVOICE_COLUMN_COUNT = 17
 
 # The first page of past-due invoices with their customers (the invoice list with
-# ?past_due=true). Parameters: now, the open status. Then the invoice's 16 columns and the
+# ?past_due=true). Parameters: now, the open status. Then the invoice's 17 columns and the
 # customer's 8 (id, created_at, updated_at, deleted_at, name, email, phone, address).
 PAST_DUE_FIRST_PAGE = (
     f"SELECT {_INVOICE_COLUMNS}, "

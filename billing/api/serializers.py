@@ -98,7 +98,7 @@ class InvoiceDetailOutput(InvoiceOutput):
     lines = InvoiceLineOutput(many=True, read_only=True)
 
     class Meta(InvoiceOutput.Meta):
-        fields = [*InvoiceOutput.Meta.fields, "lines"]
+        fields = [*InvoiceOutput.Meta.fields, "pdf_sha256", "lines"]
 
 
 class PaymentInput(serializers.Serializer):

@@ -5,6 +5,7 @@ import logging
 from types import ModuleType
 
 from django.utils.functional import cached_property
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -21,6 +22,7 @@ from billing.services.idempotency import Answer
 from core.api.context import action_context
 from core.api.parsers import refuse_unstorable_strings
 from core.api.permissions import HasActionPermission
+from core.api.renderers import JSONRenderer
 from core.api.schema import problem_responses
 from core.api.validation import validated, validated_query
 from core.exceptions import ValidationFailed
@@ -38,6 +40,29 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
     description="Any unique string: a retry with the same key and body returns the first "
     "answer instead of moving money twice.",
 )
+
+
+class PDFRenderer(JSONRenderer):
+    """Sends a PDF's bytes as they are; a refusal is still a problem+json body."""
+
+    media_type = "application/pdf"
+    format = "pdf"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        if isinstance(data, bytes):
+            return data
+        return super().render(data, accepted_media_type, renderer_context)
+
+
+def pdf_response(content: bytes, filename: str) -> Response:
+    return Response(
+        content,
+        content_type=PDFRenderer.media_type,
+        headers={"Content-Disposition": f'inline; filename="{filename}.pdf"'},
+    )
+
+
+PDF_RESPONSES = {(200, PDFRenderer.media_type): OpenApiTypes.BINARY}
 
 
 def _crud(model: str) -> dict[str, str]:
@@ -127,6 +152,7 @@ class InvoiceViewSet(
         "finalize": "billing.finalize_invoice",
         "void": "billing.void_invoice",
         "mark_uncollectible": "billing.mark_uncollectible_invoice",
+        "pdf": "billing.view_invoice",
     }
     filterset_class = InvoiceFilter
 
@@ -209,6 +235,15 @@ class InvoiceViewSet(
     def mark_uncollectible(self, request, pk=None):
         """open → uncollectible (still payable)."""
         return self._transition(invoices.invoice_mark_uncollectible)
+
+    @extend_schema(responses={**PDF_RESPONSES, **problem_responses(404, 409)})
+    @action(detail=True, methods=["get"], renderer_classes=[PDFRenderer])
+    def pdf(self, request, pk=None):
+        """The PDF the invoice was finalized with, byte for byte (its SHA-256 is the detail's
+        `pdf_sha256`). 404 `no_pdf` for a draft; 409 `pdf_mismatch` if the stored file was
+        lost or altered and cannot be rendered again identically."""
+        invoice: Invoice = self.get_object()
+        return pdf_response(selectors.invoice_pdf(invoice), str(invoice))
 
 
 class PaymentViewSet(

@@ -163,7 +163,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
@@ -298,6 +298,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    # fontTools narrates every font subset of every PDF (billing/pdf.py) at INFO.
+    "loggers": {"fontTools": {"level": "WARNING"}},
 }
 
 # Accounts: sessions, lockout, links. Durations in seconds.
@@ -333,3 +335,28 @@ def _secrets_by_provider(raw: str) -> dict[str, list[str]]:
 
 # Payment providers' webhook signing secrets; several per provider while one rotates.
 BILLING_WEBHOOK_SECRETS = _secrets_by_provider(env("BILLING_WEBHOOK_SECRETS", default=""))
+
+# Invoice and credit-note PDFs (docs/billing-documents.md): stored once, through the storage
+# STORAGES["billing_documents"] (local disk under BILLING_DOCUMENTS_ROOT unless a deployment
+# swaps the backend), never served from it directly: the API and the hosted page check access.
+BILLING_DOCUMENTS_ROOT = Path(
+    env("BILLING_DOCUMENTS_ROOT", default=str(BASE_DIR / "billing-documents"))
+)
+STORAGES["billing_documents"] = {
+    "BACKEND": "django.core.files.storage.FileSystemStorage",
+    "OPTIONS": {"location": str(BILLING_DOCUMENTS_ROOT)},
+}
+# Who issues the documents, printed on every PDF and hosted page. The logo (a PNG or JPEG
+# path) is optional. A PDF is rendered once: changing these changes new documents only.
+BILLING_COMPANY_NAME = env("BILLING_COMPANY_NAME", default="Atrium Demo Ltd")
+BILLING_COMPANY_ADDRESS = env(
+    "BILLING_COMPANY_ADDRESS", default="1 Example Street\n1000 Example City"
+)
+BILLING_COMPANY_TAX_ID = env("BILLING_COMPANY_TAX_ID", default="")
+BILLING_COMPANY_LOGO = env("BILLING_COMPANY_LOGO", default="")
+BILLING_PAYMENT_INSTRUCTIONS = env(
+    "BILLING_PAYMENT_INSTRUCTIONS",
+    default="Pay by bank transfer, quoting the invoice number.",
+)
+# How long a hosted invoice link (docs/billing-documents.md) opens the page, in seconds.
+BILLING_HOSTED_LINK_MAX_AGE = env.int("BILLING_HOSTED_LINK_MAX_AGE", default=60 * 24 * 3600)

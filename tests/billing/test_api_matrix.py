@@ -9,6 +9,8 @@ import pytest
 from django.utils import timezone
 
 from billing.models import InvoiceStatus
+from billing.services import invoices
+from core.context import SYSTEM
 from tests.api_matrix import Endpoint, Matrix, Scene, api_key, bearer
 from tests.billing.conftest import ROLES
 from tests.billing.factories import invoice_with_lines
@@ -67,6 +69,7 @@ MATRIX = Matrix(
         read("past due invoice list", "/invoices?past_due=true", queries=2),
         read("open invoice list", "/invoices?status=open", queries=2),
         read("invoice read", "/invoices/{open}"),
+        read("invoice pdf", "/invoices/{finalized}/pdf"),
         write(
             "invoice create",
             "post",
@@ -111,6 +114,14 @@ def scene(synced_roles) -> Scene:
             "customer": str(CustomerFactory().pk),
             "product": str(ProductFactory().pk),
             "draft": str(invoice_with_lines(status=InvoiceStatus.DRAFT).pk),
+            # Finalized by the service, so it has its PDF.
+            "finalized": str(
+                invoices.invoice_finalize(
+                    invoice=invoice_with_lines(status=InvoiceStatus.DRAFT),
+                    actor=None,
+                    context=SYSTEM,
+                ).pk
+            ),
             "open": str(open_invoice.pk),
             "payment": str(PaymentFactory(invoice=open_invoice, amount=Decimal("10.00")).pk),
         },

@@ -88,6 +88,10 @@ VIOLATIONS = {
         billing_factories.InvoiceLineFactory,
         {"description": ""},
     ),
+    "billing_invoice_pdf_sha256_when_finalized": (
+        factories.InvoiceFactory,
+        {"status": "draft", "pdf_sha256": "0" * 64},
+    ),
     "billing_refund_amount_positive": (billing_factories.RefundFactory, {"amount": Decimal("0")}),
     "billing_idempotencykey_key_not_empty": (billing_factories.IdempotencyKeyFactory, {"key": ""}),
     "core_auditevent_action_not_empty": (factories.AuditEventFactory, {"action": ""}),
