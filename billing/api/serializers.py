@@ -101,6 +101,12 @@ class InvoiceDetailOutput(InvoiceOutput):
         fields = [*InvoiceOutput.Meta.fields, "pdf_sha256", "lines"]
 
 
+class HostedLinkOutput(serializers.Serializer):
+    url = serializers.URLField(help_text="The hosted invoice page.")
+    pdf_url = serializers.URLField(help_text="The invoice's PDF, behind the same signature.")
+    expires_at = serializers.DateTimeField()
+
+
 class PaymentInput(serializers.Serializer):
     invoice = serializers.PrimaryKeyRelatedField(queryset=Invoice.objects.all())
     amount = money(min_value=CENT, max_value=MONEY_MAX)

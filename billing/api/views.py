@@ -153,6 +153,7 @@ class InvoiceViewSet(
         "void": "billing.void_invoice",
         "mark_uncollectible": "billing.mark_uncollectible_invoice",
         "pdf": "billing.view_invoice",
+        "hosted_link": "billing.view_invoice",
     }
     filterset_class = InvoiceFilter
 
@@ -244,6 +245,14 @@ class InvoiceViewSet(
         lost or altered and cannot be rendered again identically."""
         invoice: Invoice = self.get_object()
         return pdf_response(selectors.invoice_pdf(invoice), str(invoice))
+
+    @extend_schema(responses={200: s.HostedLinkOutput, **problem_responses(409)})
+    @action(detail=True, methods=["get"], url_path="hosted-link")
+    def hosted_link(self, request, pk=None):
+        """A new signed link to the invoice's hosted page (and one to its PDF) for its
+        customer, no account needed, valid until `expires_at`. 409 for a draft."""
+        link = selectors.invoice_hosted_link(self.get_object())
+        return Response(s.HostedLinkOutput(link).data)
 
 
 class PaymentViewSet(

@@ -70,6 +70,7 @@ MATRIX = Matrix(
         read("open invoice list", "/invoices?status=open", queries=2),
         read("invoice read", "/invoices/{open}"),
         read("invoice pdf", "/invoices/{finalized}/pdf"),
+        read("invoice hosted link", "/invoices/{finalized}/hosted-link"),
         write(
             "invoice create",
             "post",
