@@ -1,5 +1,6 @@
 from types import ModuleType
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -20,6 +21,7 @@ from core.exceptions import Conflict, DomainError
 
 from . import selectors
 from .models import (
+    CreditNote,
     Customer,
     Invoice,
     InvoiceLine,
@@ -29,7 +31,13 @@ from .models import (
     Product,
     Refund,
 )
-from .services import customers, invoices, payments, products
+from .services import credit_notes, customers, invoices, payments, products
+
+
+def _pdf(content: bytes, name: str) -> HttpResponse:
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{name}.pdf"'
+    return response
 
 
 class _ServiceCrudAdmin(ServiceWritesAdminMixin, SoftDeleteAdminMixin, AuditColumnsMixin):
@@ -90,6 +98,12 @@ class InvoiceLineInline(ReadOnlyTabularInline):
 class PaymentInline(ReadOnlyTabularInline):
     model = Payment
     fields = ("amount", "refunded_amount", "status", "provider", "created_at")
+    show_change_link = True
+
+
+class CreditNoteInline(ReadOnlyTabularInline):
+    model = CreditNote
+    fields = ("number", "amount", "reason", "issued_at")
     show_change_link = True
 
 
@@ -173,9 +187,10 @@ class InvoiceAdmin(ServiceWritesAdminMixin, AuditColumnsMixin, admin.ModelAdmin)
         "paid_at",
         "voided_at",
         "uncollectible_at",
+        "credited_amount",
         "pdf",
     )
-    inlines = [InvoiceLineInline, PaymentInline]
+    inlines = [InvoiceLineInline, PaymentInline, CreditNoteInline]
     actions = [
         _transition_action(
             invoices.invoice_finalize, "Finalize selected drafts", "finalize", "Finalized"
@@ -189,6 +204,12 @@ class InvoiceAdmin(ServiceWritesAdminMixin, AuditColumnsMixin, admin.ModelAdmin)
         ),
         record_payment,
     ]
+
+    def get_inlines(self, request, obj):
+        # Only a finalized invoice is ever credited.
+        if obj is None or obj.status == InvoiceStatus.DRAFT:
+            return [InvoiceLineInline, PaymentInline]
+        return self.inlines
 
     def get_readonly_fields(self, request, obj=None):
         readonly = super().get_readonly_fields(request, obj)
@@ -223,9 +244,7 @@ class InvoiceAdmin(ServiceWritesAdminMixin, AuditColumnsMixin, admin.ModelAdmin)
         except DomainError as refusal:
             self.message_user(request, refusal.detail, messages.ERROR)
             return HttpResponseRedirect(reverse("admin:billing_invoice_change", args=[invoice.pk]))
-        response = HttpResponse(content, content_type="application/pdf")
-        response["Content-Disposition"] = f'inline; filename="{invoice}.pdf"'
-        return response
+        return _pdf(content, str(invoice))
 
     def has_delete_permission(self, request, obj=None) -> bool:
         # Only drafts may be deleted (docs/product.md §5): one at a time, from their page.
@@ -291,3 +310,89 @@ class PaymentAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
 
     def has_refund_permission(self, request) -> bool:
         return request.user.has_perm("billing.refund_payment")
+
+
+class CreditNoteForm(forms.ModelForm):
+    class Meta:
+        model = CreditNote
+        fields = ("invoice", "amount", "reason")
+
+    def clean(self):
+        # The service's rules, repeated for a message beside the field; it checks them again
+        # under the invoice lock.
+        cleaned = super().clean() or self.cleaned_data
+        invoice, amount = cleaned.get("invoice"), cleaned.get("amount")
+        if invoice is None or amount is None:
+            return cleaned
+        if invoice.status not in credit_notes.CREDITABLE:
+            self.add_error("invoice", f"A {invoice.status} invoice cannot be credited.")
+        elif amount > invoice.amount - invoice.credited_amount:
+            left = invoice.amount - invoice.credited_amount
+            self.add_error("amount", f"At most {left} of this invoice is left to credit.")
+        return cleaned
+
+
+@admin.register(CreditNote)
+class CreditNoteAdmin(ServiceWritesAdminMixin, admin.ModelAdmin):
+    """Issued here through the service (an amount of the invoice as a whole; the API also
+    credits parts of lines); once issued, a credit note is only looked at."""
+
+    form = CreditNoteForm
+    list_display = ("number", "invoice", "amount", "issued_at")
+    search_fields = ("number", "invoice__number")
+    list_select_related = ("invoice",)
+    autocomplete_fields = ("invoice",)
+    readonly_fields = ("number", "issued_at", "issued_by", "pdf")
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ("invoice", "amount", "reason")
+        return ("number", "invoice", "amount", "reason", "issued_at", "issued_by", "pdf")
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ()
+        return self.get_fields(request, obj)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="PDF")
+    def pdf(self, obj: CreditNote) -> str:
+        url = reverse("admin:billing_creditnote_pdf", args=[obj.pk])
+        return format_html(
+            '<a href="{}">Download {}.pdf</a> (SHA-256 {})', url, obj, obj.pdf_sha256
+        )
+
+    def get_urls(self):
+        download = self.admin_site.admin_view(self.pdf_view)
+        return [
+            path("<uuid:object_id>/pdf/", download, name="billing_creditnote_pdf"),
+            *super().get_urls(),
+        ]
+
+    def pdf_view(self, request: HttpRequest, object_id) -> HttpResponse:
+        credit_note = get_object_or_404(CreditNote, pk=object_id)
+        if not self.has_view_permission(request, credit_note):
+            raise PermissionDenied
+        try:
+            content = selectors.credit_note_pdf(credit_note)
+        except DomainError as refusal:
+            self.message_user(request, refusal.detail, messages.ERROR)
+            return HttpResponseRedirect(
+                reverse("admin:billing_creditnote_change", args=[credit_note.pk])
+            )
+        return _pdf(content, credit_note.number)
+
+    def save_model(self, request, obj, form, change) -> None:
+        created = credit_notes.credit_note_issue(
+            invoice=form.cleaned_data["invoice"],
+            amount=form.cleaned_data["amount"],
+            reason=form.cleaned_data["reason"],
+            actor=request.user,
+            context=action_context(request),
+        )
+        obj.pk, obj._state.adding = created.pk, False

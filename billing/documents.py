@@ -13,7 +13,8 @@ an invoice whose PDF was not stored.
 """
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
@@ -21,7 +22,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import Storage, storages
 
 from . import pdf
-from .models import Invoice
+from .models import CreditNote, CreditNoteLine, Invoice
 
 
 class DocumentMismatch(Exception):
@@ -43,19 +44,21 @@ def issuer() -> pdf.Issuer:
     )
 
 
+def _customer(invoice: Invoice) -> pdf.Customer:
+    customer = invoice.customer
+    return pdf.Customer(name=customer.name, email=customer.email, address=customer.address or "")
+
+
 def invoice_document(invoice: Invoice) -> pdf.Document:
     """The invoice as its PDF shows it, once finalized (numbered and stamped)."""
     if invoice.number is None or invoice.finalized_at is None:
         raise ValueError(f"{invoice} is a draft: it has no document yet")
-    customer = invoice.customer
     return pdf.Document(
         title="Invoice",
         number=invoice.number,
         issued_at=invoice.finalized_at,
         due_date=invoice.due_date,
-        customer_name=customer.name,
-        customer_email=customer.email,
-        customer_address=customer.address or "",
+        customer=_customer(invoice),
         lines=[
             pdf.Line(
                 position=line.position,
@@ -122,3 +125,45 @@ def invoice_pdf_issue(invoice: Invoice) -> str:
 def invoice_pdf_read(invoice: Invoice, sha256: str) -> bytes:
     """The invoice's PDF, ``sha256`` being its recorded ``pdf_sha256``."""
     return read(INVOICES, invoice.pk, sha256, lambda: invoice_document(invoice))
+
+
+CREDIT_NOTES = "credit-notes"
+
+
+def credit_note_document(credit_note: CreditNote, lines: Sequence[CreditNoteLine]) -> pdf.Document:
+    """A credit note as its PDF shows it: each line an amount taken off the invoice."""
+    invoice = credit_note.invoice
+    return pdf.Document(
+        title="Credit note",
+        number=credit_note.number,
+        issued_at=credit_note.issued_at,
+        customer=_customer(invoice),
+        lines=[
+            pdf.Line(
+                position=line.position,
+                description=line.description,
+                quantity=Decimal("1"),
+                unit_price=line.amount,
+                total=line.amount,
+            )
+            for line in lines
+        ],
+        total=credit_note.amount,
+        notes=[("Credits invoice", str(invoice)), ("Reason", credit_note.reason)],
+        payable=False,
+    )
+
+
+def credit_note_pdf_issue(credit_note: CreditNote, lines: Sequence[CreditNoteLine]) -> str:
+    """Precondition: inside the issuing transaction, before the credit note is written (its
+    row holds the digest and is never changed afterwards)."""
+    return issue(CREDIT_NOTES, credit_note.pk, credit_note_document(credit_note, lines))
+
+
+def credit_note_pdf_read(credit_note: CreditNote) -> bytes:
+    return read(
+        CREDIT_NOTES,
+        credit_note.pk,
+        credit_note.pdf_sha256,
+        lambda: credit_note_document(credit_note, list(credit_note.lines.all())),
+    )

@@ -35,6 +35,13 @@ class Issuer:
 
 
 @dataclass(frozen=True)
+class Customer:
+    name: str
+    email: str
+    address: str
+
+
+@dataclass(frozen=True)
 class Line:
     position: int
     description: str
@@ -50,9 +57,7 @@ class Document:
     title: str  # "Invoice", "Credit note"
     number: str
     issued_at: datetime
-    customer_name: str
-    customer_email: str
-    customer_address: str
+    customer: Customer
     lines: Sequence[Line]
     total: Decimal
     due_date: datetime | None = None
@@ -109,7 +114,7 @@ def render(document: Document, issuer: Issuer) -> bytes:
     pdf.set_font(FAMILY, "", 10)
     customer = "\n".join(
         part
-        for part in (document.customer_name, document.customer_address, document.customer_email)
+        for part in (document.customer.name, document.customer.address, document.customer.email)
         if part
     )
     pdf.multi_cell(width, 5, customer, new_x="LMARGIN", new_y="NEXT")

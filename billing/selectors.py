@@ -1,6 +1,7 @@
 """Reads for billing. List selectors return querysets the API pages with keyset pagination;
 the reports are single SQL statements (billing/sql.py) whose sums PostgreSQL computes."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -16,7 +17,7 @@ from django.utils import timezone
 from core.exceptions import Conflict, NotFound
 
 from . import documents, sql
-from .models import Customer, Invoice, InvoiceStatus, Payment, Product, Refund
+from .models import CreditNote, Customer, Invoice, InvoiceStatus, Payment, Product, Refund
 
 
 def customer_list() -> QuerySet[Customer]:
@@ -59,14 +60,29 @@ def invoice_pdf(invoice: Invoice) -> bytes:
             "existed were not given one.",
             code="no_pdf",
         )
+    sha256 = invoice.pdf_sha256
+    return _checked(lambda: documents.invoice_pdf_read(invoice, sha256))
+
+
+def _checked(read: Callable[[], bytes]) -> bytes:
     try:
-        return documents.invoice_pdf_read(invoice, invoice.pdf_sha256)
+        return read()
     except documents.DocumentMismatch:
         raise Conflict(
-            "The stored PDF of this invoice is missing or altered, and rendering it again "
-            "would not give the document that was issued.",
+            "The stored PDF is missing or altered, and rendering it again would not give the "
+            "document that was issued.",
             code="pdf_mismatch",
         ) from None
+
+
+def credit_note_list(*, invoice: Invoice | None = None) -> QuerySet[CreditNote]:
+    credit_notes = CreditNote.objects.select_related("invoice").prefetch_related("lines")
+    return credit_notes if invoice is None else credit_notes.filter(invoice=invoice)
+
+
+def credit_note_pdf(credit_note: CreditNote) -> bytes:
+    """The PDF the credit note was issued with, exactly."""
+    return _checked(lambda: documents.credit_note_pdf_read(credit_note))
 
 
 # --- the hosted invoice page (docs/billing-documents.md) --------------------------------------
@@ -115,7 +131,7 @@ def _hosted_invoice_id(token: str) -> UUID | None:
 class HostedInvoice:
     invoice: Invoice
     paid: Decimal  # succeeded payments, less refunds
-    remaining: Decimal  # what the customer still owes (never below zero)
+    remaining: Decimal  # what the customer still owes after credit notes (never below zero)
 
 
 def hosted_invoice(token: str) -> HostedInvoice | None:
@@ -133,7 +149,8 @@ def hosted_invoice(token: str) -> HostedInvoice | None:
         _held, settled, refunded = cursor.fetchone()
     paid = settled - refunded
     owed = invoice.status in (InvoiceStatus.OPEN, InvoiceStatus.UNCOLLECTIBLE)
-    remaining = max(invoice.amount - paid, Decimal("0.00")) if owed else Decimal("0.00")
+    due = invoice.amount - invoice.credited_amount
+    remaining = max(due - paid, Decimal("0.00")) if owed else Decimal("0.00")
     return HostedInvoice(invoice=invoice, paid=paid, remaining=remaining)
 
 

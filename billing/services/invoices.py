@@ -237,12 +237,13 @@ def invoice_delete(*, invoice: Invoice, actor: User | None, context: ActionConte
 # --- transitions -----------------------------------------------------------------------------
 
 
-def _number_allocate(*, year: int) -> str:
-    """The next number of ``year``; see sql.INVOICE_NUMBER_NEXT for why it has no gaps."""
+def number_allocate(statement: str, prefix: str, *, year: int) -> str:
+    """``<prefix>-<year>-<000123>``, the next number of ``year`` in the sequence ``statement``
+    bumps (sql.INVOICE_NUMBER_NEXT says why it has no gaps)."""
     with connection.cursor() as cursor:
-        cursor.execute(sql.INVOICE_NUMBER_NEXT, [year])
+        cursor.execute(statement, [year])
         (number,) = cursor.fetchone()
-    return f"INV-{year}-{number:06d}"
+    return f"{prefix}-{year}-{number:06d}"
 
 
 @transaction.atomic(durable=True)
@@ -260,7 +261,7 @@ def invoice_finalize(*, invoice: Invoice, actor: User | None, context: ActionCon
         )
     before = snapshot(invoice)
     now = timezone.now()
-    invoice.number = _number_allocate(year=now.year)
+    invoice.number = number_allocate(sql.INVOICE_NUMBER_NEXT, "INV", year=now.year)
     invoice.status = InvoiceStatus.OPEN
     invoice.finalized_at, invoice.finalized_by = now, acting_user(actor)
     invoice.pdf_sha256 = documents.invoice_pdf_issue(invoice)
