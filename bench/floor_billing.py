@@ -60,7 +60,7 @@ def _past_due(environ, connection) -> dict[str, Any]:
             "id": str(r[0]),
             "number": r[7],
             "customer": str(r[3]),
-            "customer_name": r[20],
+            "customer_name": r[sql.INVOICE_COLUMN_COUNT + 4],
             "status": r[5],
             "amount": _money(r[4]),
             "due_date": _timestamp(r[6]),
@@ -127,7 +127,9 @@ def _pay(environ, connection, user_id) -> tuple[str, Any]:
         held, _settled, refunded = connection.execute(
             sql.INVOICE_BALANCE, {"invoice": invoice_id}
         ).fetchone()
-        if invoice[5] not in ("open", "uncollectible") or amount > invoice[4] - (held - refunded):
+        # Columns 4 and 17: the amount and what credit notes took off it.
+        due = invoice[4] - invoice[17]
+        if invoice[5] not in ("open", "uncollectible") or amount > due - (held - refunded):
             return "409 Conflict", {"status": 409}
         payment_id = uuid.uuid4()
         created_at, refunded_amount = connection.execute(

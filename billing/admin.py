@@ -9,7 +9,8 @@ from django.contrib.admin.widgets import AdminDateWidget, RelatedFieldWidgetWrap
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.forms.models import BaseInlineFormSet
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import formats, timezone
@@ -30,6 +31,7 @@ from core.exceptions import Conflict, DomainError, ValidationFailed
 
 from . import selectors
 from .models import (
+    CreditNote,
     Customer,
     Invoice,
     InvoiceLine,
@@ -40,7 +42,13 @@ from .models import (
     Product,
     Refund,
 )
-from .services import customers, invoices, payments, products
+from .services import credit_notes, customers, invoices, payments, products
+
+
+def _pdf(content: bytes, name: str) -> HttpResponse:
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{name}.pdf"'
+    return response
 
 
 class NoRelatedEditLinksMixin:
@@ -252,6 +260,12 @@ class PaymentInline(ReadOnlyTabularInline):
         return format_html('<a href="{}">Refund…</a>', url)
 
 
+class CreditNoteInline(ReadOnlyTabularInline):
+    model = CreditNote
+    fields = ("number", "amount", "reason", "issued_at")
+    show_change_link = True
+
+
 class PastDueFilter(admin.SimpleListFilter):
     """Open invoices whose due date has passed (docs/product.md §5)."""
 
@@ -397,6 +411,8 @@ class InvoiceAdmin(
         "paid_at",
         "voided_at",
         "uncollectible_at",
+        "credited_amount",
+        "pdf",
     )
     actions = [
         _transition_action(
@@ -424,6 +440,8 @@ class InvoiceAdmin(
             "status",
             "amount",
             "balance",
+            "credited_amount",
+            "pdf",
             "finalized_at",
             "finalized_by",
             "paid_at",
@@ -449,7 +467,29 @@ class InvoiceAdmin(
     def get_inlines(self, request, obj):
         if obj is None or obj.status == InvoiceStatus.DRAFT:
             return [DraftLineInline]
-        return [InvoiceLineInline, PaymentInline]
+        # Only a finalized invoice is ever credited.
+        return [InvoiceLineInline, PaymentInline, CreditNoteInline]
+
+    @admin.display(description="PDF")
+    def pdf(self, obj: Invoice) -> str:
+        if obj.pk is None or obj.pdf_sha256 is None:
+            return "-"
+        url = reverse("admin:billing_invoice_pdf", args=[obj.pk])
+        return format_html(
+            '<a href="{}">Download {}.pdf</a> (SHA-256 {})', url, obj, obj.pdf_sha256
+        )
+
+    def pdf_view(self, request: HttpRequest, object_id) -> HttpResponse:
+        """The invoice's PDF for whoever may see the invoice here; the API's rules."""
+        invoice = get_object_or_404(Invoice, pk=object_id)
+        if not self.has_view_permission(request, invoice):
+            raise PermissionDenied
+        try:
+            content = selectors.invoice_pdf(invoice)
+        except DomainError as refusal:
+            self.message_user(request, refusal.detail, messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:billing_invoice_change", args=[invoice.pk]))
+        return _pdf(content, str(invoice))
 
     def has_delete_permission(self, request, obj=None) -> bool:
         # Only drafts may be deleted (docs/product.md §5): one at a time, from their page.
@@ -516,7 +556,12 @@ class InvoiceAdmin(
             self.admin_site.admin_view(self.payment_view),
             name="billing_invoice_payment",
         )
-        return [payment, *super().get_urls()]
+        download = path(
+            "<uuid:object_id>/pdf/",
+            self.admin_site.admin_view(self.pdf_view),
+            name="billing_invoice_pdf",
+        )
+        return [payment, download, *super().get_urls()]
 
     def payment_view(self, request, object_id):
         """Records a payment of any amount up to what remains due (a partial payment leaves
@@ -687,3 +732,89 @@ def billing_panel(request) -> Panel | None:
         bars=bars,
         bars_title="Received, less refunds, by month",
     )
+
+
+class CreditNoteForm(forms.ModelForm):
+    class Meta:
+        model = CreditNote
+        fields = ("invoice", "amount", "reason")
+
+    def clean(self):
+        # The service's rules, repeated for a message beside the field; it checks them again
+        # under the invoice lock.
+        cleaned = super().clean() or self.cleaned_data
+        invoice, amount = cleaned.get("invoice"), cleaned.get("amount")
+        if invoice is None or amount is None:
+            return cleaned
+        if invoice.status not in credit_notes.CREDITABLE:
+            self.add_error("invoice", f"A {invoice.status} invoice cannot be credited.")
+        elif amount > invoice.amount - invoice.credited_amount:
+            left = invoice.amount - invoice.credited_amount
+            self.add_error("amount", f"At most {left} of this invoice is left to credit.")
+        return cleaned
+
+
+@admin.register(CreditNote)
+class CreditNoteAdmin(ServiceWritesAdminMixin, admin.ModelAdmin):
+    """Issued here through the service (an amount of the invoice as a whole; the API also
+    credits parts of lines); once issued, a credit note is only looked at."""
+
+    form = CreditNoteForm
+    list_display = ("number", "invoice", "amount", "issued_at")
+    search_fields = ("number", "invoice__number")
+    list_select_related = ("invoice",)
+    autocomplete_fields = ("invoice",)
+    readonly_fields = ("number", "issued_at", "issued_by", "pdf")
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ("invoice", "amount", "reason")
+        return ("number", "invoice", "amount", "reason", "issued_at", "issued_by", "pdf")
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ()
+        return self.get_fields(request, obj)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="PDF")
+    def pdf(self, obj: CreditNote) -> str:
+        url = reverse("admin:billing_creditnote_pdf", args=[obj.pk])
+        return format_html(
+            '<a href="{}">Download {}.pdf</a> (SHA-256 {})', url, obj, obj.pdf_sha256
+        )
+
+    def get_urls(self):
+        download = self.admin_site.admin_view(self.pdf_view)
+        return [
+            path("<uuid:object_id>/pdf/", download, name="billing_creditnote_pdf"),
+            *super().get_urls(),
+        ]
+
+    def pdf_view(self, request: HttpRequest, object_id) -> HttpResponse:
+        credit_note = get_object_or_404(CreditNote, pk=object_id)
+        if not self.has_view_permission(request, credit_note):
+            raise PermissionDenied
+        try:
+            content = selectors.credit_note_pdf(credit_note)
+        except DomainError as refusal:
+            self.message_user(request, refusal.detail, messages.ERROR)
+            return HttpResponseRedirect(
+                reverse("admin:billing_creditnote_change", args=[credit_note.pk])
+            )
+        return _pdf(content, credit_note.number)
+
+    def save_model(self, request, obj, form, change) -> None:
+        created = credit_notes.credit_note_issue(
+            invoice=form.cleaned_data["invoice"],
+            amount=form.cleaned_data["amount"],
+            reason=form.cleaned_data["reason"],
+            actor=request.user,
+            context=action_context(request),
+        )
+        obj.pk, obj._state.adding = created.pk, False

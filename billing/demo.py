@@ -13,6 +13,8 @@ from decimal import Decimal
 from typing import Any
 
 from billing.models import (
+    CreditNote,
+    CreditNoteLine,
     Customer,
     Invoice,
     InvoiceLine,
@@ -23,7 +25,8 @@ from billing.models import (
     Product,
     Refund,
 )
-from billing.services import customers, invoices, payments, products
+from billing.services import credit_notes, customers, invoices, payments, products
+from billing.services.credit_notes import CreditLineInput
 from billing.services.invoices import LineInput, to_cents
 from core.context import SYSTEM
 from core.demo import DemoSummary, demo_rng
@@ -92,6 +95,8 @@ class InvoicePlan:
     status: InvoiceStatus
     due_in_days: int  # negative: the due date has passed
     partly_paid: bool = False
+    # Half of the first line credited after finalization (a credit note).
+    credited: bool = False
 
 
 # Dealt round-robin to the customers: customer i gets plans i, i + 5, i + 10.
@@ -101,7 +106,7 @@ INVOICE_PLANS: tuple[InvoicePlan, ...] = (
     InvoicePlan(InvoiceStatus.PAID, -20),
     InvoicePlan(InvoiceStatus.DRAFT, 30),
     InvoicePlan(InvoiceStatus.OPEN, -25, partly_paid=True),
-    InvoicePlan(InvoiceStatus.OPEN, 14),
+    InvoicePlan(InvoiceStatus.OPEN, 14, credited=True),
     InvoicePlan(InvoiceStatus.PAID, -5),
     InvoicePlan(InvoiceStatus.VOID, -30),
     InvoicePlan(InvoiceStatus.UNCOLLECTIBLE, -90),
@@ -174,6 +179,10 @@ def _plan_invoices(*, index: int, spec: DemoCustomer) -> list[_PlannedInvoice]:
     return planned
 
 
+def _first_line_credit(product: DemoProduct, quantity: Decimal) -> Decimal:
+    return to_cents(product.price * quantity / 2)
+
+
 def _write_invoice(
     *, customer: Customer, planned: _PlannedInvoice, sold: dict[str, Product], now: datetime
 ) -> None:
@@ -189,6 +198,14 @@ def _write_invoice(
     if planned.plan.status == InvoiceStatus.DRAFT:
         return
     invoices.invoice_finalize(invoice=invoice, **acting)
+    if planned.plan.credited:
+        product, quantity = planned.lines[0]
+        credit_notes.credit_note_issue(
+            invoice=invoice,
+            reason="One seat returned unused",
+            lines=[CreditLineInput(line=1, amount=_first_line_credit(product, quantity))],
+            **acting,
+        )
     for step in planned.payments:
         refunded = step.status == PaymentStatus.REFUNDED
         payment = payments.payment_record(
@@ -217,6 +234,9 @@ def _seed_customer(*, index: int, spec: DemoCustomer, now: datetime, summary: De
         Refund,
         sum(1 for p in planned for step in p.payments if step.status == PaymentStatus.REFUNDED),
     )
+    credited = sum(1 for p in planned if p.plan.credited)
+    summary.add(CreditNote, credited)
+    summary.add(CreditNoteLine, credited)
     if summary.dry_run:
         return
     customer = customers.customer_create(

@@ -10,6 +10,8 @@ from core.db import SoftDeleteModel, TimestampedModel, UUIDModel, timestamp_fiel
 # The contract's DECIMAL(10,2): the largest amount an invoice, line or payment can hold.
 MONEY_MAX_DIGITS = 10
 MONEY_MAX = Decimal("99999999.99")
+# A stored PDF's digest, as the database checks it.
+SHA256_HEX = r"^[0-9a-f]{64}$"
 
 
 def money_field(**kwargs) -> models.DecimalField:
@@ -115,6 +117,13 @@ class Invoice(TimestampedModel):
     voided_by = _actor_field()
     uncollectible_at = models.DateTimeField(null=True, blank=True, editable=False)
     uncollectible_by = _actor_field()
+    # SHA-256 (hex) of the PDF rendered and stored at finalization (docs/billing-documents.md);
+    # NULL for drafts and for invoices finalized before PDFs existed. Never changes once set
+    # (a trigger, migration 0005).
+    pdf_sha256 = models.CharField(max_length=64, null=True, blank=True, editable=False)
+    # The sum of the invoice's credit notes, kept under the invoice lock beside credit_notes so
+    # "never credit more than the invoice" is one check constraint.
+    credited_amount = money_field(default=Decimal("0.00"), db_default=Decimal("0.00"))
 
     class Meta:
         db_table = "invoices"
@@ -154,6 +163,19 @@ class Invoice(TimestampedModel):
                 condition=models.Q(status__in=InvoiceStatus.values),
                 name="%(app_label)s_%(class)s_status_valid",
                 violation_error_message="Unknown invoice status.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(pdf_sha256__isnull=True)
+                | (~models.Q(status=InvoiceStatus.DRAFT) & models.Q(pdf_sha256__regex=SHA256_HEX)),
+                name="%(app_label)s_%(class)s_pdf_sha256_when_finalized",
+                violation_error_message="Only a finalized invoice has a PDF, named by its "
+                "SHA-256 in lowercase hex.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(credited_amount__gte=Decimal("0"))
+                & models.Q(credited_amount__lte=models.F("amount")),
+                name="%(app_label)s_%(class)s_credit_within_amount",
+                violation_error_message="An invoice cannot be credited more than its amount.",
             ),
         ]
 
@@ -229,6 +251,102 @@ class InvoiceNumberSequence(models.Model):
 
     class Meta:
         db_table = "invoice_number_sequences"
+
+    def __str__(self) -> str:
+        return f"{self.year}: {self.last_number}"
+
+
+class CreditNote(UUIDModel):
+    """A correction of a finalized invoice: part or all of it no longer owed (table
+    ``credit_notes``). Issued once, with its own number and PDF; never changed or deleted
+    (a trigger, migration 0006)."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="credit_notes")
+    # CN-<year>-<000123>, gap-free per year, a sequence of its own.
+    number = models.CharField(max_length=32, unique=True)
+    amount = money_field()
+    reason = models.CharField(max_length=500)
+    issued_at = models.DateTimeField()
+    issued_by = _actor_field()
+    # SHA-256 of the PDF rendered and stored when it was issued (docs/billing-documents.md).
+    pdf_sha256 = models.CharField(max_length=64)
+
+    class Meta:
+        db_table = "credit_notes"
+        ordering = ["-issued_at"]
+        indexes = [
+            # An invoice's credit notes, newest first; also the index on invoice_id.
+            models.Index(fields=["invoice", "-issued_at"], name="credit_notes_invoice_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=Decimal("0")),
+                name="%(app_label)s_%(class)s_amount_positive",
+                violation_error_message="A credit note's amount must be more than zero.",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(reason=""),
+                name="%(app_label)s_%(class)s_reason_not_empty",
+                violation_error_message="A credit note needs a reason.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(pdf_sha256__regex=SHA256_HEX),
+                name="%(app_label)s_%(class)s_pdf_sha256_hex",
+                violation_error_message="A credit note's PDF is named by its SHA-256 in "
+                "lowercase hex.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class CreditNoteLine(UUIDModel):
+    """What one credit note credits: part of an invoice line, or (no line) an amount of the
+    invoice as a whole (table ``credit_note_lines``)."""
+
+    credit_note = models.ForeignKey(CreditNote, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveIntegerField()
+    invoice_line = models.ForeignKey(
+        InvoiceLine, on_delete=models.PROTECT, null=True, blank=True, related_name="credits"
+    )
+    description = models.CharField(max_length=500)
+    amount = money_field()
+
+    class Meta:
+        db_table = "credit_note_lines"
+        ordering = ["credit_note", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["credit_note", "position"],
+                name="%(app_label)s_%(class)s_position_unique",
+                violation_error_message="Two lines of one credit note cannot share a position.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=Decimal("0")),
+                name="%(app_label)s_%(class)s_amount_positive",
+                violation_error_message="A credit note line's amount must be more than zero.",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(description=""),
+                name="%(app_label)s_%(class)s_description_not_empty",
+                violation_error_message="A credit note line needs a description.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.description}"
+
+
+class CreditNoteNumberSequence(models.Model):
+    """The last credit-note number given in a year (table ``credit_note_number_sequences``),
+    kept as InvoiceNumberSequence is, and for the same reason: no gaps."""
+
+    year = models.PositiveIntegerField(primary_key=True)
+    last_number = models.PositiveIntegerField()
+
+    class Meta:
+        db_table = "credit_note_number_sequences"
 
     def __str__(self) -> str:
         return f"{self.year}: {self.last_number}"

@@ -1,19 +1,24 @@
 """Reads for billing. List selectors return querysets the API pages with keyset pagination;
 the reports are single SQL statements (billing/sql.py) whose sums PostgreSQL computes."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from uuid import UUID
 
-from django.db import connections
+from django.conf import settings
+from django.core import signing
+from django.db import connection, connections
 from django.db.models import QuerySet
+from django.urls import reverse
 from django.utils import timezone
 
+from core.exceptions import Conflict, NotFound
 from core.routing import read_alias
 
-from . import sql
-from .models import Customer, Invoice, InvoiceStatus, Payment, Product, Refund
+from . import documents, sql
+from .models import CreditNote, Customer, Invoice, InvoiceStatus, Payment, Product, Refund
 
 
 def customer_list() -> QuerySet[Customer]:
@@ -46,6 +51,108 @@ def invoice_list(
 
 def invoice_detail() -> QuerySet[Invoice]:
     return Invoice.objects.select_related("customer").prefetch_related("lines")
+
+
+def invoice_pdf(invoice: Invoice) -> bytes:
+    """The PDF the invoice was finalized with, exactly (docs/billing-documents.md)."""
+    if invoice.pdf_sha256 is None:
+        raise NotFound(
+            "This invoice has no PDF: drafts have none, and invoices finalized before PDFs "
+            "existed were not given one.",
+            code="no_pdf",
+        )
+    sha256 = invoice.pdf_sha256
+    return _checked(lambda: documents.invoice_pdf_read(invoice, sha256))
+
+
+def _checked(read: Callable[[], bytes]) -> bytes:
+    try:
+        return read()
+    except documents.DocumentMismatch:
+        raise Conflict(
+            "The stored PDF is missing or altered, and rendering it again would not give the "
+            "document that was issued.",
+            code="pdf_mismatch",
+        ) from None
+
+
+def credit_note_list(*, invoice: Invoice | None = None) -> QuerySet[CreditNote]:
+    credit_notes = CreditNote.objects.select_related("invoice").prefetch_related("lines")
+    return credit_notes if invoice is None else credit_notes.filter(invoice=invoice)
+
+
+def credit_note_pdf(credit_note: CreditNote) -> bytes:
+    """The PDF the credit note was issued with, exactly."""
+    return _checked(lambda: documents.credit_note_pdf_read(credit_note))
+
+
+# --- the hosted invoice page (docs/billing-documents.md) --------------------------------------
+
+# Signatures made for the hosted page open nothing else, and nothing else opens it.
+_HOSTED_SALT = "billing.hosted-invoice"
+
+
+@dataclass(frozen=True)
+class HostedLink:
+    url: str
+    pdf_url: str
+    expires_at: datetime
+
+
+def invoice_hosted_link(invoice: Invoice, *, now: datetime | None = None) -> HostedLink:
+    """The signed link that shows ``invoice`` to its customer, no account needed, until
+    BILLING_HOSTED_LINK_MAX_AGE seconds from now. Drafts have none: they are not sent."""
+    if invoice.status == InvoiceStatus.DRAFT:
+        raise Conflict(
+            "A draft is not shown to the customer: finalize it first.",
+            code="invalid_transition",
+            extensions={"current_status": invoice.status},
+        )
+    token = signing.TimestampSigner(salt=_HOSTED_SALT).sign(str(invoice.pk))
+    base = settings.PUBLIC_BASE_URL.rstrip("/")
+    return HostedLink(
+        url=base + reverse("billing-hosted-invoice", args=[token]),
+        pdf_url=base + reverse("billing-hosted-invoice-pdf", args=[token]),
+        expires_at=(now or timezone.now())
+        + timedelta(seconds=settings.BILLING_HOSTED_LINK_MAX_AGE),
+    )
+
+
+def _hosted_invoice_id(token: str) -> UUID | None:
+    try:
+        value = signing.TimestampSigner(salt=_HOSTED_SALT).unsign(
+            token, max_age=settings.BILLING_HOSTED_LINK_MAX_AGE
+        )
+        return UUID(value)
+    except (signing.BadSignature, ValueError):  # SignatureExpired is a BadSignature
+        return None
+
+
+@dataclass(frozen=True)
+class HostedInvoice:
+    invoice: Invoice
+    paid: Decimal  # succeeded payments, less refunds
+    remaining: Decimal  # what the customer still owes after credit notes (never below zero)
+
+
+def hosted_invoice(token: str) -> HostedInvoice | None:
+    """The invoice a hosted link names, with what the customer has paid and still owes; None
+    for a link that is malformed, tampered with, expired, or names no finalized invoice (the
+    page says the same for all of them)."""
+    invoice_id = _hosted_invoice_id(token)
+    if invoice_id is None:
+        return None
+    invoice = invoice_detail().exclude(status=InvoiceStatus.DRAFT).filter(pk=invoice_id).first()
+    if invoice is None:
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(sql.INVOICE_BALANCE, {"invoice": invoice.pk})
+        _held, settled, refunded = cursor.fetchone()
+    paid = settled - refunded
+    owed = invoice.status in (InvoiceStatus.OPEN, InvoiceStatus.UNCOLLECTIBLE)
+    due = invoice.amount - invoice.credited_amount
+    remaining = max(due - paid, Decimal("0.00")) if owed else Decimal("0.00")
+    return HostedInvoice(invoice=invoice, paid=paid, remaining=remaining)
 
 
 def payment_list(*, invoice_id: UUID | None = None) -> QuerySet[Payment]:

@@ -22,6 +22,10 @@ INVOICE_NUMBER_NEXT = (
     " SET last_number = invoice_number_sequences.last_number + 1"
     " RETURNING last_number"
 )
+# The same for credit notes, which are numbered in a sequence of their own.
+CREDIT_NOTE_NUMBER_NEXT = INVOICE_NUMBER_NEXT.replace(
+    "invoice_number_sequences", "credit_note_number_sequences"
+)
 
 
 # What an invoice's payments hold, have settled and have had refunded, for its balance
@@ -57,11 +61,13 @@ _INVOICE_COLUMNS = (
     ' "invoices"."due_date", "invoices"."number", "invoices"."finalized_at",'
     ' "invoices"."finalized_by_id", "invoices"."paid_at", "invoices"."paid_by_id",'
     ' "invoices"."voided_at", "invoices"."voided_by_id", "invoices"."uncollectible_at",'
-    ' "invoices"."uncollectible_by_id"'
+    ' "invoices"."uncollectible_by_id", "invoices"."pdf_sha256", "invoices"."credited_amount"'
 )
+# The floor finds the customer's columns after these.
+INVOICE_COLUMN_COUNT = 18
 
 # The first page of past-due invoices with their customers (the invoice list with
-# ?past_due=true). Parameters: now, the open status. Then the invoice's 16 columns and the
+# ?past_due=true). Parameters: now, the open status. Then the invoice's 18 columns and the
 # customer's 8 (id, created_at, updated_at, deleted_at, name, email, phone, address).
 PAST_DUE_FIRST_PAGE = (
     f"SELECT {_INVOICE_COLUMNS}, "
@@ -104,12 +110,13 @@ REVENUE_BY_MONTH = """
     ORDER BY month
 """
 
-# What each customer still owes on open invoices (amount less succeeded payments net of
-# refunds), and the part of it already past due.
+# What each customer still owes on open invoices (amount less credit notes and succeeded
+# payments net of refunds), and the part of it already past due.
 OUTSTANDING_BY_CUSTOMER = """
     SELECT c.id, c.name, count(*),
-           sum(i.amount - coalesce(p.paid, 0)),
-           coalesce(sum(i.amount - coalesce(p.paid, 0)) FILTER (WHERE i.due_date < %(now)s), 0)
+           sum(i.amount - i.credited_amount - coalesce(p.paid, 0)),
+           coalesce(sum(i.amount - i.credited_amount - coalesce(p.paid, 0))
+                    FILTER (WHERE i.due_date < %(now)s), 0)
     FROM invoices i
     JOIN customers c ON c.id = i.customer_id
     LEFT JOIN LATERAL (

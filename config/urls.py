@@ -12,6 +12,8 @@ urlpatterns = [
     path("reset-password", account_pages.reset_password, name="reset-password"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("config.api_urls")),
+    # The hosted invoice page customers open from a signed link (docs/billing-documents.md).
+    path("billing/", include("billing.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its start-up script as a file, so the page's CSP needs no
     # inline script.

@@ -43,6 +43,7 @@ class AuditAction(models.TextChoices):
     INVOICE_MARKED_UNCOLLECTIBLE = "invoice.marked_uncollectible"
     INVOICE_REOPENED = "invoice.reopened"
     PAYMENT_STATUS_CHANGED = "payment.status_changed"
+    CREDIT_NOTE_ISSUED = "credit_note.issued"
     DELETED_ROWS_PURGED = "deleted_rows.purged"
     CUSTOMER_CREATED = "customer.created"
     CUSTOMER_UPDATED = "customer.updated"

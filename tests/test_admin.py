@@ -14,12 +14,13 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import ApiKey, ApiSession, Permission, Role, User, UserProfile
-from billing.models import Customer, Invoice, InvoiceStatus, Payment, Product
+from billing.models import CreditNote, Customer, Invoice, InvoiceStatus, Payment, Product
 from chat.models import Conversation, Message
 from core.admin import CappedCountPaginator, LargeTableAdminMixin
 from core.models import AuditAction, AuditEvent, Event
 from documents.models import Document, DocumentShare, DocumentVersion
 from tests import factories
+from tests.billing.factories import CreditNoteFactory
 from tests.events.factories import EventFactory
 
 APPS = {"core", "accounts", "chat", "documents", "billing"}
@@ -57,6 +58,8 @@ def by_label(model) -> str:
 def factory_for(model):
     if model is Event:  # the event log's factory lives with its tests
         return EventFactory
+    if model is CreditNote:  # as do billing's models added later
+        return CreditNoteFactory
     return getattr(factories, f"{model.__name__}Factory")
 
 

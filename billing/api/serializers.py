@@ -6,6 +6,8 @@ from rest_framework import serializers
 
 from billing.models import (
     MONEY_MAX,
+    CreditNote,
+    CreditNoteLine,
     Customer,
     Invoice,
     InvoiceLine,
@@ -14,6 +16,7 @@ from billing.models import (
     Product,
     Refund,
 )
+from billing.services.credit_notes import CreditLineInput
 from billing.services.invoices import LineInput
 
 CENT = Decimal("0.01")
@@ -98,7 +101,56 @@ class InvoiceDetailOutput(InvoiceOutput):
     lines = InvoiceLineOutput(many=True, read_only=True)
 
     class Meta(InvoiceOutput.Meta):
-        fields = [*InvoiceOutput.Meta.fields, "lines"]
+        fields = [*InvoiceOutput.Meta.fields, "credited_amount", "pdf_sha256", "lines"]
+
+
+class CreditLineInputSerializer(serializers.Serializer):
+    line = serializers.IntegerField(min_value=1, help_text="The invoice line's position.")
+    amount = money(
+        min_value=CENT,
+        required=False,
+        help_text="Defaults to all of the line not yet credited.",
+    )
+
+    def to_internal_value(self, data) -> CreditLineInput:
+        return CreditLineInput(**super().to_internal_value(data))
+
+
+class CreditNoteInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=500)
+    amount = money(
+        min_value=CENT,
+        max_value=MONEY_MAX,
+        required=False,
+        help_text="An amount of the invoice as a whole; or send `lines` instead.",
+    )
+    lines = CreditLineInputSerializer(  # type: ignore[call-arg]
+        many=True, required=False, min_length=1, max_length=500
+    )
+
+
+class CreditNoteLineOutput(serializers.ModelSerializer):
+    invoice_line = serializers.IntegerField(
+        source="invoice_line.position", allow_null=True, read_only=True, default=None
+    )
+
+    class Meta:
+        model = CreditNoteLine
+        fields = ["position", "invoice_line", "description", "amount"]
+
+
+class CreditNoteOutput(serializers.ModelSerializer):
+    lines = CreditNoteLineOutput(many=True, read_only=True)
+
+    class Meta:
+        model = CreditNote
+        fields = ["id", "number", "invoice", "amount", "reason", "issued_at", "pdf_sha256", "lines"]
+
+
+class HostedLinkOutput(serializers.Serializer):
+    url = serializers.URLField(help_text="The hosted invoice page.")
+    pdf_url = serializers.URLField(help_text="The invoice's PDF, behind the same signature.")
+    expires_at = serializers.DateTimeField()
 
 
 class PaymentInput(serializers.Serializer):

@@ -7,6 +7,7 @@ router = SimpleRouter(trailing_slash=False)
 router.register("billing/customers", views.CustomerViewSet, basename="customer")
 router.register("billing/products", views.ProductViewSet, basename="product")
 router.register("billing/invoices", views.InvoiceViewSet, basename="invoice")
+router.register("billing/credit-notes", views.CreditNoteViewSet, basename="credit-note")
 router.register("billing/payments", views.PaymentViewSet, basename="payment")
 router.register("billing/reports", views.ReportViewSet, basename="billing-report")
 

@@ -5,6 +5,7 @@ import logging
 from types import ModuleType
 
 from django.utils.functional import cached_property
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -14,13 +15,14 @@ from rest_framework.views import APIView
 
 from billing import selectors, webhooks
 from billing.filters import InvoiceFilter, PaymentFilter, ProductFilter
-from billing.models import Invoice, Payment
-from billing.services import customers, invoices, payments, products
+from billing.models import CreditNote, Invoice, Payment
+from billing.services import credit_notes, customers, invoices, payments, products
 from billing.services import webhooks as webhook_events
 from core.api.context import action_context
 from core.api.idempotency import IDEMPOTENCY_PARAMETER, respond_once
 from core.api.parsers import refuse_unstorable_strings
 from core.api.permissions import HasActionPermission
+from core.api.renderers import JSONRenderer
 from core.api.routing import ReplicaReadsMixin
 from core.api.schema import problem_responses
 from core.api.validation import represented, require_json_types, validated, validated_query
@@ -30,6 +32,29 @@ from core.services.idempotency import Answer
 from . import serializers as s
 
 logger = logging.getLogger(__name__)
+
+
+class PDFRenderer(JSONRenderer):
+    """Sends a PDF's bytes as they are; a refusal is still a problem+json body."""
+
+    media_type = "application/pdf"
+    format = "pdf"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        if isinstance(data, bytes):
+            return data
+        return super().render(data, accepted_media_type, renderer_context)
+
+
+def pdf_response(content: bytes, filename: str) -> Response:
+    return Response(
+        content,
+        content_type=PDFRenderer.media_type,
+        headers={"Content-Disposition": f'inline; filename="{filename}.pdf"'},
+    )
+
+
+PDF_RESPONSES = {(200, PDFRenderer.media_type): OpenApiTypes.BINARY}
 
 
 def _crud(model: str) -> dict[str, str]:
@@ -138,11 +163,17 @@ class InvoiceViewSet(
         "finalize": "billing.finalize_invoice",
         "void": "billing.void_invoice",
         "mark_uncollectible": "billing.mark_uncollectible_invoice",
+        "pdf": "billing.view_invoice",
+        "hosted_link": "billing.view_invoice",
+        "credit_notes": "billing.view_creditnote",
+        "issue_credit_note": "billing.add_creditnote",
     }
     filterset_class = InvoiceFilter
 
     @cached_property
     def ordering(self) -> tuple[str, ...]:
+        if self.action == "credit_notes":
+            return ("-issued_at", "-id")
         # Past-due lists walk the (status, due_date) index, oldest due first.
         if self.request.query_params.get("past_due", "").lower() in ("true", "1"):
             return ("due_date", "id")
@@ -151,6 +182,8 @@ class InvoiceViewSet(
     def get_queryset(self):
         if self.action == "list":
             return selectors.invoice_list()
+        if self.action in ("credit_notes", "issue_credit_note"):
+            return Invoice.objects.all()
         return selectors.invoice_detail()
 
     def get_serializer_class(self):
@@ -231,6 +264,71 @@ class InvoiceViewSet(
     def mark_uncollectible(self, request, pk=None):
         """open → uncollectible (still payable)."""
         return self._transition(invoices.invoice_mark_uncollectible)
+
+    @extend_schema(responses={**PDF_RESPONSES, **problem_responses(404, 409)})
+    @action(detail=True, methods=["get"], renderer_classes=[PDFRenderer])
+    def pdf(self, request, pk=None):
+        """The PDF the invoice was finalized with, byte for byte (its SHA-256 is the detail's
+        `pdf_sha256`). 404 `no_pdf` for a draft; 409 `pdf_mismatch` if the stored file was
+        lost or altered and cannot be rendered again identically."""
+        invoice: Invoice = self.get_object()
+        return pdf_response(selectors.invoice_pdf(invoice), str(invoice))
+
+    @extend_schema(responses={200: s.HostedLinkOutput, **problem_responses(409)})
+    @action(detail=True, methods=["get"], url_path="hosted-link")
+    def hosted_link(self, request, pk=None):
+        """A new signed link to the invoice's hosted page (and one to its PDF) for its
+        customer, no account needed, valid until `expires_at`. 409 for a draft."""
+        link = selectors.invoice_hosted_link(self.get_object())
+        return Response(s.HostedLinkOutput(link).data)
+
+    @extend_schema(responses={200: s.CreditNoteOutput(many=True)})
+    @action(detail=True, methods=["get"], url_path="credit-notes")
+    def credit_notes(self, request, pk=None):
+        """The invoice's credit notes, newest first."""
+        page = self.paginate_queryset(selectors.credit_note_list(invoice=self.get_object()))
+        return self.get_paginated_response(s.CreditNoteOutput(page, many=True).data)
+
+    @extend_schema(
+        request=s.CreditNoteInput,
+        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={201: s.CreditNoteOutput, **problem_responses(409)},
+    )
+    @credit_notes.mapping.post
+    def issue_credit_note(self, request, pk=None):
+        """Credits `amount` of the invoice, or parts of its `lines`, with a `reason`: what the
+        customer owes drops by it. The invoice must be open, paid or uncollectible; crediting
+        more than is left uncredited is a 409 `over_credit`."""
+        invoice = self.get_object()
+        data = validated(s.CreditNoteInput, request.data)
+        context = action_context(request)
+
+        def write() -> Answer:
+            credit_note = credit_notes.credit_note_issue(
+                invoice=invoice, **data, actor=request.user, context=context
+            )
+            fresh = selectors.credit_note_list().get(pk=credit_note.pk)
+            return Answer(status=status.HTTP_201_CREATED, body=s.CreditNoteOutput(fresh).data)
+
+        return respond_once(request, write)
+
+
+class CreditNoteViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """A credit note and its PDF; an invoice lists its own at /invoices/{id}/credit-notes."""
+
+    serializer_class = s.CreditNoteOutput
+    permission_classes = [HasActionPermission]
+    action_permissions = {"retrieve": "billing.view_creditnote", "pdf": "billing.view_creditnote"}
+
+    def get_queryset(self):
+        return selectors.credit_note_list()
+
+    @extend_schema(responses={**PDF_RESPONSES, **problem_responses(404, 409)})
+    @action(detail=True, methods=["get"], renderer_classes=[PDFRenderer])
+    def pdf(self, request, pk=None):
+        """The PDF the credit note was issued with, byte for byte."""
+        credit_note: CreditNote = self.get_object()
+        return pdf_response(selectors.credit_note_pdf(credit_note), credit_note.number)
 
 
 class PaymentViewSet(

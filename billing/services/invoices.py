@@ -14,7 +14,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from billing import sql
+from billing import documents, sql
 from billing.models import MONEY_MAX, Customer, Invoice, InvoiceLine, InvoiceStatus, Product
 from core import audit
 from core.context import ActionContext
@@ -240,17 +240,20 @@ def invoice_delete(*, invoice: Invoice, actor: User | None, context: ActionConte
 # --- transitions -----------------------------------------------------------------------------
 
 
-def _number_allocate(*, year: int) -> str:
-    """The next number of ``year``; see sql.INVOICE_NUMBER_NEXT for why it has no gaps."""
+def number_allocate(statement: str, prefix: str, *, year: int) -> str:
+    """``<prefix>-<year>-<000123>``, the next number of ``year`` in the sequence ``statement``
+    bumps (sql.INVOICE_NUMBER_NEXT says why it has no gaps)."""
     with connection.cursor() as cursor:
-        cursor.execute(sql.INVOICE_NUMBER_NEXT, [year])
+        cursor.execute(statement, [year])
         (number,) = cursor.fetchone()
-    return f"INV-{year}-{number:06d}"
+    return f"{prefix}-{year}-{number:06d}"
 
 
 @transaction.atomic(durable=True)
 def invoice_finalize(*, invoice: Invoice, actor: User | None, context: ActionContext) -> Invoice:
-    """draft → open: numbers the invoice; from now on its lines are frozen."""
+    """draft → open: numbers the invoice, renders and stores its PDF; from now on its lines
+    are frozen. If the PDF cannot be rendered or stored, nothing happens: the invoice stays a
+    draft and its number goes back to the year's sequence."""
     invoice = lock(invoice)
     _require_draft(invoice, "finalize")
     if not invoice.lines.exists():
@@ -261,16 +264,17 @@ def invoice_finalize(*, invoice: Invoice, actor: User | None, context: ActionCon
         )
     before = snapshot(invoice)
     now = timezone.now()
-    invoice.number = _number_allocate(year=now.year)
+    invoice.number = number_allocate(sql.INVOICE_NUMBER_NEXT, "INV", year=now.year)
     invoice.status = InvoiceStatus.OPEN
     invoice.finalized_at, invoice.finalized_by = now, acting_user(actor)
-    invoice.save(update_fields=["number", "status", "finalized_at", "finalized_by"])
+    invoice.pdf_sha256 = documents.invoice_pdf_issue(invoice)
+    invoice.save(update_fields=["number", "status", "finalized_at", "finalized_by", "pdf_sha256"])
     audit.record(
         action=AuditAction.INVOICE_FINALIZED,
         actor=actor,
         target=invoice,
         before=before,
-        after=snapshot(invoice),
+        after={**snapshot(invoice), "pdf_sha256": invoice.pdf_sha256},
         context=context,
     )
     announce("invoice.finalized", invoice, actor=actor, context=context)

@@ -45,19 +45,26 @@ def invoice_balance(*, invoice: Invoice) -> InvoiceBalance:
         cursor.execute(sql.INVOICE_BALANCE, {"invoice": invoice.pk})
         total_held, settled, refunded = cursor.fetchone()
     held = total_held - refunded
-    return InvoiceBalance(held=held, paid=settled - refunded, remaining=invoice.amount - held)
+    return InvoiceBalance(held=held, paid=settled - refunded, remaining=amount_due(invoice) - held)
 
 
-def _settle(invoice: Invoice, *, paid: Decimal, actor: User | None, context: ActionContext) -> None:
+def amount_due(invoice: Invoice) -> Decimal:
+    """What the customer owes in all: the invoice less its credit notes."""
+    due: Decimal = invoice.amount - invoice.credited_amount
+    return due
+
+
+def settle(invoice: Invoice, *, paid: Decimal, actor: User | None, context: ActionContext) -> None:
     """Precondition: the invoice is locked and ``paid`` is what its succeeded payments net of
-    refunds now add up to. Moves it to paid when they cover it, or back to open when a
-    refund uncovers a paid one."""
+    refunds now add up to. Moves it to paid when they (with its credit notes) cover it, or back
+    to open when a refund uncovers a paid one."""
     before = snapshot(invoice)
-    if invoice.status in PAYABLE and paid >= invoice.amount:
+    due = amount_due(invoice)
+    if invoice.status in PAYABLE and paid >= due:
         invoice.status = InvoiceStatus.PAID
         invoice.paid_at, invoice.paid_by = timezone.now(), acting_user(actor)
         action = AuditAction.INVOICE_PAID
-    elif invoice.status == InvoiceStatus.PAID and paid < invoice.amount:
+    elif invoice.status == InvoiceStatus.PAID and paid < due:
         invoice.status = InvoiceStatus.OPEN
         invoice.paid_at = invoice.paid_by = None
         action = AuditAction.INVOICE_REOPENED
@@ -186,7 +193,7 @@ def payment_record(
     _announce("payment.recorded", payment, actor=actor, context=context)
     # What was paid before, plus this payment: no second pass over the payments.
     paid = balance.paid + (amount if status == PaymentStatus.SUCCEEDED else ZERO)
-    _settle(invoice, paid=paid, actor=actor, context=context)
+    settle(invoice, paid=paid, actor=actor, context=context)
     return payment
 
 
@@ -235,7 +242,7 @@ def payment_refund(
         context=context,
     )
     _announce("payment.refunded", payment, actor=actor, context=context)
-    _settle(invoice, paid=invoice_balance(invoice=invoice).paid, actor=actor, context=context)
+    settle(invoice, paid=invoice_balance(invoice=invoice).paid, actor=actor, context=context)
     return refund
 
 
@@ -266,5 +273,5 @@ def payment_apply_provider_status(
         after={"status": status},
         context=context,
     )
-    _settle(invoice, paid=invoice_balance(invoice=invoice).paid, actor=None, context=context)
+    settle(invoice, paid=invoice_balance(invoice=invoice).paid, actor=None, context=context)
     return True

@@ -212,7 +212,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
@@ -348,11 +348,12 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    # Procrastinate tells at INFO how it registers tasks and defers each periodic run; the
-    # worker's job lines stay.
+    # Procrastinate tells at INFO how it registers tasks and defers each periodic run (the
+    # worker's job lines stay); fontTools narrates every font subset of every PDF
+    # (billing/pdf.py).
     "loggers": {
         name: {"level": "WARNING"}
-        for name in ("procrastinate.blueprints", "procrastinate.periodic")
+        for name in ("procrastinate.blueprints", "procrastinate.periodic", "fontTools")
     },
 }
 
@@ -392,7 +393,6 @@ def _secrets_by_provider(raw: str) -> dict[str, list[str]]:
 # Payment providers' webhook signing secrets; several per provider while one rotates.
 BILLING_WEBHOOK_SECRETS = _secrets_by_provider(env("BILLING_WEBHOOK_SECRETS", default=""))
 
-
 # Background jobs (procrastinate on this database; docs/jobs.md). A worker beats every
 # JOBS_HEARTBEAT_SECONDS; one silent for JOBS_STALLED_AFTER_SECONDS is taken for dead and the
 # job it held runs again on another worker.
@@ -417,3 +417,28 @@ WEBHOOKS_FIRST_RETRY_SECONDS = env.float("WEBHOOKS_FIRST_RETRY_SECONDS", default
 # Consecutive failed attempts after which an endpoint is disabled and its owner emailed
 # (with the backoff, about a day and a half of a receiver answering nothing but errors).
 WEBHOOKS_DISABLE_AFTER_FAILURES = env.int("WEBHOOKS_DISABLE_AFTER_FAILURES", default=20)
+
+# Invoice and credit-note PDFs (docs/billing-documents.md): stored once, through the storage
+# STORAGES["billing_documents"] (local disk under BILLING_DOCUMENTS_ROOT unless a deployment
+# swaps the backend), never served from it directly: the API and the hosted page check access.
+BILLING_DOCUMENTS_ROOT = Path(
+    env("BILLING_DOCUMENTS_ROOT", default=str(BASE_DIR / "billing-documents"))
+)
+STORAGES["billing_documents"] = {
+    "BACKEND": "django.core.files.storage.FileSystemStorage",
+    "OPTIONS": {"location": str(BILLING_DOCUMENTS_ROOT)},
+}
+# Who issues the documents, printed on every PDF and hosted page. The logo (a PNG or JPEG
+# path) is optional. A PDF is rendered once: changing these changes new documents only.
+BILLING_COMPANY_NAME = env("BILLING_COMPANY_NAME", default="Atrium Demo Ltd")
+BILLING_COMPANY_ADDRESS = env(
+    "BILLING_COMPANY_ADDRESS", default="1 Example Street\n1000 Example City"
+)
+BILLING_COMPANY_TAX_ID = env("BILLING_COMPANY_TAX_ID", default="")
+BILLING_COMPANY_LOGO = env("BILLING_COMPANY_LOGO", default="")
+BILLING_PAYMENT_INSTRUCTIONS = env(
+    "BILLING_PAYMENT_INSTRUCTIONS",
+    default="Pay by bank transfer, quoting the invoice number.",
+)
+# How long a hosted invoice link (docs/billing-documents.md) opens the page, in seconds.
+BILLING_HOSTED_LINK_MAX_AGE = env.int("BILLING_HOSTED_LINK_MAX_AGE", default=60 * 24 * 3600)

@@ -1,5 +1,8 @@
 """Tests: the real PostgreSQL, a fast password hasher and in-memory email."""
 
+import tempfile
+from pathlib import Path
+
 from .base import *  # noqa: F403
 from .base import DATABASES, REST_FRAMEWORK, env
 
@@ -18,6 +21,11 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # Never the checkout's directory; tests/billing points it at a directory of their own.
+    "billing_documents": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(Path(tempfile.gettempdir()) / "atrium-test-billing-documents")},
+    },
 }
 # The in-memory cache lives as long as the test process, so real rates would let one test's
 # requests throttle another's. Throttling is off; a test that checks it sets the rates it needs.

@@ -22,6 +22,19 @@ def client_for(user) -> APIClient:
     return client
 
 
+@pytest.fixture(autouse=True)
+def billing_documents(settings, tmp_path):
+    """Each test stores its PDFs in a directory of its own, which it may read and spoil."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "billing_documents": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "billing-documents")},
+        },
+    }
+    return tmp_path / "billing-documents"
+
+
 @pytest.fixture
 def as_role(synced_roles) -> Callable[[str], APIClient]:
     """``as_role("staff")``: a client signed in as a new user holding that default role;

@@ -4,9 +4,13 @@ up (what a committed transaction needs: the database checks the sum at commit)."
 from decimal import Decimal
 
 import factory
+from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from billing.models import (
+    CreditNote,
+    CreditNoteLine,
+    CreditNoteNumberSequence,
     Invoice,
     InvoiceLine,
     InvoiceNumberSequence,
@@ -47,6 +51,40 @@ class RefundFactory(DjangoModelFactory):
     payment = factory.SubFactory(PaymentFactory)
     amount = Decimal("5.00")
     reason = "Goodwill"
+
+
+class CreditNoteFactory(DjangoModelFactory):
+    """A credit note row as the database takes it; issuing one for real (number, PDF, the
+    invoice's credited total) is billing.services.credit_notes.credit_note_issue."""
+
+    class Meta:
+        model = CreditNote
+
+    invoice = factory.SubFactory(InvoiceFactory, status=InvoiceStatus.OPEN)
+    number = factory.Sequence(lambda n: f"CN-1999-{n:06d}")
+    amount = Decimal("10.00")
+    reason = "Goodwill"
+    issued_at = factory.LazyFunction(timezone.now)
+    pdf_sha256 = "0" * 64
+
+
+class CreditNoteLineFactory(DjangoModelFactory):
+    class Meta:
+        model = CreditNoteLine
+
+    credit_note = factory.SubFactory(CreditNoteFactory)
+    position = factory.Sequence(lambda n: n + 1)
+    description = "Goodwill"
+    amount = Decimal("10.00")
+
+
+class CreditNoteNumberSequenceFactory(DjangoModelFactory):
+    class Meta:
+        model = CreditNoteNumberSequence
+        django_get_or_create = ("year",)
+
+    year = 1999
+    last_number = 0
 
 
 class WebhookEventFactory(DjangoModelFactory):

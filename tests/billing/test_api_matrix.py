@@ -8,7 +8,9 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from billing.models import InvoiceStatus
+from billing.models import Invoice, InvoiceStatus
+from billing.services import credit_notes, invoices
+from core.context import SYSTEM
 from tests.api_matrix import Endpoint, Matrix, Scene, api_key, bearer
 from tests.billing.conftest import ROLES
 from tests.billing.factories import invoice_with_lines
@@ -24,6 +26,7 @@ READ_SCOPES = (
     "billing.view_invoice",
     "billing.view_payment",
     "billing.view_billing_report",
+    "billing.view_creditnote",
 )
 READERS = {"billing_manager", "staff", "read_key"}
 WRITERS = {"billing_manager"}
@@ -67,6 +70,18 @@ MATRIX = Matrix(
         read("past due invoice list", "/invoices?past_due=true", queries=2),
         read("open invoice list", "/invoices?status=open", queries=2),
         read("invoice read", "/invoices/{open}"),
+        read("invoice pdf", "/invoices/{finalized}/pdf"),
+        read("invoice hosted link", "/invoices/{finalized}/hosted-link"),
+        read("invoice credit note list", "/invoices/{finalized}/credit-notes", queries=4),
+        write(
+            "credit note issue",
+            "post",
+            "/invoices/{finalized}/credit-notes",
+            {"amount": "1.00", "reason": "Goodwill"},
+            status=201,
+        ),
+        read("credit note read", "/credit-notes/{credit_note}"),
+        read("credit note pdf", "/credit-notes/{credit_note}/pdf"),
         write(
             "invoice create",
             "post",
@@ -106,11 +121,20 @@ MATRIX = Matrix(
 def scene(synced_roles) -> Scene:
     open_invoice = invoice_with_lines(amount=Decimal("500.00"), status=InvoiceStatus.OPEN)
     manager = ROLES["billing_manager"]()
+    # Finalized and credited by the services, so both have their PDFs.
+    finalized = invoices.invoice_finalize(
+        invoice=invoice_with_lines(status=InvoiceStatus.DRAFT), actor=None, context=SYSTEM
+    )
+    credit_note = credit_notes.credit_note_issue(
+        invoice=finalized, amount=Decimal("1.00"), reason="Goodwill", actor=None, context=SYSTEM
+    )
     return Scene(
         ids={
             "customer": str(CustomerFactory().pk),
             "product": str(ProductFactory().pk),
             "draft": str(invoice_with_lines(status=InvoiceStatus.DRAFT).pk),
+            "finalized": str(finalized.pk),
+            "credit_note": str(credit_note.pk),
             "open": str(open_invoice.pk),
             "payment": str(PaymentFactory(invoice=open_invoice, amount=Decimal("10.00")).pk),
         },
@@ -134,6 +158,11 @@ def _more_rows() -> None:
             due_date=timezone.now() - timedelta(days=2),
         )
         PaymentFactory(invoice=invoice, amount=Decimal("20.00"))
+    # Each finalized invoice (the scene's) gets a credit note more.
+    for finalized in Invoice.objects.filter(pdf_sha256__isnull=False):
+        credit_notes.credit_note_issue(
+            invoice=finalized, amount=Decimal("1.00"), reason="More", actor=None, context=SYSTEM
+        )
 
 
 @pytest.mark.parametrize(("endpoint", "caller"), MATRIX.cases())

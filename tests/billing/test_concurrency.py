@@ -11,10 +11,12 @@ from django.db import connection
 from django.db.models import Sum
 from django.utils import timezone
 
-from billing.models import Invoice, InvoiceStatus, Payment, PaymentStatus
+from billing.models import CreditNote, Invoice, InvoiceStatus, Payment, PaymentStatus
+from billing.services import invoices
+from core.context import SYSTEM
 from tests.billing.conftest import client_for
 from tests.billing.factories import invoice_with_lines
-from tests.billing.steps import pay, transition
+from tests.billing.steps import BASE, pay, transition
 from tests.factories import StaffUserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -87,3 +89,25 @@ def test_concurrent_finalizations_get_distinct_gap_free_numbers(manager_client):
     year = timezone.now().year
     numbers = sorted(r.json()["number"] for r in responses)
     assert numbers == [f"INV-{year}-{n:06d}" for n in range(1, len(drafts) + 1)]
+
+
+def test_parallel_credit_notes_never_credit_more_than_the_invoice(manager_client):
+    draft = invoice_with_lines(amount=Decimal("100.00"), status=InvoiceStatus.DRAFT)
+    invoice = invoices.invoice_finalize(invoice=draft, actor=None, context=SYSTEM)
+    url = f"{BASE}/invoices/{invoice.pk}/credit-notes"
+
+    responses = _at_once(
+        8,
+        lambda i: manager_client.post(
+            url, {"amount": "15.00", "reason": "Goodwill"}, format="json"
+        ),
+    )
+
+    codes = sorted(r.status_code for r in responses)
+    assert codes == [201] * 6 + [409] * 2
+    invoice.refresh_from_db()
+    assert invoice.credited_amount == Decimal("90.00")
+    year = timezone.now().year
+    assert sorted(CreditNote.objects.values_list("number", flat=True)) == [
+        f"CN-{year}-{n:06d}" for n in range(1, 7)
+    ]

@@ -89,6 +89,31 @@ VIOLATIONS = {
         billing_factories.InvoiceLineFactory,
         {"description": ""},
     ),
+    "billing_invoice_pdf_sha256_when_finalized": (
+        factories.InvoiceFactory,
+        {"status": "draft", "pdf_sha256": "0" * 64},
+    ),
+    "billing_invoice_credit_within_amount": (
+        factories.InvoiceFactory,
+        {"amount": Decimal("100.00"), "credited_amount": Decimal("100.01")},
+    ),
+    "billing_creditnote_amount_positive": (
+        billing_factories.CreditNoteFactory,
+        {"amount": Decimal("0")},
+    ),
+    "billing_creditnote_reason_not_empty": (billing_factories.CreditNoteFactory, {"reason": ""}),
+    "billing_creditnote_pdf_sha256_hex": (
+        billing_factories.CreditNoteFactory,
+        {"pdf_sha256": "not-a-digest"},
+    ),
+    "billing_creditnoteline_amount_positive": (
+        billing_factories.CreditNoteLineFactory,
+        {"amount": Decimal("-1.00")},
+    ),
+    "billing_creditnoteline_description_not_empty": (
+        billing_factories.CreditNoteLineFactory,
+        {"description": ""},
+    ),
     "billing_refund_amount_positive": (billing_factories.RefundFactory, {"amount": Decimal("0")}),
     "core_idempotencykey_key_not_empty": (factories.IdempotencyKeyFactory, {"key": ""}),
     "core_auditevent_action_not_empty": (factories.AuditEventFactory, {"action": ""}),
