@@ -361,8 +361,20 @@ class RefundForm(forms.Form):
     reason = forms.CharField(required=False, max_length=500)
 
 
-def money_form_page(modeladmin, request, *, form, obj, title: str, intro: str) -> HttpResponse:
-    """A small form about one invoice or payment, in the admin's look."""
+def money_form_view(
+    modeladmin, request, *, form, obj, invoice_id, title: str, intro: str, write
+) -> HttpResponse:
+    """A small form about one invoice or payment, in the admin's look: a valid POST runs
+    ``write(cleaned_data)`` (the service call, which returns the message to show) and goes back
+    to the invoice; a refusal goes on the form."""
+    if request.method == "POST" and form.is_valid():
+        try:
+            done = write(form.cleaned_data)
+        except DomainError as refusal:
+            add_refusal(form, refusal)
+        else:
+            modeladmin.message_user(request, done, messages.SUCCESS)
+            return HttpResponseRedirect(reverse("admin:billing_invoice_change", args=[invoice_id]))
     context = {
         **modeladmin.admin_site.each_context(request),
         "title": title,
@@ -571,36 +583,30 @@ class InvoiceAdmin(
             raise PermissionDenied
         remaining = payments.invoice_balance(invoice=invoice).remaining
         form = PaymentForm(request.POST or None, initial={"amount": remaining})
-        if request.method == "POST" and form.is_valid():
-            try:
-                payments.payment_record(
-                    invoice=invoice,
-                    amount=form.cleaned_data["amount"],
-                    provider=form.cleaned_data["provider"],
-                    actor=request.user,
-                    context=action_context(request),
-                )
-            except DomainError as refusal:
-                add_refusal(form, refusal)
-            else:
-                invoice.refresh_from_db()
-                left = payments.invoice_balance(invoice=invoice).remaining
-                self.message_user(
-                    request,
-                    f"Payment of {form.cleaned_data['amount']} recorded; "
-                    + (f"{left} remains due." if left > 0 else f"{invoice} is paid."),
-                    messages.SUCCESS,
-                )
-                return HttpResponseRedirect(
-                    reverse("admin:billing_invoice_change", args=[invoice.pk])
-                )
-        return money_form_page(
+
+        def pay(data) -> str:
+            payments.payment_record(
+                invoice=invoice,
+                amount=data["amount"],
+                provider=data["provider"],
+                actor=request.user,
+                context=action_context(request),
+            )
+            invoice.refresh_from_db()
+            left = payments.invoice_balance(invoice=invoice).remaining
+            return f"Payment of {data['amount']} recorded; " + (
+                f"{left} remains due." if left > 0 else f"{invoice} is paid."
+            )
+
+        return money_form_view(
             self,
             request,
             form=form,
             obj=invoice,
+            invoice_id=invoice.pk,
             title=f"Record a payment on {invoice}",
             intro=f"{remaining} remains due. A smaller amount leaves the invoice open.",
+            write=pay,
         )
 
 
@@ -648,31 +654,26 @@ class PaymentAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
             raise PermissionDenied
         refundable = payment.amount - payment.refunded_amount
         form = RefundForm(request.POST or None, initial={"amount": refundable})
-        if request.method == "POST" and form.is_valid():
-            try:
-                payments.payment_refund(
-                    payment=payment,
-                    amount=form.cleaned_data["amount"],
-                    reason=form.cleaned_data["reason"],
-                    actor=request.user,
-                    context=action_context(request),
-                )
-            except DomainError as refusal:
-                add_refusal(form, refusal)
-            else:
-                self.message_user(
-                    request, f"Refunded {form.cleaned_data['amount']}.", messages.SUCCESS
-                )
-                return HttpResponseRedirect(
-                    reverse("admin:billing_invoice_change", args=[payment.invoice_id])
-                )
-        return money_form_page(
+
+        def refund(data) -> str:
+            payments.payment_refund(
+                payment=payment,
+                amount=data["amount"],
+                reason=data["reason"],
+                actor=request.user,
+                context=action_context(request),
+            )
+            return f"Refunded {data['amount']}."
+
+        return money_form_view(
             self,
             request,
             form=form,
             obj=payment,
+            invoice_id=payment.invoice_id,
             title=f"Refund {payment}",
             intro=f"{refundable} of this payment can be refunded.",
+            write=refund,
         )
 
 

@@ -24,7 +24,7 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import psycopg
@@ -63,20 +63,6 @@ class Delivery:
 
 # Renders one event as the bytes a stream sends (core/api/event_stream.py: the SSE frame).
 Render = Callable[[Event], bytes]
-
-
-def deliveries(rows: Iterable[Event], render: Render) -> list[Delivery]:
-    return [
-        Delivery(
-            id=event.pk,
-            type=event.type,
-            audience=(event.audience_kind, event.audience_key),
-            named_user=_named_user(event.payload),
-            refresh=events.refresh_after(event.type),
-            frame=render(event),
-        )
-        for event in rows
-    ]
 
 
 def _named_user(payload: object) -> str | None:
@@ -168,10 +154,6 @@ class EventHub:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._failures = 0
-
-    @property
-    def subscriptions(self) -> int:
-        return len(self._subscriptions)
 
     async def ready(self, timeout: float) -> bool:
         """Starts the hub if it is not running; whether it is connected within ``timeout``."""
@@ -310,7 +292,18 @@ def _last_event_id() -> int:
 
 
 def _events_after(position: int, render: Render) -> list[Delivery]:
-    return deliveries(Event.objects.filter(id__gt=position).order_by("id")[:PAGE_SIZE], render)
+    """The next page of events after ``position``, each rendered once for every stream."""
+    return [
+        Delivery(
+            id=event.pk,
+            type=event.type,
+            audience=(event.audience_kind, event.audience_key),
+            named_user=_named_user(event.payload),
+            refresh=events.refresh_after(event.type),
+            frame=render(event),
+        )
+        for event in Event.objects.filter(id__gt=position).order_by("id")[:PAGE_SIZE]
+    ]
 
 
 async def in_thread(function, *args, **kwargs):
