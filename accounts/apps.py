@@ -31,3 +31,9 @@ class AccountsConfig(AppConfig):
         from .event_audience import permissions_of
 
         events.register_audience("permission", permissions_of)
+
+        from .api.serializers import api_key_representation, session_representation
+
+        # What the API lists is what the events about the object carry.
+        events.register_representation("accounts.apisession", session_representation)
+        events.register_representation("accounts.apikey", api_key_representation)

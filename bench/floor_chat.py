@@ -18,7 +18,6 @@ import re
 import sys
 import uuid
 from collections.abc import Iterable
-from datetime import UTC
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -96,7 +95,7 @@ def application(environ: dict[str, Any], start_response: StartResponse) -> Itera
                 # chat.services.messages.message_post's statements, with what it binds for a
                 # text message.
                 post = {**me, "message": message_id, "at": row[0]}
-                db.execute(
+                (represented,) = db.execute(
                     sql.INSERT_MESSAGE,
                     {
                         **post,
@@ -105,7 +104,7 @@ def application(environ: dict[str, Any], start_response: StartResponse) -> Itera
                         "metadata": "{}",
                         "parent": None,
                     },
-                )
+                ).fetchone()
                 db.execute(sql.POST_READ_MARK, post)
                 # chat.services._shared.announce_message: the outbox row of message.created.
                 db.execute(
@@ -114,16 +113,8 @@ def application(environ: dict[str, Any], start_response: StartResponse) -> Itera
                         type="message.created",
                         object_type="chat.message",
                         object_id=str(message_id),
-                        payload={
-                            "id": str(message_id),
-                            "conversation_id": str(conversation_id),
-                            "sender_id": str(user_id),
-                            "parent_id": None,
-                            "message_type": "text",
-                            "content": content,
-                            "metadata": {},
-                            "sent_at": row[0].astimezone(UTC).isoformat(),
-                        },
+                        # The message as the API shows it, which the INSERT returned.
+                        payload=json.loads(represented),
                         actor_id=str(user_id),
                         audience_kind="conversation",
                         audience_key=str(conversation_id),

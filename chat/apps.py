@@ -9,7 +9,14 @@ class ChatConfig(AppConfig):
     def ready(self) -> None:
         from core import events
 
+        from . import selectors
+        from .api.serializers import participant_representation
         from .event_audience import conversations_of
+
+        # What the API answers GET with is what the events about the object carry.
+        events.register_representation("chat.message", selectors.message_representation)
+        events.register_representation("chat.conversation", selectors.conversation_representation)
+        events.register_representation("chat.participant", participant_representation)
 
         events.register_audience(
             "conversation",

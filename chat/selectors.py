@@ -10,19 +10,21 @@ each, whose JSON PostgreSQL builds; their SQL is in chat/sql.py.
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime
 from typing import Any
 
-from django.db import connections
+from django.db import connection, connections
 from django.db.models import QuerySet
 
+from accounts.models import User
 from core.exceptions import NotFound
 from core.routing import read_alias
 
 from . import sql
 from .cursors import Cursor
-from .models import Message, MessageEdit, Participant
+from .models import Conversation, Message, MessageEdit, Participant
 from .sql import UNREAD_COUNT_CAP, Page
 
 __all__ = [
@@ -169,6 +171,36 @@ def conversation_json(*, conversation_id: uuid.UUID, user_id: uuid.UUID) -> str:
     if found is None:
         raise NotFound(NOT_FOUND)
     return found
+
+
+def _written(statement: tuple[str, dict[str, Any]]) -> dict[str, Any]:
+    # Inside the writing transaction, on its connection: the rows as they are about to commit.
+    with connection.cursor() as db:
+        db.execute(*statement)
+        (found,) = db.fetchone()
+    represented: dict[str, Any] = json.loads(found)
+    return represented
+
+
+def message_representation(message: Message, viewer: User | None) -> dict[str, Any]:
+    """The message as the messages endpoint serves it to ``viewer`` (chat/sql.py's
+    MESSAGE_JSON), whatever its state: the payload of the events about it."""
+    return _written(
+        sql.message_representation(
+            message_id=message.pk, user_id=None if viewer is None else viewer.pk
+        )
+    )
+
+
+def conversation_representation(conversation: Conversation, viewer: User | None) -> dict[str, Any]:
+    """The conversation as its endpoint serves it to ``viewer`` (chat/sql.py's
+    CONVERSATION_JSON; as its owner sees it when ``viewer`` is not in it): the payload of the
+    events about it."""
+    return _written(
+        sql.conversation_representation(
+            conversation_id=conversation.pk, user_id=None if viewer is None else viewer.pk
+        )
+    )
 
 
 def membership(*, conversation_id: uuid.UUID, user_id: uuid.UUID) -> Participant:

@@ -119,11 +119,14 @@ POST_ACTIVITY = """
 """
 # A new message, at the time the statement before it read under the conversation's lock.
 # ``metadata`` is JSON text. What Atrium sends for every message, and what the floor sends.
-INSERT_MESSAGE = """
-    INSERT INTO messages (id, conversation_id, sender_id, content, message_type, metadata,
-                          parent_id, sent_at, changed_at)
+# Returns the new message as the API shows it to its sender: message.created's payload,
+# without reading the row back.
+INSERT_MESSAGE = f"""
+    INSERT INTO messages AS m (id, conversation_id, sender_id, content, message_type, metadata,
+                               parent_id, sent_at, changed_at)
     VALUES (%(message)s, %(conversation)s, %(me)s, %(content)s, %(message_type)s,
             %(metadata)s::jsonb, %(parent)s, %(at)s, %(at)s)
+    RETURNING {MESSAGE_JSON}::text
 """
 # Whoever posts has read the conversation up to their own message. Without this, a sender's
 # own posts after their read mark made every count of their unread messages walk past them
@@ -364,6 +367,30 @@ def conversation_json(*, conversation_id: uuid.UUID, user_id: uuid.UUID) -> tupl
         f"""SELECT {CONVERSATION_JSON}::text FROM {CONVERSATION_SOURCE}
             WHERE p.conversation_id = %(conversation)s AND p.user_id = %(me)s
               AND c.deleted_at IS NULL""",
+        {"conversation": conversation_id, "me": user_id},
+    )
+
+
+def message_representation(*, message_id: uuid.UUID, user_id: uuid.UUID | None) -> tuple[str, dict]:
+    """One message as JSON text, as the API shows it to ``user_id``, whatever its state: an
+    event's payload, read in the writing transaction."""
+    return (
+        f"SELECT {MESSAGE_JSON}::text FROM messages m WHERE m.id = %(message)s",
+        {"message": message_id, "me": user_id},
+    )
+
+
+def conversation_representation(
+    *, conversation_id: uuid.UUID, user_id: uuid.UUID | None
+) -> tuple[str, dict]:
+    """One conversation as JSON text, as ``user_id`` sees it; as its first owner does when
+    ``user_id`` is not in it (staff restoring it). An event's payload."""
+    return (
+        f"""SELECT {CONVERSATION_JSON}::text FROM {CONVERSATION_SOURCE}
+            WHERE p.conversation_id = %(conversation)s
+            ORDER BY coalesce(p.user_id = %(me)s, false) DESC, p.role = 'owner' DESC,
+                     p.joined_at, p.user_id
+            LIMIT 1""",
         {"conversation": conversation_id, "me": user_id},
     )
 

@@ -18,12 +18,14 @@ per page, whatever the number of conversations or documents.
 from __future__ import annotations
 
 import enum
+import json
 import logging
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models, transaction
 
 from core import sql
@@ -80,6 +82,40 @@ class Announcement:
 Receiver = Callable[[Announcement], None]
 _receivers: list[Receiver] = []
 
+# An object's API representation as ``viewer`` would GET it, as plain JSON values. Fields
+# that depend on the caller (a document's ``access``, a conversation's unread count, whether
+# "me" is among a reaction's senders) are the viewer's.
+Representer = Callable[[Any, Any], Mapping[str, Any]]
+_representers: dict[str, Representer] = {}
+
+
+def register_representation(label: str, represent: Representer) -> None:
+    """Makes ``represent(obj, viewer)`` the payload of the events about objects of model
+    ``label`` ("app_label.model"), or of whatever an app names with ``label``. Called from the
+    owning app's AppConfig.ready() with the very function its API answers ``GET`` with, so an
+    event carries what the API would return at that moment and never a shape of its own."""
+    registered = _representers.setdefault(label, represent)
+    if registered is not represent:
+        raise RuntimeError(f"{label!r} already has a representation: {registered!r}.")
+
+
+def representation(obj: Any, *, viewer: Any, label: str | None = None) -> dict[str, Any]:
+    """``obj`` as the API represents it to ``viewer``: its model's registered representer,
+    or ``label``'s. JSON values only (what the API's renderer would write, parsed back)."""
+    label = label or obj._meta.label_lower
+    try:
+        represent = _representers[label]
+    except KeyError:
+        raise LookupError(f"No representation is registered for {label!r}.") from None
+    return _as_json(represent(obj, viewer))
+
+
+def _as_json(data: Mapping[str, Any]) -> dict[str, Any]:
+    # Serializers leave ids, decimals and the like as Python values for the renderer; the
+    # event row stores JSON, and receivers hear what a reader of the row would.
+    plain: dict[str, Any] = json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+    return plain
+
 
 def receiver(function: Receiver) -> Receiver:
     """Registers ``function`` to hear every committed announcement (usable as a decorator)."""
@@ -104,6 +140,11 @@ def publish(
 ) -> Announcement:
     """Announces that ``type`` happened to ``target``; receivers hear of it after commit.
 
+    The payload is ``target``'s API representation as ``actor`` sees it
+    (``representation``), unless the service passes another: the representation of the
+    object the event is about when ``target`` is its parent, or, for a deletion, the ids that
+    name what went.
+
     Must be called inside the service's transaction: outside one there is nothing to wait
     for, which would mean the service wrote without owning a transaction.
 
@@ -114,7 +155,7 @@ def publish(
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("publish() belongs inside the service's transaction.")
     actor_id = str(actor.pk) if actor is not None and actor.is_authenticated else None
-    payload = dict(payload or {})
+    payload = representation(target, viewer=actor) if payload is None else _as_json(payload)
     object_type, object_id = target._meta.label_lower, str(target.pk)
     # core/sql.py's statement, the one the benchmark floors send for every write.
     with connection.cursor() as cursor:

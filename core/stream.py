@@ -54,7 +54,7 @@ class Delivery:
     id: int
     type: str
     audience: tuple[str, str]
-    # The user the payload names (``user_id``), for ``Refresh.NAMED``.
+    # The user the payload names (``user_id`` or ``user.id``), for ``Refresh.NAMED``.
     named_user: str | None
     # Set when the event may change some readers' keys of an audience kind.
     refresh: tuple[str, events.Refresh] | None
@@ -66,7 +66,13 @@ Render = Callable[[Event], bytes]
 
 
 def _named_user(payload: object) -> str | None:
-    user_id = payload.get("user_id") if isinstance(payload, dict) else None
+    # A payload is the API's representation of its object: a participant names its user as
+    # ``user_id``, a share as ``user.id`` (its user summary).
+    if not isinstance(payload, dict):
+        return None
+    user_id = payload.get("user_id")
+    if user_id is None and isinstance(payload.get("user"), dict):
+        user_id = payload["user"].get("id")
     return str(user_id) if user_id is not None else None
 
 
@@ -233,7 +239,7 @@ class EventHub:
                 self._connected.clear()
                 pause = RECONNECT_PAUSES[min(self._failures, len(RECONNECT_PAUSES) - 1)]
                 self._failures += 1
-                if _is_database_error(error):
+                if is_database_error(error):
                     logger.warning("Event hub lost PostgreSQL (%s); again in %.1f s", error, pause)
                 else:
                     # A bug must not leave every stream of the process silent for good.
@@ -280,9 +286,11 @@ class EventHub:
                 return
 
 
-def _is_database_error(error: BaseException) -> bool:
+def is_database_error(error: BaseException) -> bool:
+    """Whether ``error`` says PostgreSQL is out of reach (a restart, a failover, a cut
+    connection), which waiting out mends, rather than a bug."""
     if isinstance(error, BaseExceptionGroup):
-        return all(_is_database_error(inner) for inner in error.exceptions)
+        return all(is_database_error(inner) for inner in error.exceptions)
     return isinstance(error, DjangoDatabaseError | psycopg.Error | OSError)
 
 

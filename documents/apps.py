@@ -9,7 +9,12 @@ class DocumentsConfig(AppConfig):
     def ready(self) -> None:
         from core import events
 
+        from .api.serializers import document_representation, share_representation
         from .event_audience import documents_of
+
+        # What the API answers GET with is what the events about the object carry.
+        events.register_representation("documents.document", document_representation)
+        events.register_representation("documents.documentshare", share_representation)
 
         events.register_audience(
             "document",

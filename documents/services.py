@@ -24,7 +24,7 @@ from django.utils import timezone
 from accounts.models import User
 from core import audit
 from core.context import ActionContext
-from core.events import Audience, publish
+from core.events import Audience, publish, representation
 from core.exceptions import (
     NotFound,
     PermissionDenied,
@@ -76,17 +76,17 @@ def _add_version(*, document: Document, actor: User, note: str = "") -> None:
         )
 
 
-def _announce(
-    type: str, *, document: Document, actor: User, context: ActionContext, **payload: object
-) -> None:
-    """Tells whoever may read the document what happened to it, once the change commits."""
+def _announce(type: str, *, document: Document, actor: User, context: ActionContext) -> None:
+    """Tells whoever may read the document what happened to it, once the change commits: the
+    document as GET answers it to ``actor`` (whose ``access_level`` the document carries), or,
+    for document.deleted, its id only."""
     publish(
         type=type,
         target=document,
         audience=Audience.document(document.pk),
         actor=actor,
         context=context,
-        payload={"document_id": str(document.pk), "version": document.version, **payload},
+        payload={"id": str(document.pk)} if type == "document.deleted" else None,
     )
 
 
@@ -96,16 +96,9 @@ def document_create(*, actor: User, title: str, content: str, context: ActionCon
     _check_title(title)
     document = Document.objects.create(owner=actor, title=title, content=content)
     _add_version(document=document, actor=actor)
-    _announce(
-        "document.created",
-        document=document,
-        actor=actor,
-        context=context,
-        title=title,
-        owner_id=str(actor.pk),
-    )
     # What the serializer reads from the documents the selectors annotate; no field declares it.
     document.access_level = ShareLevel.OWNER.value  # type: ignore[attr-defined]
+    _announce("document.created", document=document, actor=actor, context=context)
     return document
 
 
@@ -140,7 +133,6 @@ def _write(
     content: str,
     context: ActionContext,
     note: str = "",
-    restored_from: int | None = None,
 ) -> Document:
     """Makes ``title`` and ``content`` the next version of the locked ``document`` and
     announces it; nothing is written when neither changes."""
@@ -155,14 +147,7 @@ def _write(
     document.version, document.updated_at = row
     document.title, document.content = title, content
     _add_version(document=document, actor=actor, note=note)
-    _announce(
-        "document.updated",
-        document=document,
-        actor=actor,
-        context=context,
-        title=title,
-        restored_from=restored_from,
-    )
+    _announce("document.updated", document=document, actor=actor, context=context)
     return document
 
 
@@ -218,7 +203,6 @@ def version_restore(
             content=old.content,
             note=reason,
             context=context,
-            restored_from=number,
         )
 
 
@@ -246,7 +230,11 @@ def _trash(*, document: Document, actor: User, context: ActionContext) -> None:
 
 def _untrash(*, document: Document, actor: User, context: ActionContext) -> None:
     Document.all_objects.filter(pk=document.pk).restore()
-    document.deleted_at = None
+    # The restore moved updated_at (the table's trigger), which GET and the event show.
+    document.refresh_from_db(fields=["deleted_at", "updated_at"])
+    if not hasattr(document, "access_level"):
+        # Staff moderating: the event shows the document as its owner sees it.
+        document.access_level = ShareLevel.OWNER.value  # type: ignore[attr-defined]
     audit.record(
         action=AuditAction.DOCUMENT_RESTORED,
         actor=actor,
@@ -359,18 +347,26 @@ def _announce_share(
     type: str,
     *,
     document: Document,
+    share: DocumentShare | None,
     before: ShareState | None,
     after: ShareState | None,
     actor: User,
     context: ActionContext,
 ) -> None:
-    """Audits a change of a share and announces it twice: to whoever may read the document,
-    and to the grantee themself, whose own list of documents changes and who, once revoked,
-    is no longer among the document's readers."""
+    """Audits a change of ``share`` (``None`` once revoked) and announces it twice: to
+    whoever may read the document, and to the grantee themself, whose own list of documents
+    changes and who, once revoked, is no longer among the document's readers."""
     state = after or before
     if state is None:
         # What subscripting it would raise: every caller passes one of the two.
         raise TypeError("A share change needs the state before or after it.")
+    # The share as the shares endpoint lists it; share.revoked names the document and the
+    # user only.
+    payload = (
+        {"document_id": str(document.pk), "user_id": state["user_id"]}
+        if share is None
+        else representation(share, viewer=actor)
+    )
     for audience in (Audience.document(document.pk), Audience.user(state["user_id"])):
         publish(
             type=type,
@@ -378,7 +374,7 @@ def _announce_share(
             audience=audience,
             actor=actor,
             context=context,
-            payload={"document_id": str(document.pk), **state},
+            payload=payload,
         )
     action = AuditAction.SHARE_REVOKED if after is None else AuditAction.SHARE_GRANTED
     audit.record(
@@ -422,20 +418,27 @@ def share_grant(
         share.permission_level = permission_level
         share.expires_at = expires_at
         share.save()
+        # The database's default, which GET shows and the event carries.
+        share.refresh_from_db(fields=["created_at"])
         _announce_share(
             "share.granted",
             document=document,
+            share=share,
             before=before,
             after=_share_state(share),
             actor=actor,
             context=context,
         )
-    share.refresh_from_db(fields=["created_at"])
     return ShareResult(share=share, created=created)
 
 
 def _existing_share(*, document: Document, user_id: Id) -> DocumentShare:
-    share = DocumentShare.objects.filter(document=document, user_id=user_id).first()
+    # With the user's profile, which the share's representation (the event's payload) shows.
+    share = (
+        DocumentShare.objects.filter(document=document, user_id=user_id)
+        .select_related("user__profile")
+        .first()
+    )
     if share is None:
         raise NotFound("This user has no share of this document.")
     return share
@@ -470,6 +473,7 @@ def share_change(
         _announce_share(
             "share.changed",
             document=document,
+            share=share,
             before=before,
             after=after,
             actor=actor,
@@ -488,6 +492,7 @@ def share_revoke(*, actor: User, document_id: Id, user_id: Id, context: ActionCo
         _announce_share(
             "share.revoked",
             document=document,
+            share=None,
             before=before,
             after=None,
             actor=actor,

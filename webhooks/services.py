@@ -85,7 +85,8 @@ def _announce(type: str, endpoint: WebhookEndpoint, actor: Any, context: ActionC
         audience=_AUDIENCE,
         actor=actor,
         context=context,
-        payload={"endpoint_id": str(endpoint.pk), "url": endpoint.url},
+        # The endpoint as GET answers it (never its secret); once deleted, named only.
+        payload={"id": str(endpoint.pk)} if type == "webhook_endpoint.deleted" else None,
     )
 
 

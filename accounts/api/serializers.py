@@ -1,6 +1,8 @@
 """Shapes of the accounts API: input serializers validate fields, output serializers
 describe what comes back."""
 
+from typing import Any
+
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
@@ -86,7 +88,10 @@ class SessionOutput(serializers.ModelSerializer):
         ]
 
     def get_current(self, session: ApiSession) -> bool:
-        current = self.context["request"].auth
+        # The session the list is read with; without a request (an event's payload), the
+        # session as seen by itself.
+        request = self.context.get("request")
+        current = session if request is None else request.auth
         return isinstance(current, ApiSession) and current.pk == session.pk
 
     def get_ip(self, session: ApiSession) -> str | None:
@@ -123,6 +128,18 @@ class ApiKeyOutput(serializers.ModelSerializer):
     class Meta:
         model = ApiKey
         fields = ["id", "name", "prefix", "scopes", "created_at", "expires_at", "last_used_at"]
+
+
+def session_representation(session: ApiSession, viewer: Any = None) -> Any:
+    """A session as GET /sessions lists it to itself: the payload of session.created
+    (registered in AccountsConfig.ready())."""
+    return SessionOutput(session).data
+
+
+def api_key_representation(api_key: ApiKey, viewer: Any = None) -> Any:
+    """An API key as GET /api-keys lists it, never its secret: the payload of
+    api_key.created."""
+    return ApiKeyOutput(api_key).data
 
 
 class ApiKeyCreatedOutput(ApiKeyOutput):

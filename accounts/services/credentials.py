@@ -40,12 +40,6 @@ def issue_session(*, user: User, context: ActionContext) -> tuple[ApiSession, st
         audience=Audience.user(user.pk),
         actor=user,
         context=context,
-        payload={
-            "session_id": str(session.pk),
-            "expires_at": session.expires_at.isoformat(),
-            "ip": context.ip_address,
-            "user_agent": context.user_agent,
-        },
     )
     return session, token
 
@@ -214,13 +208,6 @@ def api_key_create(
         audience=Audience.user(user.pk),
         actor=user,
         context=context,
-        payload={
-            "api_key_id": str(api_key.pk),
-            "name": name,
-            "prefix": api_key.prefix,
-            "scopes": scopes,
-            "expires_at": expires_at.isoformat() if expires_at else None,
-        },
     )
     return api_key, secret
 
@@ -242,7 +229,8 @@ def _revoke_key(*, api_key: ApiKey, actor: User | None, context: ActionContext) 
         audience=Audience.user(api_key.user_id),
         actor=actor,
         context=context,
-        payload={"api_key_id": str(api_key.pk), "name": api_key.name, "prefix": api_key.prefix},
+        # Gone: named only.
+        payload={"id": str(api_key.pk)},
     )
 
 

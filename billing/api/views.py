@@ -194,7 +194,7 @@ class InvoiceViewSet(
         return self.get_paginated_response(represented(s.InvoiceOutput, page, many=True))
 
     def _detail(self, invoice: Invoice) -> dict:
-        return s.InvoiceDetailOutput(self.get_queryset().get(pk=invoice.pk)).data
+        return s.invoice_representation(invoice)
 
     def _answer(self, invoice: Invoice, code: int = status.HTTP_200_OK) -> Response:
         return Response(self._detail(invoice), status=code)
@@ -307,8 +307,9 @@ class InvoiceViewSet(
             credit_note = credit_notes.credit_note_issue(
                 invoice=invoice, **data, actor=request.user, context=context
             )
-            fresh = selectors.credit_note_list().get(pk=credit_note.pk)
-            return Answer(status=status.HTTP_201_CREATED, body=s.CreditNoteOutput(fresh).data)
+            return Answer(
+                status=status.HTTP_201_CREATED, body=s.credit_note_representation(credit_note)
+            )
 
         return respond_once(request, write)
 
@@ -366,9 +367,7 @@ class PaymentViewSet(
 
         def write() -> Answer:
             payment = payments.payment_record(**data, actor=request.user, context=context)
-            return Answer(
-                status=status.HTTP_201_CREATED, body=represented(s.PaymentOutput, payment)
-            )
+            return Answer(status=status.HTTP_201_CREATED, body=s.payment_representation(payment))
 
         return respond_once(request, write)
 

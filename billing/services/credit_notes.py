@@ -161,19 +161,13 @@ def credit_note_issue(
         },
         context=context,
     )
+    # The credit note as GET /credit-notes/{id} answers it.
     publish(
         type="credit_note.issued",
         target=credit_note,
         audience=AUDIENCE,
         actor=actor,
         context=context,
-        payload={
-            "credit_note": str(credit_note.pk),
-            "number": credit_note.number,
-            "invoice": str(invoice.pk),
-            "amount": str(total),
-            "invoice_credited_amount": str(invoice.credited_amount),
-        },
     )
     settle(invoice, paid=invoice_balance(invoice=invoice).paid, actor=actor, context=context)
     return credit_note

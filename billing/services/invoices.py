@@ -58,21 +58,9 @@ def snapshot(invoice: Invoice) -> dict[str, Any]:
 
 
 def announce(type: str, invoice: Invoice, *, actor: User | None, context: ActionContext) -> None:
-    """Publishes ``type`` (invoice.finalized, invoice.paid, ...) with what a client shows."""
-    publish(
-        type=type,
-        target=invoice,
-        audience=AUDIENCE,
-        actor=actor,
-        context=context,
-        payload={
-            "invoice": str(invoice.pk),
-            "number": invoice.number,
-            "status": invoice.status,
-            "amount": str(invoice.amount),
-            "customer": str(invoice.customer_id),
-        },
-    )
+    """Publishes ``type`` (invoice.finalized, invoice.paid, ...) with the invoice as
+    GET /invoices/{id} now answers it."""
+    publish(type=type, target=invoice, audience=AUDIENCE, actor=actor, context=context)
 
 
 # --- drafts ----------------------------------------------------------------------------------

@@ -87,20 +87,8 @@ def settle(invoice: Invoice, *, paid: Decimal, actor: User | None, context: Acti
 
 
 def _announce(type: str, payment: Payment, *, actor: User | None, context: ActionContext) -> None:
-    publish(
-        type=type,
-        target=payment,
-        audience=AUDIENCE,
-        actor=actor,
-        context=context,
-        payload={
-            "payment": str(payment.pk),
-            "invoice": str(payment.invoice_id),
-            "amount": str(payment.amount),
-            "refunded_amount": str(payment.refunded_amount),
-            "status": payment.status,
-        },
-    )
+    # The payment as GET /payments/{id} now answers it.
+    publish(type=type, target=payment, audience=AUDIENCE, actor=actor, context=context)
 
 
 def _insert_payment(

@@ -9,11 +9,18 @@ a posted message to MessageOutput.
 """
 
 from datetime import UTC
+from typing import Any
 
 from rest_framework import serializers
 
 from accounts.models import User
-from chat.models import METADATA_MAX_BYTES, TITLE_MAX_LENGTH, MessageType, ParticipantRole
+from chat.models import (
+    METADATA_MAX_BYTES,
+    TITLE_MAX_LENGTH,
+    MessageType,
+    Participant,
+    ParticipantRole,
+)
 from chat.services.conversations import MAX_INITIAL_PARTICIPANTS
 from chat.services.messages import (
     FILE_EVENT,
@@ -22,6 +29,7 @@ from chat.services.messages import (
     content_error,
     metadata_error,
 )
+from core.api.validation import represented
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
@@ -238,6 +246,12 @@ class ParticipantOutput(serializers.Serializer):
     joined_at = TimestampField()
     last_read_message_id = serializers.UUIDField(allow_null=True)
     last_read_at = TimestampField(allow_null=True)
+
+
+def participant_representation(participant: Participant, viewer: Any = None) -> Any:
+    """A participant as the API answers it: the participants endpoints' body and the payload
+    of participant.added and participant.role_changed (the same for every viewer)."""
+    return represented(ParticipantOutput, participant)
 
 
 class MessageEditOutput(serializers.Serializer):

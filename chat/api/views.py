@@ -266,7 +266,7 @@ class ParticipantViewSet(ChatViewSet):
             role=data["role"],
             context=action_context(request),
         )
-        return Response(s.ParticipantOutput(participant).data, status=status.HTTP_201_CREATED)
+        return Response(s.participant_representation(participant), status=status.HTTP_201_CREATED)
 
     @extend_schema(
         request=s.ParticipantRoleInput,
@@ -282,7 +282,7 @@ class ParticipantViewSet(ChatViewSet):
             role=data["role"],
             context=action_context(request),
         )
-        return Response(s.ParticipantOutput(participant).data)
+        return Response(s.participant_representation(participant))
 
     @extend_schema(responses={204: None, **problem_responses(409)})
     def destroy(self, request, conversation_pk=None, user_id=None):

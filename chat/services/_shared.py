@@ -14,7 +14,7 @@ from django.db.models import Func
 
 from accounts.models import User
 from core.context import ActionContext
-from core.events import Audience, publish
+from core.events import Audience, publish, representation
 from core.exceptions import NotFound, ValidationFailed
 
 from .. import sql
@@ -65,10 +65,11 @@ def insert_message(
     metadata: dict[str, Any] | None,
     parent_id: uuid.UUID | None,
     at: Any,
-) -> Message:
+) -> tuple[Message, dict[str, Any]]:
     """Writes a message at ``at`` (a time read under the conversation's lock) with
     chat/sql.py's statement, the one the benchmark floor sends too, and returns it as the ORM
-    would have: the INSERT is the whole cost, no row is read back."""
+    would have, with its API representation (which the INSERT returns): the INSERT is the
+    whole cost, no row is read back."""
     row = {
         "id": uuid.uuid4(),
         "deleted_at": None,
@@ -96,45 +97,38 @@ def insert_message(
                 "at": at,
             },
         )
+        (represented,) = db.fetchone()
     # search_vector, which PostgreSQL computes, stays deferred.
     names = [f.attname for f in Message._meta.concrete_fields if f.attname in row]
     message = Message.from_db(connection.alias, names, [row[name] for name in names])
     message.sender = sender
-    return message
-
-
-def message_payload(message: Message) -> dict[str, Any]:
-    """What a client needs to show a message it has not fetched."""
-    return {
-        "id": str(message.pk),
-        "conversation_id": str(message.conversation_id),
-        "sender_id": str(message.sender_id),
-        "parent_id": None if message.parent_id is None else str(message.parent_id),
-        "message_type": message.message_type,
-        "content": message.content,
-        # A file message is its metadata; a system message says what happened in it.
-        "metadata": message.metadata,
-        "sent_at": message.sent_at.isoformat(),
-    }
+    return message, json.loads(represented)
 
 
 def announce_message(
-    type: str, message: Message, *, actor: User | None, context: ActionContext, **extra: Any
+    type: str,
+    message: Message,
+    *,
+    actor: User | None,
+    context: ActionContext,
+    represented: dict[str, Any] | None = None,
 ) -> None:
+    """The message as the API now shows it to ``actor`` (chat.selectors
+    .message_representation, unless the caller already holds it)."""
     publish(
         type=type,
         target=message,
         audience=Audience.conversation(message.conversation_id),
         actor=actor,
         context=context,
-        payload={**message_payload(message), **extra},
+        payload=represented,
     )
 
 
 def announce_removal(
     type: str, message: Message, *, actor: User | None, context: ActionContext
 ) -> None:
-    """message.deleted (and the like) names the message only: its content is what went."""
+    """message.deleted names the message only: its content is what went."""
     publish(
         type=type,
         target=message,
@@ -148,13 +142,15 @@ def announce_removal(
 def announce_conversation(
     type: str, conversation: Conversation, *, actor: User | None, context: ActionContext
 ) -> None:
+    """The conversation as the API now shows it to ``actor`` (chat.selectors
+    .conversation_representation); conversation.deleted names it only."""
     publish(
         type=type,
         target=conversation,
         audience=Audience.conversation(conversation.pk),
         actor=actor,
         context=context,
-        payload={"id": str(conversation.pk), "title": conversation.title},
+        payload={"id": str(conversation.pk)} if type == "conversation.deleted" else None,
     )
 
 
@@ -175,7 +171,7 @@ def system_message(
     with connection.cursor() as db:
         db.execute(sql.TOUCH_ACTIVITY, {"conversation": conversation.pk})
         (now,) = db.fetchone()
-    message = insert_message(
+    message, represented = insert_message(
         conversation_id=conversation.pk,
         sender=actor,
         content=text,
@@ -185,7 +181,9 @@ def system_message(
         at=now,
     )
     conversation.last_activity_at = now
-    announce_message("message.created", message, actor=actor, context=context)
+    announce_message(
+        "message.created", message, actor=actor, context=context, represented=represented
+    )
     return message
 
 
@@ -193,16 +191,19 @@ def announce_participant(
     type: str,
     *,
     conversation: Conversation,
-    user_id: uuid.UUID,
+    participant: Participant,
     actor: User,
     context: ActionContext,
-    **extra: Any,
 ) -> None:
-    """participant.*: about the conversation (a participant row has no single id of its own).
-    Someone who is no longer in it hears of their removal as themselves."""
+    """participant.*: about the conversation (a participant row has no single id of its own),
+    carrying the participant as the API lists it; participant.removed names the conversation
+    and the user only. Someone who is no longer in it hears of their removal as themselves."""
     audiences = [Audience.conversation(conversation.pk)]
     if type == "participant.removed":
-        audiences.append(Audience.user(user_id))
+        audiences.append(Audience.user(participant.user_id))
+        payload = {"conversation_id": str(conversation.pk), "user_id": str(participant.user_id)}
+    else:
+        payload = representation(participant, viewer=actor)
     for audience in audiences:
         publish(
             type=type,
@@ -210,7 +211,7 @@ def announce_participant(
             audience=audience,
             actor=actor,
             context=context,
-            payload={"conversation_id": str(conversation.pk), "user_id": str(user_id), **extra},
+            payload=payload,
         )
 
 
@@ -241,9 +242,8 @@ def add_participant(
     announce_participant(
         "participant.added",
         conversation=conversation,
-        user_id=user.pk,
+        participant=participant,
         actor=actor,
         context=context,
-        role=role,
     )
     return participant

@@ -8,8 +8,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 from django.db import connection, transaction
 
@@ -143,7 +142,7 @@ def message_post(
         raise ValidationFailed(
             fields={"parent_id": ["No such message in this conversation."]}, code="invalid"
         )
-    message = insert_message(
+    message, represented = insert_message(
         conversation_id=conversation_id,
         sender=sender,
         content=content,
@@ -157,7 +156,9 @@ def message_post(
             sql.POST_READ_MARK,
             {"message": message.pk, "at": now, "conversation": conversation_id, "me": sender.pk},
         )
-    announce_message("message.created", message, actor=sender, context=context)
+    announce_message(
+        "message.created", message, actor=sender, context=context, represented=represented
+    )
     return message
 
 
@@ -211,14 +212,7 @@ def message_edit(
         changed_at=ClockTimestamp(),
     )
     message.refresh_from_db()
-    announce_message(
-        "message.edited",
-        message,
-        actor=actor,
-        context=context,
-        # The UPDATE above set it; the column's type allows no edit yet.
-        edited_at=cast(datetime, message.edited_at).isoformat(),
-    )
+    announce_message("message.edited", message, actor=actor, context=context)
     return message
 
 

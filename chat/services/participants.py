@@ -92,7 +92,7 @@ def participant_remove(
     announce_participant(
         "participant.removed",
         conversation=held.conversation,
-        user_id=user_id,
+        participant=target,
         actor=actor,
         context=context,
     )
@@ -132,11 +132,9 @@ def participant_set_role(
     announce_participant(
         "participant.role_changed",
         conversation=held.conversation,
-        user_id=user_id,
+        participant=target,
         actor=actor,
         context=context,
-        role=role,
-        previous_role=previous,
     )
     return target
 
@@ -165,7 +163,7 @@ def _leave(held: Membership, actor: User, context: ActionContext) -> None:
     announce_participant(
         "participant.removed",
         conversation=held.conversation,
-        user_id=actor.pk,
+        participant=held.participant,
         actor=actor,
         context=context,
     )

@@ -36,22 +36,15 @@ def _touch_message(message_id: uuid.UUID) -> None:
     Message.objects.filter(pk=message_id).update(changed_at=ClockTimestamp())
 
 
-def _announce(
-    type: str, message: Message, *, actor: User, emoji: str, context: ActionContext
-) -> None:
-    # About the message: its reaction summary is what a client redraws.
+def _announce(type: str, message: Message, *, actor: User, context: ActionContext) -> None:
+    # About the message: its reaction summary, as the API now shows it, is what a client
+    # redraws.
     publish(
         type=type,
         target=message,
         audience=Audience.conversation(message.conversation_id),
         actor=actor,
         context=context,
-        payload={
-            "message_id": str(message.pk),
-            "conversation_id": str(message.conversation_id),
-            "user_id": str(actor.pk),
-            "emoji": emoji,
-        },
     )
 
 
@@ -75,7 +68,7 @@ def reaction_add(
     if row is None:
         return MessageReaction.objects.get(message_id=message_id, user=actor, emoji=emoji), False
     _touch_message(message_id)
-    _announce("reaction.added", message, actor=actor, emoji=emoji, context=context)
+    _announce("reaction.added", message, actor=actor, context=context)
     return instance_from_row(MessageReaction, row), True
 
 
@@ -96,4 +89,4 @@ def reaction_remove(
     if not deleted:
         raise NotFound("You have not reacted with this emoji.")
     _touch_message(message_id)
-    _announce("reaction.removed", message, actor=actor, emoji=emoji, context=context)
+    _announce("reaction.removed", message, actor=actor, context=context)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from typing import cast
 
 from django.db import connection, transaction
 
@@ -43,17 +41,12 @@ def conversation_mark_read(
         if not Message.objects.filter(pk=message_id, conversation_id=conversation_id).exists():
             raise NotFound(MESSAGE_NOT_FOUND)
         return participant
+    # What the read-mark endpoint answers: the conversation as the reader now sees it.
     publish(
         type="conversation.read",
         target=participant.conversation,
         audience=Audience.user(actor.pk),
         actor=actor,
         context=context,
-        payload={
-            "conversation_id": str(conversation_id),
-            "last_read_message_id": str(participant.last_read_message_id),
-            # The marker moved, so MARK_READ set when; the column's type allows never.
-            "last_read_at": cast(datetime, participant.last_read_at).isoformat(),
-        },
     )
     return participant

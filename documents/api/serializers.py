@@ -1,9 +1,12 @@
 """Shapes of the documents API: input serializers validate fields, output serializers
 describe what comes back."""
 
+from typing import Any
+
 from django.utils import timezone
 from rest_framework import serializers
 
+from core.api.validation import represented
 from documents.models import Document, DocumentShare, DocumentVersion, ShareLevel
 
 ACCESS_HELP = "What the caller may do: owner, editor, commenter or viewer."
@@ -125,3 +128,16 @@ class ShareOutput(serializers.ModelSerializer):
 
     def get_live(self, share: DocumentShare) -> bool:
         return share.expires_at is None or share.expires_at > timezone.now()
+
+
+def document_representation(document: Document, viewer: Any = None) -> Any:
+    """A document as GET /documents/{id} answers it to the caller whose ``access_level`` it
+    carries: the payload of the document events (registered in DocumentsConfig.ready(); the
+    views answer with the same ``represented(DocumentOutput, ...)``)."""
+    return represented(DocumentOutput, document)
+
+
+def share_representation(share: DocumentShare, viewer: Any = None) -> Any:
+    """A share as the shares endpoints answer it: their body and the payload of
+    share.granted and share.changed."""
+    return represented(ShareOutput, share)

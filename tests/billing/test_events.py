@@ -90,13 +90,11 @@ def test_a_covering_payment_announces_the_paid_invoice_and_a_refund_its_reopenin
         ("payment.refunded", PAYMENTS),
         ("invoice.reopened", INVOICES),
     ]
-    assert heard[0].payload == {
-        "payment": str(payment.pk),
-        "invoice": str(invoice.pk),
-        "amount": "40.00",
-        "refunded_amount": "0.00",
-        "status": "succeeded",
-    }
+    # Each the object as the API answers it (tests/events/test_payloads.py holds them equal).
+    assert heard[0].payload["id"] == str(payment.pk)
+    assert heard[0].payload["invoice"] == str(invoice.pk)
+    assert (heard[0].payload["amount"], heard[0].payload["status"]) == ("40.00", "succeeded")
+    assert heard[1].payload["status"] == "paid"
     assert heard[2].payload["refunded_amount"] == "5.00"
     assert heard[3].payload["status"] == "open"
 

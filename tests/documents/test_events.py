@@ -58,14 +58,16 @@ def test_a_document_s_life_is_announced_to_its_readers_on_commit(owner, heard, c
         ("document.deleted", readers),
         ("document.restored", readers),
     ]
-    assert heard[0].payload == {
-        "document_id": str(document.pk),
-        "version": 1,
+    # The document as GET answers it to the owner; the deletion names it only.
+    assert {name: heard[0].payload[name] for name in ("id", "title", "owner_id", "access")} == {
+        "id": str(document.pk),
         "title": "Plan",
         "owner_id": str(owner.pk),
+        "access": "owner",
     }
-    assert [a.payload["version"] for a in heard] == [1, 2, 3, 3, 3]
-    assert heard[2].payload["restored_from"] == 1
+    assert [a.payload.get("version") for a in heard] == [1, 2, 3, None, 3]
+    assert [a.payload.get("content") for a in heard] == ["one", "two", "one", None, "one"]
+    assert heard[3].payload == {"id": str(document.pk)}
     assert {(a.actor_id, a.context) for a in heard} == {(str(owner.pk), CONTEXT)}
 
 
@@ -123,12 +125,13 @@ def test_share_changes_reach_the_document_s_readers_and_the_grantee(
         ("share.revoked", readers),
         ("share.revoked", grantee),
     ]
-    assert heard[2].payload == {
-        "document_id": str(document.pk),
-        "user_id": str(stranger.pk),
-        "permission_level": "editor",
-        "expires_at": None,
-    }
+    # The share as the shares endpoint lists it; the revocation names document and user.
+    assert heard[2].payload["user"]["id"] == str(stranger.pk)
+    assert (heard[2].payload["permission_level"], heard[2].payload["expires_at"]) == (
+        "editor",
+        None,
+    )
+    assert heard[4].payload == {"document_id": str(document.pk), "user_id": str(stranger.pk)}
     assert AuditEvent.objects.filter(ip_address="10.0.0.7").count() == 3
 
 

@@ -1,3 +1,5 @@
+from typing import Any
+
 from rest_framework import serializers
 
 from webhooks.event_types import EVENT_TYPES
@@ -23,6 +25,13 @@ class EndpointOutput(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
+
+
+def endpoint_representation(endpoint: WebhookEndpoint, viewer: Any = None) -> Any:
+    """An endpoint as GET answers it, never its secret: the payload of the
+    webhook_endpoint events (registered in WebhooksConfig.ready()). Read again, in the
+    writing transaction: the table's trigger moved updated_at."""
+    return EndpointOutput(WebhookEndpoint.objects.get(pk=endpoint.pk)).data
 
 
 class EndpointCreatedOutput(EndpointOutput):
