@@ -47,7 +47,7 @@ from rest_framework.views import APIView
 
 from core import events, postgres
 from core.models import Event
-from core.stream import EventHub, Subscription, in_thread
+from core.stream import EventHub, Subscription, in_thread, is_database_error
 
 from .events import EventOutput, EventQuery
 from .permissions import request_has_perm
@@ -259,7 +259,7 @@ async def _stream(request: HttpRequest, opening: Opening, listener: EventHub, se
             arrived = await subscription.wait(heartbeat)
             if loop.time() >= recheck_at:
                 listener.begin_refresh(subscription)
-                rechecked = await in_thread(_recheck, request, reader)
+                rechecked = await _unless_unreachable(_recheck, request, reader, otherwise=reader)
                 if rechecked is None:
                     await emit(_ended("credential_revoked"))
                     return
@@ -277,7 +277,7 @@ async def _stream(request: HttpRequest, opening: Opening, listener: EventHub, se
             for delivery in subscription.take(WRITE_BATCH):
                 if delivery.refresh is not None:
                     # The hub began this refresh when it routed the event here.
-                    keys = await in_thread(_reader_keys, reader)
+                    keys = await _unless_unreachable(_reader_keys, reader, otherwise=reader.keys)
                     listener.end_refresh(subscription, keys)
                 if delivery.id > sent:  # not replayed from the table already
                     if subscription.sees(delivery):
@@ -287,6 +287,19 @@ async def _stream(request: HttpRequest, opening: Opening, listener: EventHub, se
                 await emit(b"".join(frames))
     finally:
         listener.detach(subscription)
+
+
+async def _unless_unreachable(function, *args, otherwise):
+    """``function``'s answer (ORM work, in a worker thread), or ``otherwise`` while PostgreSQL
+    is out of reach. A stream outlives a database restart (the hub reads what it missed once
+    it is back): the credential and the keys as last checked stand until the next check."""
+    try:
+        return await in_thread(function, *args)
+    except Exception as error:
+        if not is_database_error(error):
+            raise
+        logger.warning("Event stream could not recheck its reader (%s); kept as it was", error)
+        return otherwise
 
 
 def _reader_keys(reader: Reader) -> dict[str, frozenset[str]]:

@@ -38,15 +38,19 @@ def free_port() -> int:
 
 
 class StreamServer:
-    """One server process (uvicorn, config.asgi) on the test database."""
+    """One server process (uvicorn, config.asgi) on the test database, or on
+    ``database_url``."""
 
-    def __init__(self, log_dir: Path) -> None:
-        self.port = free_port()
+    def __init__(
+        self, log_dir: Path, *, database_url: str | None = None, port: int | None = None
+    ) -> None:
+        self.port = port or free_port()
         database = connection.settings_dict
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "config.settings.test",
-            "DATABASE_URL": (
+            "DATABASE_URL": database_url
+            or (
                 f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}"
                 f"/{database['NAME']}"
             ),

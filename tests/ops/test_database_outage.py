@@ -10,9 +10,7 @@ Counts and statuses are asserted, never times: the client's timeout is only a gu
 
 import json
 import os
-import shutil
 import subprocess
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -21,83 +19,21 @@ from pathlib import Path
 import pytest
 
 from bench.harness import gunicorn
+from tests.ops.cluster import needs_server_binaries, run, scratch_cluster
 
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
 PG_PORT = 5450
 APP_PORT = 8120
 ROOT = Path(__file__).resolve().parents[2]
 # Long enough that only a hung request reaches it: a guard, not a measurement.
 CLIENT_TIMEOUT = 30
 
-pytestmark = pytest.mark.skipif(
-    not (PG_BIN / "initdb").exists(), reason="PostgreSQL 15's server binaries are not installed"
-)
-
-
-def _run(*command: str, env: dict[str, str] | None = None) -> None:
-    done = subprocess.run(command, capture_output=True, env=env, check=False)  # noqa: S603
-    assert done.returncode == 0, f"{command[:6]}… failed:\n{done.stdout!r}\n{done.stderr!r}"
-
-
-# PostgreSQL's server refuses to run as root: as root, its commands run as "postgres".
-AS_SERVER_USER = ("runuser", "-u", "postgres", "--") if os.geteuid() == 0 else ()
-
-
-class Cluster:
-    def __init__(self, directory: Path):
-        self.data = directory / "data"
-        self.socket = directory
-        self.log = directory / "postgres.log"
-
-    def pg_ctl(self, *args: str) -> None:
-        _run(
-            *AS_SERVER_USER,
-            str(PG_BIN / "pg_ctl"),
-            "-D",
-            str(self.data),
-            "-l",
-            str(self.log),
-            "-w",
-            # pg_ctl's own wait, 60 s by default, is generous but for a machine under load.
-            "-t",
-            "180",
-            *args,
-        )
-
-    def start(self) -> None:
-        try:
-            self.pg_ctl(
-                "-o", f"-p {PG_PORT} -k {self.socket} -c listen_addresses=127.0.0.1", "start"
-            )
-        except AssertionError as failure:
-            log = self.log.read_text() if self.log.exists() else "(no log)"
-            raise AssertionError(f"{failure}\nthe server's log ends:\n{log[-2000:]}") from None
-
-    def stop(self) -> None:
-        self.pg_ctl("-m", "fast", "stop")
+pytestmark = needs_server_binaries
 
 
 @pytest.fixture
 def cluster():
-    # Not pytest's tmp_path: its parents are private to the user running the tests.
-    directory = Path(tempfile.mkdtemp(prefix="atrium-outage-"))
-    if AS_SERVER_USER:
-        shutil.chown(directory, user="postgres")
-    cluster = Cluster(directory)
-    _run(
-        *AS_SERVER_USER,
-        str(PG_BIN / "initdb"),
-        "-D",
-        str(cluster.data),
-        "-U",
-        "postgres",
-        "--auth=trust",
-    )
-    cluster.start()
-    yield cluster
-    if (cluster.data / "postmaster.pid").exists():
-        cluster.stop()
-    shutil.rmtree(directory, ignore_errors=True)
+    with scratch_cluster(PG_PORT) as cluster:
+        yield cluster
 
 
 @pytest.fixture
@@ -113,8 +49,8 @@ def atrium(cluster, tmp_path, monkeypatch):
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("REDIS_URL", raising=False)
     manage = [str(ROOT / ".venv" / "bin" / "python"), str(ROOT / "manage.py")]
-    _run(*manage, "ensure_database", env=dict(os.environ))
-    _run(*manage, "migrate", "--no-input", env=dict(os.environ))
+    run(*manage, "ensure_database", env=dict(os.environ))
+    run(*manage, "migrate", "--no-input", env=dict(os.environ))
     with gunicorn("config.wsgi:application", APP_PORT, tmp_path) as server:
         _wait_for(server)
         yield
