@@ -65,7 +65,15 @@ class EventOutput(serializers.Serializer):
     object_id = serializers.CharField()
     actor_id = serializers.UUIDField(allow_null=True)
     audience = AudienceOutput(source="*", help_text="Why the caller sees it.")
-    payload = serializers.DictField(help_text="The few ids and fields a client needs.")
+    payload = serializers.DictField(
+        help_text=(
+            "The object as the API returns it at that moment: exactly the JSON `GET` of that"
+            " object answers (a message as the messages endpoint, a document as"
+            " `GET /documents/{id}`, a participant or share as its list shows it, ...), with"
+            " the fields that depend on the caller as the actor sees them. A deletion carries"
+            " ids only. docs/events.md lists the object of every type."
+        )
+    )
 
 
 # One page object, not a list of them (drf-spectacular's guess for a ``list`` action).

@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 
 from accounts.services import credentials
 from billing.models import InvoiceStatus
-from chat.services import moderation
+from chat.services import messages, moderation
 from core.context import SYSTEM
 from core.models import Event
 from documents import services as documents
@@ -401,6 +401,8 @@ def test_a_deletion_names_what_went_and_its_parents(synced_roles):
     key = w.post(w.ana_api, "/me/api-keys", {"name": "CI", "scopes": []})["id"]
     assert w.ana_api.delete(f"{API}/me/api-keys/{key}").status_code == 204
     assert w.ana_api.delete(f"{API}/conversations/{conversation}").status_code == 204
+    api, endpoint = _webhooks(w, "http://127.0.0.1:8119/hook")
+    assert api.delete(f"{API}/webhook-endpoints/{endpoint}").status_code == 204
 
     def last(type: str) -> dict:
         return Event.objects.filter(type=type).order_by("-id").first().payload  # type: ignore[union-attr]
@@ -414,3 +416,20 @@ def test_a_deletion_names_what_went_and_its_parents(synced_roles):
     assert last("document.deleted") == {"id": document}
     assert last("api_key.revoked") == {"id": key}
     assert last("conversation.deleted") == {"id": conversation}
+    assert last("webhook_endpoint.deleted") == {"id": endpoint}
+
+
+def test_a_posted_message_costs_no_query_for_its_payload(synced_roles, django_assert_num_queries):
+    w = World()
+    conversation = w.conversation()
+
+    # The conversation's lock and clock, the INSERT (which returns the message's JSON), the
+    # read mark, the event, inside the savepoint the test's transaction makes of the service's
+    # own: nothing reads the message back for the payload.
+    with django_assert_num_queries(6) as captured:
+        messages.message_post(
+            conversation_id=conversation, sender=w.ana, content="Hi", context=SYSTEM
+        )
+
+    statements = [query["sql"].split()[0] for query in captured.captured_queries]
+    assert statements == ["SAVEPOINT", "UPDATE", "INSERT", "UPDATE", "INSERT", "RELEASE"]

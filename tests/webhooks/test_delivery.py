@@ -7,6 +7,7 @@ import time
 
 import pytest
 from django.core import mail
+from rest_framework.test import APIClient
 
 from core.context import SYSTEM
 from core.models import Event
@@ -176,7 +177,12 @@ def test_an_endpoint_failing_n_times_in_a_row_is_disabled_and_its_owner_emailed(
     assert len(receiver.received) == 2
     assert [message.to for message in mail.outbox] == [[manager.email]]
     assert endpoint.url in mail.outbox[0].body
-    assert Event.objects.filter(type="webhook_endpoint.disabled").exists()
+    # The event carries the endpoint as the API now answers it: disabled, with the reason.
+    disabled = Event.objects.get(type="webhook_endpoint.disabled")
+    api = APIClient()
+    api.force_authenticate(manager)
+    assert disabled.payload == api.get(f"/api/v1/webhook-endpoints/{endpoint.pk}").json()
+    assert disabled.payload["enabled"] is False
 
     services.endpoint_update(endpoint=endpoint, enabled=True, actor=manager, context=SYSTEM)
     sweep(timestamp=0)
