@@ -160,25 +160,6 @@ def _pay(environ, connection, user_id) -> tuple[str, Any]:
                 environ.get("HTTP_USER_AGENT", "")[:USER_AGENT_MAX],
             ),
         )
-        connection.execute(
-            core_sql.INSERT_EVENT,
-            core_sql.event_params(
-                type="payment.recorded",
-                object_type="billing.payment",
-                object_id=str(payment_id),
-                payload={
-                    "payment": str(payment_id),
-                    "invoice": str(invoice_id),
-                    "amount": _money(amount),
-                    "refunded_amount": _money(refunded_amount),
-                    "status": "succeeded",
-                },
-                actor_id=str(user_id),
-                audience_kind="permission",
-                audience_key="billing.view_payment",
-                request_id=request_id(environ),
-            ),
-        ).fetchone()
         answer = {
             "id": str(payment_id),
             "invoice": str(invoice_id),
@@ -189,6 +170,20 @@ def _pay(environ, connection, user_id) -> tuple[str, Any]:
             "metadata": {},
             "created_at": _timestamp(created_at),
         }
+        connection.execute(
+            core_sql.INSERT_EVENT,
+            core_sql.event_params(
+                type="payment.recorded",
+                object_type="billing.payment",
+                object_id=str(payment_id),
+                # The payment as the API answers it (core.events: the payload is the object).
+                payload=answer,
+                actor_id=str(user_id),
+                audience_kind="permission",
+                audience_key="billing.view_payment",
+                request_id=request_id(environ),
+            ),
+        ).fetchone()
         connection.execute(
             core_sql.IDEMPOTENCY_STORE,
             {"status": 201, "body": json.dumps(answer), "user": user_id, "key": key},

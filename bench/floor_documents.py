@@ -118,6 +118,7 @@ def _update(connection, user_id, doc_id: str, environ) -> tuple[str, Any, list]:
             sql.WRITE_NEXT_VERSION, (title, content, doc_id, current)
         ).fetchone()
         connection.execute(sql.INSERT_VERSION, (doc_id, version, title, content, "", user_id))
+        body = _document((*row[:2], updated_at, *row[3:6], content, version, row[-1]))
         # documents.services._announce: the outbox row of document.updated.
         connection.execute(
             core_sql.INSERT_EVENT,
@@ -125,19 +126,14 @@ def _update(connection, user_id, doc_id: str, environ) -> tuple[str, Any, list]:
                 type="document.updated",
                 object_type="documents.document",
                 object_id=str(row[0]),
-                payload={
-                    "document_id": str(row[0]),
-                    "version": version,
-                    "title": title,
-                    "restored_from": None,
-                },
+                # The document as the API answers it (core.events: the payload is the object).
+                payload=body,
                 actor_id=str(user_id),
                 audience_kind="document",
                 audience_key=str(row[0]),
                 request_id=request_id(environ),
             ),
         ).fetchone()
-    body = _document((*row[:2], updated_at, *row[3:6], content, version, row[-1]))
     return "200 OK", body, [("ETag", f'"{version}"')]
 
 

@@ -91,18 +91,18 @@ _representers: dict[str, Representer] = {}
 
 def register_representation(label: str, represent: Representer) -> None:
     """Makes ``represent(obj, viewer)`` the payload of the events about objects of model
-    ``label`` ("app_label.model"), or of whatever an app names with ``label``. Called from the
-    owning app's AppConfig.ready() with the very function its API answers ``GET`` with, so an
-    event carries what the API would return at that moment and never a shape of its own."""
+    ``label`` ("app_label.model"). Called from the owning app's AppConfig.ready() with the very
+    function its API answers ``GET`` with, so an event carries what the API would return at
+    that moment and never a shape of its own."""
     registered = _representers.setdefault(label, represent)
     if registered is not represent:
         raise RuntimeError(f"{label!r} already has a representation: {registered!r}.")
 
 
-def representation(obj: Any, *, viewer: Any, label: str | None = None) -> dict[str, Any]:
-    """``obj`` as the API represents it to ``viewer``: its model's registered representer,
-    or ``label``'s. JSON values only (what the API's renderer would write, parsed back)."""
-    label = label or obj._meta.label_lower
+def representation(obj: models.Model, *, viewer: Any) -> dict[str, Any]:
+    """``obj`` as the API represents it to ``viewer``, by its model's registered representer.
+    JSON values only (what the API's renderer would write, parsed back)."""
+    label = obj._meta.label_lower
     try:
         represent = _representers[label]
     except KeyError:

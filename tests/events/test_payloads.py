@@ -66,8 +66,8 @@ def _dig(row: dict, key: str) -> Any:
 
 
 class World:
-    """Who acts: members talking, an owner and a reader of documents, a billing manager and a
-    webhooks admin, each with an API client; made on first use."""
+    """Who acts: Ana and Ben, members with API clients (chat and documents); a billing
+    manager when a case asks for one."""
 
     def __init__(self) -> None:
         self.ana = UserFactory(roles=["member"])
