@@ -173,34 +173,40 @@ def conversation_json(*, conversation_id: uuid.UUID, user_id: uuid.UUID) -> str:
     return found
 
 
-def _written(statement: tuple[str, dict[str, Any]]) -> dict[str, Any]:
+def _written(statement: tuple[str, dict[str, Any]]) -> dict[str, Any] | None:
     # Inside the writing transaction, on its connection: the rows as they are about to commit.
     with connection.cursor() as db:
         db.execute(*statement)
-        (found,) = db.fetchone()
-    represented: dict[str, Any] = json.loads(found)
+        row = db.fetchone()
+    represented: dict[str, Any] | None = None if row is None else json.loads(row[0])
     return represented
 
 
 def message_representation(message: Message, viewer: User | None) -> dict[str, Any]:
     """The message as the messages endpoint serves it to ``viewer`` (chat/sql.py's
     MESSAGE_JSON), whatever its state: the payload of the events about it."""
-    return _written(
+    represented = _written(
         sql.message_representation(
             message_id=message.pk, user_id=None if viewer is None else viewer.pk
         )
     )
+    if represented is None:
+        raise Message.DoesNotExist(f"No message {message.pk} to announce.")
+    return represented
 
 
 def conversation_representation(conversation: Conversation, viewer: User | None) -> dict[str, Any]:
     """The conversation as its endpoint serves it to ``viewer`` (chat/sql.py's
     CONVERSATION_JSON; as its owner sees it when ``viewer`` is not in it): the payload of the
     events about it."""
-    return _written(
+    represented = _written(
         sql.conversation_representation(
             conversation_id=conversation.pk, user_id=None if viewer is None else viewer.pk
         )
     )
+    # Nobody is in it (staff restoring an emptied conversation): nobody can GET it, nor read
+    # its events; the id names it.
+    return {"id": str(conversation.pk)} if represented is None else represented
 
 
 def membership(*, conversation_id: uuid.UUID, user_id: uuid.UUID) -> Participant:
