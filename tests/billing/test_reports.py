@@ -73,6 +73,7 @@ def test_outstanding_and_past_due_per_customer(api):
             "open_invoices": 2,
             "outstanding": "85.50",
             "past_due": "60.00",
+            "credited": "0.00",
         }
     ]
 
