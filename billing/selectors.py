@@ -234,6 +234,16 @@ def outstanding_by_customer(
         return [CustomerBalance(*row) for row in cursor.fetchall()]
 
 
+# A statement shows a customer's invoices, credit notes and payments: reading one takes the
+# permission to read each, and the customer's own.
+STATEMENT_PERMISSIONS = (
+    "billing.view_customer",
+    "billing.view_invoice",
+    "billing.view_creditnote",
+    "billing.view_payment",
+)
+
+
 @dataclass(frozen=True)
 class StatementEntry:
     kind: str  # invoice, credit_note, payment, refund, void
@@ -242,6 +252,15 @@ class StatementEntry:
     invoice: str  # the number of the invoice it concerns
     amount: Decimal  # a debit (what the customer owes grows) positive, a credit negative
     balance: Decimal  # what the customer owes after it
+
+    # The columns of a printed statement (the admin's page and CSV).
+    @property
+    def debit(self) -> Decimal | None:
+        return self.amount if self.amount >= 0 else None
+
+    @property
+    def credit(self) -> Decimal | None:
+        return -self.amount if self.amount < 0 else None
 
 
 @dataclass(frozen=True)

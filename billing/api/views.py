@@ -119,15 +119,6 @@ class _ServiceCrudViewSet(
         self._service("delete")(**{self.service_prefix: instance}, **self._acting())
 
 
-# A statement shows the customer's invoices, credit notes and payments: reading it takes the
-# permission to read each (the action's own, view_customer, is checked first).
-STATEMENT_PERMISSIONS = (
-    "billing.view_invoice",
-    "billing.view_creditnote",
-    "billing.view_payment",
-)
-
-
 class CustomerViewSet(_ServiceCrudViewSet):
     """Customers we invoice. Deleting one hides it; its invoices stay."""
 
@@ -153,7 +144,7 @@ class CustomerViewSet(_ServiceCrudViewSet):
         An invoice counts when finalized, a credit note when issued, a succeeded payment when
         recorded, a refund when given, a void (what the invoice still asked for after its
         credit notes) when voided; credits are negative. A reversed period is a 400."""
-        if not all(request_has_perm(request, perm) for perm in STATEMENT_PERMISSIONS):
+        if not all(request_has_perm(request, p) for p in selectors.STATEMENT_PERMISSIONS):
             raise PermissionDenied
         query = validated_query(s.StatementQuery, request.query_params)
         start, end = selectors.statement_period(query.get("from"), query.get("to"))

@@ -7,12 +7,14 @@ from decimal import Decimal
 
 import pytest
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from billing.models import Invoice, InvoiceStatus, Payment, Refund
 from billing.services import credit_notes, customers, invoices, payments
 from billing.services.invoices import LineInput
 from core.context import SYSTEM
 from core.exceptions import DomainError
+from tests.api_matrix import api_key
 from tests.billing.steps import BASE
 from tests.factories import CustomerFactory
 
@@ -184,6 +186,16 @@ def test_a_deleted_customers_statement_is_a_404(api):
     customers.customer_delete(customer=customer, actor=None, context=SYSTEM)
 
     assert statement(api, customer).status_code == 404
+
+
+def test_a_key_that_may_read_customers_but_not_payments_is_refused(manager):
+    key = APIClient()
+    scopes = ("billing.view_customer", "billing.view_invoice", "billing.view_creditnote")
+    key.credentials(HTTP_AUTHORIZATION=api_key(manager, scopes))
+
+    response = statement(key, CustomerFactory())
+
+    assert response.status_code == 403
 
 
 def test_a_statement_costs_three_queries_however_long(api, django_assert_num_queries):
