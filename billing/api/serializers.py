@@ -235,8 +235,16 @@ class StatementQuery(serializers.Serializer):
     to = serializers.DateField(required=False, help_text="Last day (UTC); by default today.")
 
 
-# `from` is a Python keyword: the field is declared as from_ and named `from` on the wire.
-StatementQuery._declared_fields["from"] = StatementQuery._declared_fields.pop("from_")
+def _named_from(serializer_class: type[serializers.Serializer]) -> None:
+    """`from` is a Python keyword: the field is declared as ``from_`` and named ``from`` on the
+    wire, in its place among the others."""
+    serializer_class._declared_fields = {
+        "from" if name == "from_" else name: field
+        for name, field in serializer_class._declared_fields.items()
+    }
+
+
+_named_from(StatementQuery)
 
 
 class StatementEntryOutput(serializers.Serializer):
@@ -261,4 +269,4 @@ class StatementOutput(serializers.Serializer):
     closing_balance = money_total()
 
 
-StatementOutput._declared_fields["from"] = StatementOutput._declared_fields.pop("from_")
+_named_from(StatementOutput)
