@@ -171,6 +171,8 @@ class CustomerAdmin(_ServiceCrudAdmin, admin.ModelAdmin):
                     form.add_error(names[name], errors)
             else:
                 statement = selectors.customer_statement(customer, start=start, end=end)
+                if not form.is_bound:  # show the days the defaults chose
+                    form = StatementForm(initial={"start": start, "end": end})
         if statement is not None and request.GET.get("download") == "csv":
             return _statement_csv(statement)
         context = {

@@ -354,3 +354,26 @@ def test_statements_agree_with_the_reports_on_random_accounts(api, seed):
     assert (-moved["payment"], moved["refund"]) == (column("received"), column("refunded"))
     assert grown == column("billed") - column("net")
     assert len(months) > 1
+
+
+def test_pending_and_failed_payments_move_nothing_and_a_write_off_stays_owed(api):
+    customer = CustomerFactory()
+    invoice = finalized(customer, "90.00")
+    for status in ("pending", "failed"):
+        payments.payment_record(
+            invoice=invoice,
+            amount=Decimal("10.00"),
+            provider="card",
+            status=status,
+            actor=None,
+            context=SYSTEM,
+        )
+    invoices.invoice_mark_uncollectible(invoice=invoice, actor=None, context=SYSTEM)
+
+    body = statement(api, customer).json()
+
+    # Written off, yet the customer still owes it (and may pay it): only the open invoices
+    # are in the outstanding report.
+    assert [e["kind"] for e in body["entries"]] == ["invoice"]
+    assert body["closing_balance"] == "90.00"
+    assert api.get(f"{BASE}/reports/outstanding").json() == []
