@@ -9,6 +9,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from billing import selectors
 from billing.models import Invoice, InvoiceStatus, Payment, Refund
 from billing.services import credit_notes, customers, invoices, payments
 from billing.services.invoices import LineInput
@@ -316,7 +317,7 @@ def test_statements_agree_with_the_reports_on_random_accounts(api, seed):
     owed = {row["customer_id"]: row for row in api.get(f"{BASE}/reports/outstanding").json()}
     months = api.get(f"{BASE}/reports/revenue?months=6").json()
     moved = dict.fromkeys(["invoice", "credit_note", "payment", "refund", "void"], Decimal(0))
-    grown = Decimal(0)
+    grown = open_total = Decimal(0)
     for customer in accounts:
         full = statement(api, customer, **whole).json()
         part = statement(api, customer, **period).json()
@@ -337,10 +338,15 @@ def test_statements_agree_with_the_reports_on_random_accounts(api, seed):
         assert after.json()["closing_balance"] == full["closing_balance"]
         # What the customer owes is the outstanding report's figure for them, and the rest.
         open_part = Decimal(owed.get(str(customer.pk), {"outstanding": "0"})["outstanding"])
-        assert Decimal(full["closing_balance"]) == open_part + _balance_beside_the_report(customer)
+        beside = _balance_beside_the_report(customer)
+        assert Decimal(full["closing_balance"]) == open_part + beside
+        open_total += Decimal(full["closing_balance"]) - beside
         for kind, amount in _sums(part["entries"]).items():
             moved[kind] += amount
         grown += Decimal(part["closing_balance"]) - Decimal(part["opening_balance"])
+
+    # Over all customers: the console's outstanding total.
+    assert open_total == selectors.outstanding_totals().outstanding
 
     def column(name: str) -> Decimal:
         return sum((Decimal(month[name]) for month in months), Decimal(0))
