@@ -99,8 +99,12 @@ def _revenue(connection) -> list[dict[str, Any]]:
             "received": _money(r),
             "refunded": _money(f),
             "net": _money(n),
+            "invoiced": _money(i),
+            "credited": _money(c),
+            "voided": _money(v),
+            "billed": _money(b),
         }
-        for m, r, f, n in rows
+        for m, r, f, n, i, c, v, b in rows
     ]
 
 

@@ -1,3 +1,4 @@
+import csv
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from types import ModuleType
@@ -9,7 +10,7 @@ from django.contrib.admin.widgets import AdminDateWidget, RelatedFieldWidgetWrap
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.forms.models import BaseInlineFormSet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -125,6 +126,12 @@ class CustomerForm(forms.ModelForm):
         return email
 
 
+class StatementForm(forms.Form):
+    # The API's `from` and `to`: empty means the same defaults (selectors.statement_period).
+    start = forms.DateField(label="From", required=False, widget=AdminDateWidget)
+    end = forms.DateField(label="To", required=False, widget=AdminDateWidget)
+
+
 @admin.register(Customer)
 class CustomerAdmin(_ServiceCrudAdmin, admin.ModelAdmin):
     form = CustomerForm
@@ -132,6 +139,80 @@ class CustomerAdmin(_ServiceCrudAdmin, admin.ModelAdmin):
     search_fields = ("name", "email")
     service_module, service_prefix = customers, "customer"
     service_fields = ("name", "email", "phone", "address")
+    # Adds the "Statement" link beside History.
+    change_form_template = "admin/billing/customer_change_form.html"
+
+    def get_urls(self):
+        statement = path(
+            "<uuid:object_id>/statement/",
+            self.admin_site.admin_view(self.statement_view),
+            name="billing_customer_statement",
+        )
+        return [statement, *super().get_urls()]
+
+    def statement_view(self, request: HttpRequest, object_id) -> HttpResponse:
+        """The customer's statement as the API gives it (the same selector), for the days the
+        filter names; ``?download=csv`` gives it as a spreadsheet."""
+        customer = self.get_object(request, object_id)
+        if customer is None:
+            raise Http404
+        if not all(request.user.has_perm(perm) for perm in selectors.STATEMENT_PERMISSIONS):
+            raise PermissionDenied
+        form = StatementForm(request.GET or None)
+        statement = None
+        # An invalid form shows its errors beside the fields, and no figures.
+        if not form.is_bound or form.is_valid():
+            data = form.cleaned_data if form.is_bound else {}
+            try:
+                start, end = selectors.statement_period(data.get("start"), data.get("end"))
+            except ValidationFailed as refusal:
+                names = {"from": "start", "to": "end"}
+                for name, errors in refusal.fields.items():
+                    form.add_error(names[name], errors)
+            else:
+                statement = selectors.customer_statement(customer, start=start, end=end)
+                if not form.is_bound:  # show the days the defaults chose
+                    form = StatementForm(initial={"start": start, "end": end})
+        if statement is not None and request.GET.get("download") == "csv":
+            return _statement_csv(statement)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Statement of {customer}",
+            "opts": self.opts,
+            "object": customer,
+            "form": form,
+            "statement": statement,
+            "change_url": reverse("admin:billing_customer_change", args=[customer.pk]),
+            "csv_query": urlencode({**request.GET.dict(), "download": "csv"}),
+        }
+        return TemplateResponse(request, "admin/billing/customer_statement.html", context)
+
+
+def _statement_csv(statement: selectors.CustomerStatement) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    name = f"statement-{statement.start:%Y%m%d}-{statement.end:%Y%m%d}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    writer = csv.writer(response)
+    writer.writerow(["date", "kind", "reference", "invoice", "debit", "credit", "balance"])
+    writer.writerow(
+        [statement.start.isoformat(), "opening", "", "", "", "", statement.opening_balance]
+    )
+    for entry in statement.entries:
+        writer.writerow(
+            [
+                entry.occurred_at.isoformat(),
+                entry.kind,
+                entry.reference,
+                entry.invoice,
+                "" if entry.debit is None else entry.debit,
+                "" if entry.credit is None else entry.credit,
+                entry.balance,
+            ]
+        )
+    writer.writerow(
+        [statement.end.isoformat(), "closing", "", "", "", "", statement.closing_balance]
+    )
+    return response
 
 
 @admin.register(Product)

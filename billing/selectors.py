@@ -3,7 +3,7 @@ the reports are single SQL statements (billing/sql.py) whose sums PostgreSQL com
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from uuid import UUID
 
@@ -14,7 +14,7 @@ from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
-from core.exceptions import Conflict, NotFound
+from core.exceptions import Conflict, NotFound, ValidationFailed
 from core.routing import read_alias
 
 from . import documents, sql
@@ -172,11 +172,17 @@ class MonthlyRevenue:
     month: datetime
     received: Decimal
     refunded: Decimal
-    net: Decimal
+    net: Decimal  # money moved: received less refunded
+    invoiced: Decimal
+    credited: Decimal
+    voided: Decimal
+    billed: Decimal  # invoiced less credit notes and voids
 
 
 def revenue_by_month(*, months: int = 12, now: datetime | None = None) -> list[MonthlyRevenue]:
-    """Net money received per calendar month, the current month and ``months - 1`` before."""
+    """Per calendar month, the current month and ``months - 1`` before: money received net of
+    refunds, and money billed net of credit notes and voids (billing/sql.py says how each
+    counts)."""
     now = now or timezone.now()
     month_index = now.year * 12 + now.month - 1 - (months - 1)
     since = now.replace(
@@ -199,6 +205,7 @@ class OutstandingTotals:
     outstanding: Decimal
     past_due_invoices: int
     past_due: Decimal
+    credited: Decimal  # what credit notes took off the open invoices
 
 
 def outstanding_totals(*, now: datetime | None = None) -> OutstandingTotals:
@@ -215,6 +222,7 @@ class CustomerBalance:
     open_invoices: int
     outstanding: Decimal
     past_due: Decimal
+    credited: Decimal  # what credit notes took off the open invoices
 
 
 def outstanding_by_customer(
@@ -224,3 +232,81 @@ def outstanding_by_customer(
     with connections[read_alias()].cursor() as cursor:
         cursor.execute(sql.OUTSTANDING_BY_CUSTOMER, {"now": now or timezone.now(), "limit": limit})
         return [CustomerBalance(*row) for row in cursor.fetchall()]
+
+
+# A statement shows a customer's invoices, credit notes and payments: reading one takes the
+# permission to read each, and the customer's own.
+STATEMENT_PERMISSIONS = (
+    "billing.view_customer",
+    "billing.view_invoice",
+    "billing.view_creditnote",
+    "billing.view_payment",
+)
+
+
+@dataclass(frozen=True)
+class StatementEntry:
+    kind: str  # invoice, credit_note, payment, refund, void
+    occurred_at: datetime
+    reference: str  # the invoice's or credit note's number, the (refunded) payment's id
+    invoice: str  # the number of the invoice it concerns
+    amount: Decimal  # a debit (what the customer owes grows) positive, a credit negative
+    balance: Decimal  # what the customer owes after it
+
+    # The columns of a printed statement (the admin's page and CSV).
+    @property
+    def debit(self) -> Decimal | None:
+        return self.amount if self.amount >= 0 else None
+
+    @property
+    def credit(self) -> Decimal | None:
+        return -self.amount if self.amount < 0 else None
+
+
+@dataclass(frozen=True)
+class CustomerStatement:
+    customer: Customer
+    start: date
+    end: date  # inclusive
+    opening_balance: Decimal
+    entries: list[StatementEntry]
+    closing_balance: Decimal
+
+
+def statement_period(
+    start: date | None, end: date | None, *, today: date | None = None
+) -> tuple[date, date]:
+    """The days a statement covers: ``end`` by default today (UTC), ``start`` by default the
+    first of ``end``'s month. A start after the end is refused, naming whichever was given."""
+    end_given = end is not None
+    end = end or today or timezone.now().date()
+    start = start or end.replace(day=1)
+    if start > end:
+        field, message = (
+            ("to", "Must be on or after `from`.")
+            if end_given
+            else (
+                "from",
+                f"Must be on or before `to` (by default today, {end.isoformat()}).",
+            )
+        )
+        raise ValidationFailed(fields={field: [message]})
+    return start, end
+
+
+def customer_statement(customer: Customer, *, start: date, end: date) -> CustomerStatement:
+    """The movements of ``customer``'s account from ``start`` to ``end`` (whole UTC days),
+    between the balance before them and the balance after: one statement, billing/sql.py's
+    CUSTOMER_STATEMENT, which says what each kind of movement is."""
+    with connections[read_alias()].cursor() as cursor:
+        cursor.execute(sql.CUSTOMER_STATEMENT, {"customer": customer.pk, "from": start, "to": end})
+        (_opening, _at, _ref, _inv, opening, _balance), *moves = cursor.fetchall()
+    entries = [StatementEntry(*row) for row in moves]
+    return CustomerStatement(
+        customer=customer,
+        start=start,
+        end=end,
+        opening_balance=opening,
+        entries=entries,
+        closing_balance=entries[-1].balance if entries else opening,
+    )

@@ -89,21 +89,50 @@ INVOICE_LOCK = INVOICE_GET + " FOR UPDATE"
 
 # --- reports ---------------------------------------------------------------------------------
 
-# Money is counted when it moves: a payment in the month it succeeded (recorded), a refund in
-# the month it was given. Months are UTC (Django's connections run in UTC). Each side is summed
-# per month before the two are combined, over the partial index payments_settled_idx.
+# Two views of each calendar month (UTC; Django's connections run in UTC), side by side:
+# - money moved (received, refunded, net = received - refunded): a payment counts in the month
+#   it was recorded once it has succeeded, a refund in the month it was given;
+# - money billed (invoiced, credited, voided, billed = invoiced - credited - voided): an invoice
+#   counts in the month it was finalized, a credit note in the month it was issued, a void (what
+#   the invoice still asked for after its credits) in the month it was voided.
+# A credit note lowers `billed`, never `net`: it moves no money, and when a credited payment is
+# given back the refund lowers `net`, so subtracting the credit from `net` too would count it
+# twice. billed - net is what customers' balances grew by over the month: exactly the sum of
+# the customer statements' movements (CUSTOMER_STATEMENT). Invoices finalized or voided before
+# their times were recorded count from their creation (and a void from there).
+# Each source is summed per month before the sources are combined; payments over the partial
+# index payments_settled_idx, invoices in two plain scans (one per time; no index serves
+# finalized_at, and a lateral join making both rows of an invoice in one scan cost 4x more).
 REVENUE_BY_MONTH = """
-    SELECT month, sum(received), sum(refunded), sum(received) - sum(refunded)
+    SELECT month, sum(received), sum(refunded), sum(received) - sum(refunded),
+           sum(invoiced), sum(credited), sum(voided),
+           sum(invoiced) - sum(credited) - sum(voided)
     FROM (
         SELECT date_trunc('month', created_at) AS month, sum(amount) AS received,
-               0 AS refunded
+               0 AS refunded, 0 AS invoiced, 0 AS credited, 0 AS voided
         FROM payments
         WHERE status IN ('succeeded', 'refunded') AND created_at >= %(since)s
         GROUP BY 1
         UNION ALL
-        SELECT date_trunc('month', created_at), 0, sum(amount)
+        SELECT date_trunc('month', created_at), 0, sum(amount), 0, 0, 0
         FROM refunds
         WHERE created_at >= %(since)s
+        GROUP BY 1
+        UNION ALL
+        SELECT date_trunc('month', coalesce(finalized_at, created_at)), 0, 0, sum(amount), 0, 0
+        FROM invoices
+        WHERE status <> 'draft' AND coalesce(finalized_at, created_at) >= %(since)s
+        GROUP BY 1
+        UNION ALL
+        SELECT date_trunc('month', coalesce(voided_at, finalized_at, created_at)), 0, 0, 0, 0,
+               sum(amount - credited_amount)
+        FROM invoices
+        WHERE status = 'void' AND coalesce(voided_at, finalized_at, created_at) >= %(since)s
+        GROUP BY 1
+        UNION ALL
+        SELECT date_trunc('month', issued_at), 0, 0, 0, sum(amount), 0
+        FROM credit_notes
+        WHERE issued_at >= %(since)s
         GROUP BY 1
     ) moves
     GROUP BY month
@@ -111,12 +140,14 @@ REVENUE_BY_MONTH = """
 """
 
 # What each customer still owes on open invoices (amount less credit notes and succeeded
-# payments net of refunds), and the part of it already past due.
+# payments net of refunds), the part of it already past due, and what credit notes took off
+# those invoices.
 OUTSTANDING_BY_CUSTOMER = """
     SELECT c.id, c.name, count(*),
            sum(i.amount - i.credited_amount - coalesce(p.paid, 0)),
            coalesce(sum(i.amount - i.credited_amount - coalesce(p.paid, 0))
-                    FILTER (WHERE i.due_date < %(now)s), 0)
+                    FILTER (WHERE i.due_date < %(now)s), 0),
+           sum(i.credited_amount)
     FROM invoices i
     JOIN customers c ON c.id = i.customer_id
     LEFT JOIN LATERAL (
@@ -130,13 +161,15 @@ OUTSTANDING_BY_CUSTOMER = """
     LIMIT %(limit)s
 """
 
-# What is owed in all, and how much of it is past due: OUTSTANDING_BY_CUSTOMER's sums without
-# the grouping (the console's dashboard).
+# What is owed in all, how much of it is past due, and what credit notes took off: the sums
+# of OUTSTANDING_BY_CUSTOMER without the grouping (the console's dashboard).
 OUTSTANDING_TOTALS = """
     SELECT count(*),
-           coalesce(sum(i.amount - coalesce(p.paid, 0)), 0),
+           coalesce(sum(i.amount - i.credited_amount - coalesce(p.paid, 0)), 0),
            count(*) FILTER (WHERE i.due_date < %(now)s),
-           coalesce(sum(i.amount - coalesce(p.paid, 0)) FILTER (WHERE i.due_date < %(now)s), 0)
+           coalesce(sum(i.amount - i.credited_amount - coalesce(p.paid, 0))
+                    FILTER (WHERE i.due_date < %(now)s), 0),
+           coalesce(sum(i.credited_amount), 0)
     FROM invoices i
     LEFT JOIN LATERAL (
         SELECT sum(amount) FILTER (WHERE status IN ('succeeded', 'refunded'))
@@ -144,6 +177,69 @@ OUTSTANDING_TOTALS = """
         FROM payments WHERE invoice_id = i.id
     ) p ON true
     WHERE i.status = 'open'
+"""
+
+# A customer's statement (billing.selectors.customer_statement): every movement of their
+# account, each signed as it moves what they owe (a debit positive, a credit negative):
+#   invoice      + amount, when finalized (reference: its number)
+#   credit_note  - amount, when issued (its CN number)
+#   payment      - amount, when recorded, once succeeded (refunded ones included, as their
+#                  refunds are debits of their own; reference: the payment's id)
+#   refund       + amount, when given (the refunded payment's id)
+#   void         - what the invoice still asked for after its credit notes, when voided (its
+#                  number): money paid on it stays the customer's until refunded
+# Marking an invoice uncollectible moves nothing: the customer still owes it, and may pay it.
+# Invoices finalized or voided before those times were recorded count from their creation.
+# The first row is the opening balance (every movement before %(from)s, one aggregate row even
+# when there is none), then the movements from %(from)s to the end of %(to)s (dates, UTC) in
+# order, each with the running balance a window sum gives; the last row's balance closes.
+# The invoices come through invoices_customer_idx, their payments, refunds and credit notes
+# through the indexes on their invoice or payment.
+CUSTOMER_STATEMENT = """
+    WITH bounds AS (
+        SELECT %(from)s::date::timestamp AT TIME ZONE 'UTC' AS start,
+               (%(to)s::date + 1)::timestamp AT TIME ZONE 'UTC' AS stop
+    ),
+    inv AS (
+        SELECT id, number, amount, credited_amount, status,
+               coalesce(finalized_at, created_at) AS finalized_at,
+               coalesce(voided_at, finalized_at, created_at) AS voided_at
+        FROM invoices
+        WHERE customer_id = %(customer)s AND status <> 'draft'
+    ),
+    moves AS (
+        SELECT finalized_at AS at, 1 AS rank, 'invoice' AS kind, id AS id,
+               number AS reference, number AS invoice, amount
+        FROM inv
+        UNION ALL
+        SELECT cn.issued_at, 2, 'credit_note', cn.id, cn.number, inv.number, -cn.amount
+        FROM inv JOIN credit_notes cn ON cn.invoice_id = inv.id
+        UNION ALL
+        SELECT p.created_at, 3, 'payment', p.id, p.id::text, inv.number, -p.amount
+        FROM inv JOIN payments p ON p.invoice_id = inv.id
+        WHERE p.status IN ('succeeded', 'refunded')
+        UNION ALL
+        SELECT r.created_at, 4, 'refund', r.id, p.id::text, inv.number, r.amount
+        FROM inv JOIN payments p ON p.invoice_id = inv.id JOIN refunds r ON r.payment_id = p.id
+        UNION ALL
+        SELECT voided_at, 5, 'void', id, number, number, -(amount - credited_amount)
+        FROM inv
+        WHERE status = 'void'
+    ),
+    lines AS (
+        SELECT min(bounds.start) AS at, 0 AS rank, 'opening' AS kind, NULL::uuid AS id,
+               NULL::text AS reference, NULL::text AS invoice,
+               coalesce(sum(moves.amount), 0.00) AS amount
+        FROM bounds LEFT JOIN moves ON moves.at < bounds.start
+        UNION ALL
+        SELECT moves.*
+        FROM moves, bounds
+        WHERE moves.at >= bounds.start AND moves.at < bounds.stop
+    )
+    SELECT kind, at, reference, invoice, amount,
+           sum(amount) OVER (ORDER BY rank = 0 DESC, at, rank, id ROWS UNBOUNDED PRECEDING)
+    FROM lines
+    ORDER BY rank = 0 DESC, at, rank, id
 """
 
 # --- the benchmark data set (billing/scale.py) ------------------------------------------------

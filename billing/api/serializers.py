@@ -29,6 +29,13 @@ def money(**kwargs) -> serializers.DecimalField:
     return serializers.DecimalField(max_digits=10, decimal_places=2, **kwargs)
 
 
+def money_total(**kwargs) -> serializers.DecimalField:
+    """A sum of amounts (a report's, a balance): two places, but no cap on its digits, as
+    many invoices together may exceed what one can hold (and a capped field fails to render
+    a larger value)."""
+    return serializers.DecimalField(max_digits=None, decimal_places=2, **kwargs)
+
+
 class CustomerSerializer(serializers.ModelSerializer):
     class Meta:
         model = Customer
@@ -198,17 +205,24 @@ class RefundOutput(serializers.ModelSerializer):
 
 class MonthlyRevenueOutput(serializers.Serializer):
     month = serializers.DateTimeField()
-    received = money()
-    refunded = money()
-    net = money()
+    received = money_total()
+    refunded = money_total()
+    net = money_total(help_text="Money moved: received less refunded.")
+    invoiced = money_total(help_text="Invoices finalized in the month.")
+    credited = money_total(help_text="Credit notes issued in the month.")
+    voided = money_total(help_text="What voided invoices still asked for after their credits.")
+    billed = money_total(
+        help_text="Invoiced less credited and voided: what was billed, net of credit notes."
+    )
 
 
 class CustomerBalanceOutput(serializers.Serializer):
     customer_id = serializers.UUIDField()
     customer_name = serializers.CharField()
     open_invoices = serializers.IntegerField()
-    outstanding = money()
-    past_due = money()
+    outstanding = money_total()
+    past_due = money_total()
+    credited = money_total(help_text="What credit notes took off these open invoices.")
 
 
 class WebhookOutput(serializers.Serializer):
@@ -228,3 +242,49 @@ def payment_representation(payment: Payment, viewer: Any = None) -> Any:
 
 def credit_note_representation(credit_note: CreditNote, viewer: Any = None) -> Any:
     return CreditNoteOutput(selectors.credit_note_list().get(pk=credit_note.pk)).data
+
+
+class StatementQuery(serializers.Serializer):
+    # Whole UTC days, both included; billing.selectors.statement_period fills in the defaults
+    # and refuses a reversed period.
+    from_ = serializers.DateField(
+        required=False, help_text="First day (UTC); by default the first of `to`'s month."
+    )
+    to = serializers.DateField(required=False, help_text="Last day (UTC); by default today.")
+
+
+def _named_from(serializer_class: type[serializers.Serializer]) -> None:
+    """`from` is a Python keyword: the field is declared as ``from_`` and named ``from`` on the
+    wire, in its place among the others."""
+    serializer_class._declared_fields = {
+        "from" if name == "from_" else name: field
+        for name, field in serializer_class._declared_fields.items()
+    }
+
+
+_named_from(StatementQuery)
+
+
+class StatementEntryOutput(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["invoice", "credit_note", "payment", "refund", "void"])
+    occurred_at = serializers.DateTimeField()
+    reference = serializers.CharField(
+        help_text="The invoice's or credit note's number; the payment's id (for a refund, the "
+        "refunded payment's)."
+    )
+    invoice = serializers.CharField(help_text="The number of the invoice it concerns.")
+    amount = money_total(help_text="A debit (owed more) positive, a credit negative.")
+    balance = money_total(help_text="What the customer owes after this entry.")
+
+
+class StatementOutput(serializers.Serializer):
+    customer = serializers.UUIDField(source="customer.pk")
+    customer_name = serializers.CharField(source="customer.name")
+    from_ = serializers.DateField(source="start")
+    to = serializers.DateField(source="end")
+    opening_balance = money_total()
+    entries = StatementEntryOutput(many=True)
+    closing_balance = money_total()
+
+
+_named_from(StatementOutput)

@@ -21,12 +21,12 @@ from billing.services import webhooks as webhook_events
 from core.api.context import action_context
 from core.api.idempotency import IDEMPOTENCY_PARAMETER, respond_once
 from core.api.parsers import refuse_unstorable_strings
-from core.api.permissions import HasActionPermission
+from core.api.permissions import HasActionPermission, request_has_perm
 from core.api.renderers import JSONRenderer
 from core.api.routing import ReplicaReadsMixin
 from core.api.schema import problem_responses
 from core.api.validation import represented, require_json_types, validated, validated_query
-from core.exceptions import ValidationFailed
+from core.exceptions import PermissionDenied, ValidationFailed
 from core.services.idempotency import Answer
 
 from . import serializers as s
@@ -123,13 +123,33 @@ class CustomerViewSet(_ServiceCrudViewSet):
     """Customers we invoice. Deleting one hides it; its invoices stay."""
 
     serializer_class = s.CustomerSerializer
-    action_permissions = _crud("customer")
+    action_permissions = {**_crud("customer"), "statement": "billing.view_customer"}
+    replica_read_actions = frozenset({"list", "statement"})
     service_module = customers
     service_prefix = "customer"
     ordering = ("name", "id")
 
     def get_queryset(self):
         return selectors.customer_list()
+
+    @extend_schema(
+        parameters=[s.StatementQuery],
+        responses={200: s.StatementOutput, **problem_responses(400, 403, 404)},
+    )
+    @action(detail=True, methods=["get"])
+    def statement(self, request, pk=None):
+        """The customer's account from `from` to `to` (whole UTC days, both included; by
+        default the first of the month to today): the opening balance (every movement before
+        `from`), each movement in order with the running balance, and the closing balance.
+        An invoice counts when finalized, a credit note when issued, a succeeded payment when
+        recorded, a refund when given, a void (what the invoice still asked for after its
+        credit notes) when voided; credits are negative. A reversed period is a 400."""
+        if not all(request_has_perm(request, p) for p in selectors.STATEMENT_PERMISSIONS):
+            raise PermissionDenied
+        query = validated_query(s.StatementQuery, request.query_params)
+        start, end = selectors.statement_period(query.get("from"), query.get("to"))
+        statement = selectors.customer_statement(self.get_object(), start=start, end=end)
+        return Response(s.StatementOutput(statement).data)
 
 
 class ProductViewSet(_ServiceCrudViewSet):

@@ -1,5 +1,6 @@
 """The billing admin: its actions are the services, with the same refusals."""
 
+import csv
 from datetime import timedelta
 from decimal import Decimal
 
@@ -343,3 +344,67 @@ def test_a_drafts_date_changes_while_a_line_keeps_a_product_no_longer_sold(admin
     invoice.refresh_from_db()
     assert timezone.localtime(invoice.due_date).date().isoformat() == "2031-03-31"
     assert invoice.lines.get().product == retired
+
+
+def _statement_url(customer) -> str:
+    return reverse("admin:billing_customer_statement", args=[customer.pk])
+
+
+def test_a_customers_page_links_to_a_statement_with_the_apis_figures(admin_client, api):
+    customer = CustomerFactory()
+    invoice = invoice_with_lines(amount=Decimal("120.00"), status=InvoiceStatus.OPEN)
+    Invoice.objects.filter(pk=invoice.pk).update(customer=customer)
+    PaymentFactory(invoice=invoice, amount=Decimal("20.50"))
+    page = admin_client.get(reverse("admin:billing_customer_change", args=[customer.pk]))
+    assert _statement_url(customer) in page.content.decode()
+    query = {"start": "2000-01-01", "end": timezone.now().date().isoformat()}
+
+    response = admin_client.get(_statement_url(customer), query)
+
+    shown = response.content.decode()
+    figures = api.get(
+        f"/api/v1/billing/customers/{customer.pk}/statement",
+        {"from": query["start"], "to": query["end"]},
+    ).json()
+    assert figures["closing_balance"] == "99.50"
+    assert "Opening balance" in shown and "Closing balance" in shown
+    for entry in figures["entries"]:
+        assert entry["reference"] in shown
+    assert "120.00" in shown and "20.50" in shown and "99.50" in shown
+
+
+def test_the_statement_downloads_as_csv(admin_client):
+    customer = CustomerFactory()
+    invoice = invoice_with_lines(amount=Decimal("40.00"), status=InvoiceStatus.OPEN)
+    Invoice.objects.filter(pk=invoice.pk).update(customer=customer)
+    PaymentFactory(invoice=invoice, amount=Decimal("15.00"))
+
+    response = admin_client.get(_statement_url(customer), {"download": "csv"})
+
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(response.content.decode().splitlines()))
+    assert rows[0] == ["date", "kind", "reference", "invoice", "debit", "credit", "balance"]
+    assert [row[1:] for row in rows[2:]] == [
+        ["invoice", invoice.number, invoice.number, "40.00", "", "40.00"],
+        ["payment", str(invoice.payments.get().pk), invoice.number, "", "15.00", "25.00"],
+        ["closing", "", "", "", "", "25.00"],
+    ]
+    assert rows[1][1:] == ["opening", "", "", "", "", "0.00"]
+
+
+def test_a_reversed_period_is_shown_beside_the_field(admin_client):
+    response = admin_client.get(
+        _statement_url(CustomerFactory()), {"start": "2026-05-02", "end": "2026-05-01"}
+    )
+
+    assert response.status_code == 200
+    assert "Must be on or after" in response.content.decode()
+    assert response.context["statement"] is None
+
+
+def test_staff_without_billing_rights_cannot_open_a_statement(client, synced_roles):
+    client.force_login(StaffUserFactory())
+
+    response = client.get(_statement_url(CustomerFactory()))
+
+    assert response.status_code == 403

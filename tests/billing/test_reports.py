@@ -8,7 +8,10 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from billing.models import InvoiceStatus, Payment, PaymentStatus
+from billing import selectors
+from billing.models import Invoice, InvoiceStatus, Payment, PaymentStatus
+from billing.services import credit_notes, invoices
+from core.context import SYSTEM
 from tests.billing.factories import RefundFactory, invoice_with_lines
 from tests.billing.steps import BASE
 from tests.factories import CustomerFactory, PaymentFactory
@@ -73,6 +76,7 @@ def test_outstanding_and_past_due_per_customer(api):
             "open_invoices": 2,
             "outstanding": "85.50",
             "past_due": "60.00",
+            "credited": "0.00",
         }
     ]
 
@@ -92,3 +96,41 @@ def test_report_past_due_command_lists_overdue_invoices_and_customers():
     assert overdue.number in out.getvalue()
     assert "Late Payer Ltd" in out.getvalue()
     assert out.getvalue().count("INV-") == 1
+
+
+def test_revenue_bills_invoices_less_credit_notes_and_voids_in_their_months(api):
+    last_month = _month_start(1)
+    credited = invoice_with_lines(amount=Decimal("200.00"), status=InvoiceStatus.OPEN)
+    voided = invoice_with_lines(amount=Decimal("80.00"), status=InvoiceStatus.OPEN)
+    Invoice.objects.filter(pk__in=[credited.pk, voided.pk]).update(finalized_at=last_month)
+    PaymentFactory(invoice=credited, amount=Decimal("50.00"))
+    credit_notes.credit_note_issue(
+        invoice=credited, amount=Decimal("30.00"), reason="Late", actor=None, context=SYSTEM
+    )
+    credit_notes.credit_note_issue(
+        invoice=voided, amount=Decimal("5.00"), reason="Late", actor=None, context=SYSTEM
+    )
+    invoices.invoice_void(invoice=voided, actor=None, context=SYSTEM)
+    invoice_with_lines(status=InvoiceStatus.DRAFT)  # a draft bills nothing
+
+    response = api.get(f"{BASE}/reports/revenue?months=2")
+
+    columns = ("invoiced", "credited", "voided", "billed", "received", "net")
+    assert [tuple(row[name] for name in columns) for row in response.json()] == [
+        ("280.00", "0.00", "0.00", "280.00", "0.00", "0.00"),
+        # The credit notes lower what was billed, not what was received; the void takes off
+        # what its invoice still asked for after its credit note.
+        ("0.00", "35.00", "75.00", "-110.00", "50.00", "50.00"),
+    ]
+
+
+def test_outstanding_totals_are_net_of_credit_notes():
+    invoice = invoice_with_lines(amount=Decimal("100.00"), status=InvoiceStatus.OPEN)
+    PaymentFactory(invoice=invoice, amount=Decimal("10.00"))
+    credit_notes.credit_note_issue(
+        invoice=invoice, amount=Decimal("25.00"), reason="Late", actor=None, context=SYSTEM
+    )
+
+    totals = selectors.outstanding_totals()
+
+    assert (totals.outstanding, totals.credited) == (Decimal("65.00"), Decimal("25.00"))
