@@ -275,6 +275,7 @@ REST_FRAMEWORK: dict[str, Any] = {
         "core.api.throttling.UserRateThrottle",
         "core.api.throttling.ScopedIPRateThrottle",
         "core.api.throttling.ScopedAccountRateThrottle",
+        "core.api.throttling.ScopedCallerRateThrottle",
     ],
     # "<scope>.ip" and "<scope>.account" serve views that set throttle_scope = "<scope>".
     "DEFAULT_THROTTLE_RATES": {
@@ -289,6 +290,9 @@ REST_FRAMEWORK: dict[str, Any] = {
         # A TOTP code is six digits; a few guesses a minute keep brute force out of reach.
         "two_factor.ip": "20/min",
         "two_factor.account": "5/min",
+        # Sharing a document by email resolves an address to an account (docs/security.md,
+        # "What an address reveals"): plenty for a person typing addresses, slow for a script.
+        "share_by_email.caller": "60/hour",
     },
     # Throttles find the client's address as the audit trail does (core/net.py, from
     # TRUSTED_PROXIES); DRF's own X-Forwarded-For handling stays off.

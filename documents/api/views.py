@@ -285,6 +285,8 @@ class ShareViewSet(_DocumentChildViewSet):
     lookup_url_kwarg = "user_id"
     lookup_value_regex = UUID_PATTERN
     ordering = ("-created_at",)
+    # Granting by email tells whether an address is a colleague's: counted per member.
+    throttle_scopes = {"create": "share_by_email"}
 
     def get_queryset(self) -> QuerySet[DocumentShare]:
         if _no_user(self):
