@@ -342,9 +342,7 @@ class UserAdmin(ServiceWritesAdminMixin, auth_admin.UserAdmin):
 
     def delete_queryset(self, request, queryset) -> None:
         # One call for the whole selection: the last-holder rule judges what is left after it.
-        users.user_delete(
-            users=list(queryset), actor=request.user, context=action_context(request)
-        )
+        users.user_delete(users=list(queryset), actor=request.user, context=action_context(request))
 
     def save_related(self, request, form, formsets, change) -> None:
         super().save_related(request, form, formsets, change)
@@ -440,9 +438,7 @@ class RoleAdmin(ServiceWritesAdminMixin, AuditColumnsMixin, admin.ModelAdmin):
 
     def delete_queryset(self, request, queryset) -> None:
         # One call for the whole selection: the last-holder rule judges what is left after it.
-        roles.role_delete(
-            roles=list(queryset), actor=request.user, context=action_context(request)
-        )
+        roles.role_delete(roles=list(queryset), actor=request.user, context=action_context(request))
 
     @admin.display(description="Users", ordering="user_total")
     def user_count(self, role: Role) -> int:

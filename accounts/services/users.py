@@ -212,7 +212,10 @@ def user_delete(*, users: Sequence[User], actor: User | None, context: ActionCon
             action=AuditAction.USER_DELETED,
             actor=actor,
             target=user,
-            before={"email": user.email, "roles": sorted(user.roles.values_list("name", flat=True))},
+            before={
+                "email": user.email,
+                "roles": sorted(user.roles.values_list("name", flat=True)),
+            },
             context=context,
         )
     try:

@@ -79,9 +79,7 @@ def test_the_last_holder_cannot_delete_their_own_account(client, only_admin):
     assert User.objects.filter(pk=only_admin.pk).exists()
 
 
-def test_a_bulk_account_delete_that_would_remove_every_holder_removes_nothing(
-    client, only_admin
-):
+def test_a_bulk_account_delete_that_would_remove_every_holder_removes_nothing(client, only_admin):
     other_admin = StaffUserFactory(roles=["admin"])
     bystander = UserFactory()
 
