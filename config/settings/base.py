@@ -260,7 +260,7 @@ REST_FRAMEWORK: dict[str, Any] = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["core.api.filters.FilterBackend"],
     "EXCEPTION_HANDLER": "core.api.problems.exception_handler",
     "DEFAULT_RENDERER_CLASSES": [
         "core.api.renderers.JSONRenderer",

@@ -6,9 +6,16 @@ Standard errors are added to each operation from what the schema already knows a
 - 400, 413, 415 when it takes a body; 400 also when it takes query parameters;
 - 401 and 403 unless anonymous callers are allowed;
 - 404 when its path names an object;
+- 406 always: an `Accept` that no renderer satisfies;
+- 412 and 428 when it takes an `If-Match` (a stale `ETag`; none sent);
 - 422 when it takes an `Idempotency-Key` (the key was used with another request);
 - 429 when throttles apply (all views, by default);
-- 503 always: while the database does not answer, every operation says so at once.
+- 503 always: while the database (or, for the scoped throttles, Redis) does not answer, every
+  operation says so at once.
+
+An undocumented method answers 405 with `Allow`; that is not an operation, so no operation
+lists it. A URI too long for the HTTP server (gunicorn: a request line over 4,094 bytes) is
+answered 414 by the server itself, before Atrium sees it (docs/security.md).
 
 Errors particular to an operation are declared on it::
 
@@ -30,6 +37,7 @@ DESCRIPTIONS = {
     401: "No valid credentials were sent.",
     403: "The credentials do not allow this action.",
     404: "No such object, or the caller may not see it.",
+    406: "No media type in `Accept` can be served; accept `application/json`.",
     409: "The request conflicts with the current state of the resource.",
     412: "The resource changed since the `ETag` sent in `If-Match`.",
     413: "The body is larger than the server accepts.",
@@ -58,6 +66,8 @@ HEADERS = {
 }
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+# A conditional write's header: the schema says 412 and 428 wherever an operation takes it.
+IF_MATCH = "If-Match"
 
 
 class ProblemFieldErrorSerializer(serializers.Serializer):
@@ -99,6 +109,14 @@ class AutoSchema(openapi.AutoSchema):
         operation = super().get_operation(*args, **kwargs)
         if operation is None:
             return None
+        for parameter in operation.get("parameters", []):
+            # DRF's fields and django-filter read an empty optional query parameter as absent.
+            if (
+                parameter["in"] == "query"
+                and not parameter.get("required")
+                and parameter.get("schema", {}).get("type") != "array"
+            ):
+                parameter["allowEmptyValue"] = True
         responses = operation["responses"]
         for status in self._standard_problems(operation):
             responses.setdefault(str(status), self._problem_response(status))
@@ -115,7 +133,11 @@ class AutoSchema(openapi.AutoSchema):
             statuses += [401, 403]
         if "{" in self.path:
             statuses.append(404)
-        if any(p["name"] == IDEMPOTENCY_HEADER for p in operation.get("parameters", [])):
+        statuses.append(406)
+        headers = {p["name"] for p in operation.get("parameters", []) if p["in"] == "header"}
+        if IF_MATCH in headers:
+            statuses += [412, 428]
+        if IDEMPOTENCY_HEADER in headers:
             statuses.append(422)
         if has_body:
             statuses += [413, 415]

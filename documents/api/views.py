@@ -37,6 +37,7 @@ IF_MATCH = OpenApiParameter(
     "If-Match",
     location=OpenApiParameter.HEADER,
     required=True,
+    pattern=r'^"[0-9]{1,9}"$',
     description='The `ETag` of the version you read, e.g. `"3"`.',
 )
 
