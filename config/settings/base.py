@@ -166,10 +166,14 @@ if env.bool("DATABASE_POOL", default=True):
             DATABASES[_alias]["OPTIONS"]["pool"] = {
                 "min_size": env.int("DATABASE_POOL_MIN", default=1),
                 "max_size": env.int("DATABASE_POOL_MAX", default=8),
-                # How long a request waits for a free connection: briefly, so an outage is a
+                # How long a request waits for a connection: briefly, so an outage is a
                 # prompt 503; a replica's reads are then retried on the primary
-                # (core/routing.py).
-                "timeout": env.float("DATABASE_POOL_TIMEOUT", default=2),
+                # (core/routing.py). A web process asks from fewer threads than the pool
+                # holds (a gunicorn sync worker, one; Django's sync thread and the stream's
+                # few under ASGI), so the wait only ever covers making a connection, which
+                # takes milliseconds; while the server refuses, psycopg's pool does not say
+                # so and the request waits this long (docs/operations.md).
+                "timeout": env.float("DATABASE_POOL_TIMEOUT", default=0.5),
             }
 DATABASE_ROUTERS = ["core.routing.PrimaryReplicaRouter"]
 # Tolerant reads leave the replica when it lags more than this many seconds; each process
