@@ -4,6 +4,7 @@ phases), then sequences of calls that follow the schema's links (the stateful ph
 create's answer feeds the id of a read, change or delete)."""
 
 import pytest
+from django.core.cache import cache
 from schemathesis.generation.stateful import run_state_machine_as_test
 
 from tests.accounts.conftest import session_token_for
@@ -21,6 +22,14 @@ pytestmark = [
     pytest.mark.schemathesis,
     pytest.mark.usefixtures(wsgi_keeps_test_connection.__name__),
 ]
+
+
+@pytest.fixture(autouse=True)
+def _throttle_counts_stay_here():
+    """The run signs in, registers and resets passwords many times from one address: those
+    counts must not throttle the tests that follow."""
+    yield
+    cache.clear()
 
 
 @pytest.fixture(params=["member", "staff"])
