@@ -3,7 +3,8 @@ every operation can produce, so no view has to repeat them.
 
 Standard errors are added to each operation from what the schema already knows about it:
 
-- 400, 413, 415 when it takes a body; 400 also when it takes query parameters;
+- 400, 413, 415 when it takes a body; 400 also when it takes query parameters, or a path
+  parameter that admits a NUL (free text, which PostgreSQL refuses: core/api/parsers.py);
 - 401 and 403 unless anonymous callers are allowed;
 - 404 when its path names an object;
 - 406 always: an `Accept` that no renderer satisfies;
@@ -22,6 +23,7 @@ Errors particular to an operation are declared on it::
     @extend_schema(responses={200: InvoiceSerializer, **problem_responses(409, 423)})
 """
 
+import re
 from typing import Any
 
 from drf_spectacular import openapi
@@ -102,6 +104,14 @@ def problem_responses(*statuses: int) -> dict[tuple[int, str], OpenApiResponse]:
     }
 
 
+def _admits_nul(schema: dict[str, Any]) -> bool:
+    """Whether a string parameter's schema lets a NUL through to the database."""
+    if schema.get("type") != "string" or "format" in schema:
+        return False
+    pattern = schema.get("pattern")
+    return pattern is None or re.search(pattern, "\x00") is not None
+
+
 class AutoSchema(openapi.AutoSchema):
     """drf-spectacular's schema generator plus the standard problem responses."""
 
@@ -126,7 +136,11 @@ class AutoSchema(openapi.AutoSchema):
         statuses = []
         has_body = self.method in BODY_METHODS and "requestBody" in operation
         has_query = any(p["in"] == "query" for p in operation.get("parameters", []))
-        if has_body or has_query:
+        free_path = any(
+            p["in"] == "path" and _admits_nul(p.get("schema", {}))
+            for p in operation.get("parameters", [])
+        )
+        if has_body or has_query or free_path:
             statuses.append(400)
         # get_auth lists {} among the requirements when anonymous callers are let in.
         if {} not in operation.get("security", []):
