@@ -337,6 +337,13 @@ class UserAdmin(ServiceWritesAdminMixin, auth_admin.UserAdmin):
             done="Two-factor authentication reset",
         )
 
+    def delete_model(self, request, obj) -> None:
+        self.delete_queryset(request, [obj])
+
+    def delete_queryset(self, request, queryset) -> None:
+        # One call for the whole selection: the last-holder rule judges what is left after it.
+        users.user_delete(users=list(queryset), actor=request.user, context=action_context(request))
+
     def save_related(self, request, form, formsets, change) -> None:
         super().save_related(request, form, formsets, change)
         if "assigned_roles" in form.changed_data:
@@ -427,11 +434,11 @@ class RoleAdmin(ServiceWritesAdminMixin, AuditColumnsMixin, admin.ModelAdmin):
             roles.role_rename(role=obj, name=obj.name, **acting)
 
     def delete_model(self, request, obj) -> None:
-        roles.role_delete(role=obj, actor=request.user, context=action_context(request))
+        self.delete_queryset(request, [obj])
 
     def delete_queryset(self, request, queryset) -> None:
-        for role in queryset:
-            self.delete_model(request, role)
+        # One call for the whole selection: the last-holder rule judges what is left after it.
+        roles.role_delete(roles=list(queryset), actor=request.user, context=action_context(request))
 
     @admin.display(description="Users", ordering="user_total")
     def user_count(self, role: Role) -> int:

@@ -107,6 +107,10 @@ class ServiceWritesAdminMixin(HideSaveWhenNothingEditableMixin):
             request, self._delete_view, request, object_id, extra_context
         )
 
+    def changelist_view(self, request, extra_context=None):
+        # Actions run here, delete_selected among them: a refusal is a message, not a 500.
+        return self._refusals_as_messages(request, super().changelist_view, request, extra_context)
+
     def _refusals_as_messages(self, request, view, *args) -> HttpResponse:
         try:
             return view(*args)

@@ -30,6 +30,7 @@ class AuditAction(models.TextChoices):
     RECOVERY_CODES_REGENERATED = "2fa.recovery_codes_regenerated"
     USER_CREATED = "user.created"
     USER_UPDATED = "user.updated"
+    USER_DELETED = "user.deleted"
     SHARE_GRANTED = "share.granted"
     SHARE_REVOKED = "share.revoked"
     INVOICE_FINALIZED = "invoice.finalized"

@@ -2,6 +2,7 @@
 
 import fnmatch
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -261,20 +262,30 @@ def role_rename(*, role: Role, name: str, actor: User | None, context: ActionCon
 
 
 @transaction.atomic(durable=True)
-def role_delete(*, role: Role, actor: User | None, context: ActionContext) -> None:
-    """Removes the role, and with it what it granted to each holder (recorded: who held it,
-    what it granted)."""
+def role_delete(*, roles: Sequence[Role], actor: User | None, context: ActionContext) -> None:
+    """Removes the roles, all or none, and with them what each granted to its holders
+    (recorded per role: who held it, what it granted). Refused when it would leave nobody
+    able to manage roles (``RoleManagementGuard``)."""
     _require_role_right(actor)
     require_grant_right(actor, "accounts.change_userrole")
-    role = Role.objects.select_for_update().get(pk=role.pk)
-    before = {
-        "name": role.name,
-        "permissions": sorted(role.permissions.values_list("name", flat=True)),
-        "users": list(
-            User.objects.filter(roles=role).order_by("email").values_list("email", flat=True)
-        ),
-    }
-    audit.record(
-        action=AuditAction.ROLE_DELETED, actor=actor, target=role, before=before, context=context
+    guard = RoleManagementGuard()
+    locked = list(
+        Role.objects.select_for_update().filter(pk__in=[role.pk for role in roles]).order_by("pk")
     )
-    role.delete()
+    for role in locked:
+        before = {
+            "name": role.name,
+            "permissions": sorted(role.permissions.values_list("name", flat=True)),
+            "users": list(
+                User.objects.filter(roles=role).order_by("email").values_list("email", flat=True)
+            ),
+        }
+        audit.record(
+            action=AuditAction.ROLE_DELETED,
+            actor=actor,
+            target=role,
+            before=before,
+            context=context,
+        )
+    Role.objects.filter(pk__in=[role.pk for role in locked]).delete()
+    guard.check()

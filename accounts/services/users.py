@@ -1,12 +1,15 @@
 """A person's account: registration and email verification, passwords, the public profile,
 and accounts staff make or look after."""
 
+from collections.abc import Sequence
+
 from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.auth.tokens import default_token_generator
 from django.core import signing
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
 from django.utils.http import urlsafe_base64_decode
 
 from accounts import selectors, tokens
@@ -17,7 +20,7 @@ from core import audit
 from core.context import ActionContext
 from core.db import save_changes
 from core.events import Audience, publish
-from core.exceptions import PermissionDenied
+from core.exceptions import Conflict, PermissionDenied
 from core.models import AuditAction
 
 from .credentials import revoke_api_keys, revoke_sessions
@@ -190,6 +193,39 @@ def user_set_status(
         context=context,
     )
     return user
+
+
+@transaction.atomic(durable=True)
+def user_delete(*, users: Sequence[User], actor: User | None, context: ActionContext) -> None:
+    """Staff action: removes the accounts, all or none. Refused when it would leave nobody
+    able to manage roles (``RoleManagementGuard``), and for an account whose authored rows
+    (messages, documents) must outlive it: deactivate that one instead."""
+    if actor is not None and not actor.has_perm("accounts.delete_user"):
+        raise PermissionDenied("You may not remove accounts.")
+    guard = RoleManagementGuard()
+    locked = list(
+        User.objects.select_for_update().filter(pk__in=[user.pk for user in users]).order_by("pk")
+    )
+    for user in locked:
+        require_may_change_account(actor, user)
+        audit.record(
+            action=AuditAction.USER_DELETED,
+            actor=actor,
+            target=user,
+            before={
+                "email": user.email,
+                "roles": sorted(user.roles.values_list("name", flat=True)),
+            },
+            context=context,
+        )
+    try:
+        User.objects.filter(pk__in=[user.pk for user in locked]).delete()
+    except ProtectedError as error:
+        raise Conflict(
+            "These accounts wrote rows that must be kept; deactivate them instead.",
+            code="account_has_history",
+        ) from error
+    guard.check()
 
 
 @transaction.atomic(durable=True)

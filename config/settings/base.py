@@ -166,10 +166,14 @@ if env.bool("DATABASE_POOL", default=True):
             DATABASES[_alias]["OPTIONS"]["pool"] = {
                 "min_size": env.int("DATABASE_POOL_MIN", default=1),
                 "max_size": env.int("DATABASE_POOL_MAX", default=8),
-                # How long a request waits for a free connection: briefly, so an outage is a
+                # How long a request waits for a connection: briefly, so an outage is a
                 # prompt 503; a replica's reads are then retried on the primary
-                # (core/routing.py).
-                "timeout": env.float("DATABASE_POOL_TIMEOUT", default=2),
+                # (core/routing.py). A web process asks from fewer threads than the pool
+                # holds (a gunicorn sync worker, one; Django's sync thread and the stream's
+                # few under ASGI), so the wait only ever covers making a connection, which
+                # takes milliseconds; while the server refuses, psycopg's pool does not say
+                # so and the request waits this long (docs/operations.md).
+                "timeout": env.float("DATABASE_POOL_TIMEOUT", default=0.5),
             }
 DATABASE_ROUTERS = ["core.routing.PrimaryReplicaRouter"]
 # Tolerant reads leave the replica when it lags more than this many seconds; each process
@@ -260,7 +264,7 @@ REST_FRAMEWORK: dict[str, Any] = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["core.api.filters.FilterBackend"],
     "EXCEPTION_HANDLER": "core.api.problems.exception_handler",
     "DEFAULT_RENDERER_CLASSES": [
         "core.api.renderers.JSONRenderer",
@@ -275,6 +279,7 @@ REST_FRAMEWORK: dict[str, Any] = {
         "core.api.throttling.UserRateThrottle",
         "core.api.throttling.ScopedIPRateThrottle",
         "core.api.throttling.ScopedAccountRateThrottle",
+        "core.api.throttling.ScopedCallerRateThrottle",
     ],
     # "<scope>.ip" and "<scope>.account" serve views that set throttle_scope = "<scope>".
     "DEFAULT_THROTTLE_RATES": {
@@ -289,6 +294,9 @@ REST_FRAMEWORK: dict[str, Any] = {
         # A TOTP code is six digits; a few guesses a minute keep brute force out of reach.
         "two_factor.ip": "20/min",
         "two_factor.account": "5/min",
+        # Sharing a document by email resolves an address to an account (docs/security.md,
+        # "What an address reveals"): plenty for a person typing addresses, slow for a script.
+        "share_by_email.caller": "60/hour",
     },
     # Throttles find the client's address as the audit trail does (core/net.py, from
     # TRUSTED_PROXIES); DRF's own X-Forwarded-For handling stays off.

@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from rest_framework.views import APIView
 
 
+PAGE_SIZE_MESSAGE = "Must be a whole number from 1."
+
+
 class CursorPagination(pagination.CursorPagination):
     """Pages of ``page_size`` rows (``?page_size=`` up to 200), newest first, linked by
     opaque ``next``/``previous`` cursors. It never counts rows and never uses OFFSET.
@@ -92,7 +95,33 @@ class CursorPagination(pagination.CursorPagination):
         )
         return self.page
 
+    def get_page_size(self, request: Request) -> int:
+        """``?page_size=``: a whole number from 1, more than ``max_page_size`` giving that
+        many; anything else is a 400 naming it (DRF's own quietly falls back to the default).
+        """
+        value = request.query_params.get(self.page_size_query_param)
+        if not value:
+            return self.page_size
+        try:
+            return pagination._positive_int(value, strict=True, cutoff=self.max_page_size)
+        except ValueError:
+            raise ValidationError({self.page_size_query_param: [PAGE_SIZE_MESSAGE]}) from None
+
+    def get_schema_operation_parameters(self, view: APIView) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"]["minimum"] = 1
+                parameter["description"] = (
+                    f"Rows per page, {self.page_size} if not given; at most {self.max_page_size}."
+                )
+        return parameters
+
     def decode_cursor(self, request: Request) -> pagination.Cursor | None:
+        # An empty cursor is no cursor, as an empty value is for every optional query
+        # parameter (the schema says so: core.api.schema).
+        if not request.query_params.get(self.cursor_query_param):
+            return None
         try:
             return super().decode_cursor(request)
         except NotFound as exc:

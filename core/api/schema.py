@@ -3,18 +3,27 @@ every operation can produce, so no view has to repeat them.
 
 Standard errors are added to each operation from what the schema already knows about it:
 
-- 400, 413, 415 when it takes a body; 400 also when it takes query parameters;
+- 400, 413, 415 when it takes a body; 400 also when it takes query parameters, or a path
+  parameter that admits a NUL (free text, which PostgreSQL refuses: core/api/parsers.py);
 - 401 and 403 unless anonymous callers are allowed;
 - 404 when its path names an object;
+- 406 always: an `Accept` that no renderer satisfies;
+- 412 and 428 when it takes an `If-Match` (a stale `ETag`; none sent);
 - 422 when it takes an `Idempotency-Key` (the key was used with another request);
 - 429 when throttles apply (all views, by default);
-- 503 always: while the database does not answer, every operation says so at once.
+- 503 always: while the database (or, for the scoped throttles, Redis) does not answer, every
+  operation says so at once.
+
+An undocumented method answers 405 with `Allow`; that is not an operation, so no operation
+lists it. A URI too long for the HTTP server (gunicorn: a request line over 4,094 bytes) is
+answered 414 by the server itself, before Atrium sees it (docs/security.md).
 
 Errors particular to an operation are declared on it::
 
     @extend_schema(responses={200: InvoiceSerializer, **problem_responses(409, 423)})
 """
 
+import re
 from typing import Any
 
 from drf_spectacular import openapi
@@ -30,6 +39,7 @@ DESCRIPTIONS = {
     401: "No valid credentials were sent.",
     403: "The credentials do not allow this action.",
     404: "No such object, or the caller may not see it.",
+    406: "No media type in `Accept` can be served; accept `application/json`.",
     409: "The request conflicts with the current state of the resource.",
     412: "The resource changed since the `ETag` sent in `If-Match`.",
     413: "The body is larger than the server accepts.",
@@ -58,6 +68,8 @@ HEADERS = {
 }
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+# A conditional write's header: the schema says 412 and 428 wherever an operation takes it.
+IF_MATCH = "If-Match"
 
 
 class ProblemFieldErrorSerializer(serializers.Serializer):
@@ -92,6 +104,14 @@ def problem_responses(*statuses: int) -> dict[tuple[int, str], OpenApiResponse]:
     }
 
 
+def _admits_nul(schema: dict[str, Any]) -> bool:
+    """Whether a string parameter's schema lets a NUL through to the database."""
+    if schema.get("type") != "string" or "format" in schema:
+        return False
+    pattern = schema.get("pattern")
+    return pattern is None or re.search(pattern, "\x00") is not None
+
+
 class AutoSchema(openapi.AutoSchema):
     """drf-spectacular's schema generator plus the standard problem responses."""
 
@@ -99,6 +119,14 @@ class AutoSchema(openapi.AutoSchema):
         operation = super().get_operation(*args, **kwargs)
         if operation is None:
             return None
+        for parameter in operation.get("parameters", []):
+            # DRF's fields and django-filter read an empty optional query parameter as absent.
+            if (
+                parameter["in"] == "query"
+                and not parameter.get("required")
+                and parameter.get("schema", {}).get("type") != "array"
+            ):
+                parameter["allowEmptyValue"] = True
         responses = operation["responses"]
         for status in self._standard_problems(operation):
             responses.setdefault(str(status), self._problem_response(status))
@@ -108,14 +136,22 @@ class AutoSchema(openapi.AutoSchema):
         statuses = []
         has_body = self.method in BODY_METHODS and "requestBody" in operation
         has_query = any(p["in"] == "query" for p in operation.get("parameters", []))
-        if has_body or has_query:
+        free_path = any(
+            p["in"] == "path" and _admits_nul(p.get("schema", {}))
+            for p in operation.get("parameters", [])
+        )
+        if has_body or has_query or free_path:
             statuses.append(400)
         # get_auth lists {} among the requirements when anonymous callers are let in.
         if {} not in operation.get("security", []):
             statuses += [401, 403]
         if "{" in self.path:
             statuses.append(404)
-        if any(p["name"] == IDEMPOTENCY_HEADER for p in operation.get("parameters", [])):
+        statuses.append(406)
+        headers = {p["name"] for p in operation.get("parameters", []) if p["in"] == "header"}
+        if IF_MATCH in headers:
+            statuses += [412, 428]
+        if IDEMPOTENCY_HEADER in headers:
             statuses.append(422)
         if has_body:
             statuses += [413, 415]

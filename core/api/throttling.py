@@ -1,14 +1,18 @@
 """Request throttles, counted in Django's default cache so every process shares them.
 
-All four classes are in ``DEFAULT_THROTTLE_CLASSES``:
+All five classes are in ``DEFAULT_THROTTLE_CLASSES``:
 
 - ``AnonRateThrottle`` / ``UserRateThrottle``: the moderate ``anon`` and ``user`` rates that
   apply to every endpoint.
 - ``ScopedIPRateThrottle`` / ``ScopedAccountRateThrottle``: the strict limits of sensitive
   endpoints. They do nothing unless the view declares ``throttle_scope`` (``"login"``,
-  ``"register"``, ``"password_reset"``, ``"two_factor"``); the scope then needs two rates,
-  ``"<scope>.ip"`` and ``"<scope>.account"``. Counting per IP slows one client trying many
-  accounts; counting per account slows many clients trying one.
+  ``"register"``, ``"password_reset"``, ``"two_factor"``), or ``throttle_scopes`` mapping
+  some of its actions to a scope; the scope then needs two rates, ``"<scope>.ip"`` and
+  ``"<scope>.account"``. Counting per IP slows one client trying many accounts; counting per
+  account slows many clients trying one.
+- ``ScopedCallerRateThrottle``: the ``"<scope>.caller"`` rate, for a signed-in caller looking
+  accounts up by the ``email`` of the body (``"share_by_email"``): there the caller is the
+  one who could try many addresses, and counting per address would not slow them.
 
 Each throttle is a fixed-window counter, created with its expiry and incremented atomically.
 DRF's own throttles keep a list of timestamps and write it back after reading it, which costs
@@ -201,7 +205,8 @@ class _ScopedThrottle(_WindowThrottle):
     fails_closed = True
 
     def get_scope(self, view: APIView) -> str | None:
-        view_scope = getattr(view, "throttle_scope", None)
+        view_scope = getattr(view, "throttle_scopes", {}).get(getattr(view, "action", None))
+        view_scope = view_scope or getattr(view, "throttle_scope", None)
         return f"{view_scope}.{self.dimension}" if view_scope else None
 
 
@@ -236,6 +241,22 @@ class ScopedAccountRateThrottle(_ScopedThrottle):
             return f"email:{email}"
         if request.user and request.user.is_authenticated:
             return f"user:{request.user.pk}"
+        return None
+
+
+class ScopedCallerRateThrottle(_ScopedThrottle):
+    """Counts a scope per signed-in caller, for requests that name an account by ``email``:
+    one member resolving many addresses to accounts. Requests naming nobody by address (a
+    share by user id) are not counted."""
+
+    dimension = "caller"
+    # What an address reveals here the member directory shows anyway (docs/security.md): the
+    # limit slows bulk probing and is not worth closing sharing for while Redis is away.
+    fails_closed = False
+
+    def get_identity(self, request: Request, view: APIView) -> str | None:
+        if request.user and request.user.is_authenticated and _body_email(request.data):
+            return str(request.user.pk)
         return None
 
 

@@ -37,6 +37,7 @@ IF_MATCH = OpenApiParameter(
     "If-Match",
     location=OpenApiParameter.HEADER,
     required=True,
+    pattern=r'^"[0-9]{1,9}"$',
     description='The `ETag` of the version you read, e.g. `"3"`.',
 )
 
@@ -285,6 +286,8 @@ class ShareViewSet(_DocumentChildViewSet):
     lookup_url_kwarg = "user_id"
     lookup_value_regex = UUID_PATTERN
     ordering = ("-created_at",)
+    # Granting by email tells whether an address is a colleague's: counted per member.
+    throttle_scopes = {"create": "share_by_email"}
 
     def get_queryset(self) -> QuerySet[DocumentShare]:
         if _no_user(self):

@@ -505,6 +505,36 @@ def test_a_tampered_cursor_is_a_400_naming_the_cursor(api, db, cursor):
     assert problem_of(response)["errors"][0]["field"] == "cursor"
 
 
+@pytest.mark.parametrize("page_size", ["0", "-3", "2.5", "ten"])
+def test_a_page_size_that_is_not_a_whole_number_from_1_is_a_400_naming_it(api, db, page_size):
+    response = api.get(f"{BASE}/customers/?page_size={page_size}")
+
+    assert response.status_code == 400
+    assert problem_of(response)["errors"][0]["field"] == "page_size"
+
+
+def test_an_empty_cursor_or_page_size_means_the_first_page_of_the_default_size(api, db):
+    CustomerFactory.create_batch(3)
+
+    response = api.get(f"{BASE}/customers/?cursor=&page_size=")
+
+    assert response.status_code == 200
+    assert len(response.json()["results"]) == 3
+
+
+@pytest.mark.parametrize("spelling", ["yes", "1", "null"])
+def test_a_boolean_filter_refuses_a_spelling_it_would_have_ignored(synced_roles, spelling):
+    api = APIClient()
+    manager = UserFactory(roles=["billing_manager"])
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {session_token_for(manager)}")
+
+    refused = api.get(f"/api/v1/billing/products?active={spelling}")
+
+    assert refused.status_code == 400
+    assert problem_of(refused)["errors"][0]["field"] == "active"
+    assert api.get("/api/v1/billing/products?active=false").status_code == 200
+
+
 # Schema and docs
 
 
@@ -560,6 +590,30 @@ def test_the_schema_documents_authentication_errors(schema):
 
     assert {"401", "403"} <= responses.keys()
     assert "WWW-Authenticate" in responses["401"]["headers"]
+
+
+def test_the_schema_documents_negotiation_everywhere_and_empty_optional_parameters(schema):
+    for methods in schema["paths"].values():
+        for operation in methods.values():
+            assert operation["responses"]["406"]["content"].keys() == {PROBLEM}
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "query" and not parameter.get("required"):
+                    assert parameter["allowEmptyValue"] is True
+    page_size = next(
+        p
+        for p in schema["paths"][f"{BASE}/customers/"]["get"]["parameters"]
+        if p["name"] == "page_size"
+    )
+    assert page_size["schema"]["minimum"] == 1
+
+
+def test_the_schema_documents_conditional_writes_where_they_take_if_match():
+    schema = SchemaGenerator().get_schema(public=True)
+    update = schema["paths"]["/api/v1/documents/{document_id}"]["put"]
+
+    assert {"412", "428"} <= update["responses"].keys()
+    if_match = next(p for p in update["parameters"] if p["name"] == "If-Match")
+    assert if_match["schema"]["pattern"] == '^"[0-9]{1,9}"$'
 
 
 def test_the_schema_documents_404_for_object_paths_and_declared_problems(schema):

@@ -2,6 +2,7 @@
 every reader that takes it to the database: query serializers, filters, plain reads."""
 
 import pytest
+from drf_spectacular.generators import SchemaGenerator
 
 from tests.chat.conftest import client_for, member_user
 from tests.factories import ConversationFactory, MessageFactory, ParticipantFactory
@@ -41,3 +42,12 @@ def test_a_nul_in_a_path_parameter_is_a_400_naming_it(member):
 
     assert response.status_code == 400, response.content
     assert [error["field"] for error in response.json()["errors"]] == ["emoji"]
+
+
+def test_the_schema_says_so_where_a_path_parameter_is_free_text():
+    schema = SchemaGenerator().get_schema(public=True)
+    reactions = "/api/v1/conversations/{conversation_pk}/messages/{id}/reactions/{emoji}"
+
+    assert "400" in schema["paths"][reactions]["delete"]["responses"]
+    # A UUID or a number never reaches the database with a NUL: the route does not match.
+    assert "400" not in schema["paths"]["/api/v1/documents/{document_id}"]["get"]["responses"]
