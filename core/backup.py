@@ -397,8 +397,7 @@ def scratch_database(conninfo: Mapping[str, Any], purpose: str) -> Iterator[dict
     """A new empty database beside ``conninfo``'s, on the same server and role, named
     ``<database>_<purpose>_<random>``; dropped afterwards whatever happened, unless it was
     renamed meanwhile (``replace_database``)."""
-    name = f"{conninfo['dbname'][:40]}_{purpose}_{secrets.token_hex(4)}"
-    scratch = {**conninfo, "dbname": name}
+    scratch = {**conninfo, "dbname": f"{conninfo['dbname'][:40]}_{purpose}_{secrets.token_hex(4)}"}
     maintenance = _maintenance(conninfo)
     name = sql.Identifier(scratch["dbname"])
     with psycopg.connect(**maintenance, connect_timeout=5, autocommit=True) as server:

@@ -134,9 +134,9 @@ def test_restore_refuses_a_target_that_holds_tables_unless_forced(tmp_path, repl
     # The target is now the backup, whole; what it held before is kept under another name.
     [kept] = _databases(f"{replaced_target}_replaced_%")
     assert f'kept as "{kept}"' in output
-    assert _rows(replaced_target, "roles") == json.loads(manifest_path.read_text())["tables"][
-        "roles"
-    ]
+    assert (
+        _rows(replaced_target, "roles") == json.loads(manifest_path.read_text())["tables"]["roles"]
+    )
     assert _tables(replaced_target) == _tables(kept) - 1
     assert _rows(kept, "local_notes") == 1
     assert _databases(f"{replaced_target}_restore_%") == []
@@ -186,9 +186,11 @@ def test_a_forced_restore_is_refused_while_someone_uses_the_target(tmp_path, rep
     _restore(manifest_path, target)
     _add_local_table(replaced_target)
 
-    with psycopg.connect(target + "?application_name=atrium-worker"):
-        with pytest.raises(CommandError, match=r"1 other session\(s\).*\(atrium-worker\)"):
-            _restore(manifest_path, target, "--force")
+    with (
+        psycopg.connect(target + "?application_name=atrium-worker"),
+        pytest.raises(CommandError, match=r"1 other session\(s\).*\(atrium-worker\)"),
+    ):
+        _restore(manifest_path, target, "--force")
 
     assert _rows(replaced_target, "local_notes") == 1
     assert _databases(f"{replaced_target}_restore_%") == []
