@@ -48,7 +48,8 @@ INSERT INTO audit_events
 SELECT gen_random_uuid(),
        now() - ((%(total)s - s) * %(spacing)s) * interval '1 second',
        NULL, (%(actions)s::text[])[1 + s %% cardinality(%(actions)s::text[])],
-       'accounts.user', s::text, NULL, NULL, '192.0.2.1', 'scale'
+       'accounts.user', md5('audit-target' || s)::uuid::text, NULL, NULL, '192.0.2.1',
+       'scale'
   FROM generate_series(%(first)s, %(last)s) AS s
 """
 _EVENTS_SQL = """
