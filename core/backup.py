@@ -24,6 +24,7 @@ import shutil
 import struct
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -39,6 +40,8 @@ from django.core.management.base import CommandError
 from psycopg import sql
 
 MANIFEST_FORMAT = 1
+# Tries at dropping a scratch database whose sessions are slow to end (about a minute).
+_DROP_ATTEMPTS = 8
 # libpq's connection keywords and the environment variables its tools read them from: the
 # password never appears on a command line (visible to every user in ps).
 _LIBPQ_ENVIRONMENT = {
@@ -406,7 +409,16 @@ def scratch_database(conninfo: Mapping[str, Any], purpose: str) -> Iterator[dict
         yield scratch
     finally:
         with psycopg.connect(**maintenance, connect_timeout=5, autocommit=True) as server:
-            server.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+            # FORCE waits 5 s for the sessions it ends; one busy building an index (a killed
+            # pg_restore's) may take longer to notice, so it is asked again.
+            for attempt in range(_DROP_ATTEMPTS):
+                try:
+                    server.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+                    break
+                except psycopg.errors.ObjectInUse:
+                    if attempt == _DROP_ATTEMPTS - 1:
+                        raise
+                    time.sleep(2)
 
 
 def other_sessions(conninfo: Mapping[str, Any]) -> list[str]:
