@@ -4,7 +4,9 @@ and bench/bench_changelists.py (1 million sessions by default).
 PostgreSQL generates every row (``INSERT ... SELECT`` over ``generate_series``, in batches of
 their own transaction) for users the database already holds, spread by row number; tokens are
 ``sha256`` of the row number (no usable session: nobody knows a preimage). Sessions start over
-the past year and expire 30 days later. ``VACUUM ANALYZE`` ends the load. Its SQL stays here:
+the past year and expire 30 days later. The table's secondary indexes and foreign keys are
+dropped for the load and built again after it (``core.scale.indexes_deferred``); ``VACUUM
+ANALYZE`` ends the load. Its SQL stays here:
 it is a loader's, not what requests send (accounts/sql.py).
 """
 
@@ -14,6 +16,8 @@ import time
 from collections.abc import Callable
 
 from django.db import connection, transaction
+
+from core.scale import indexes_deferred, pending_refusal
 
 BATCH = 100_000
 
@@ -42,19 +46,24 @@ def sessions_scale_load(
     how many rows were written. A second load adds no rows (the ids repeat)."""
     started = time.monotonic()
     written = 0
+    if reason := pending_refusal():
+        raise ValueError(reason)
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM users")
         users = cursor.fetchone()[0]
         if not users:
             raise ValueError("Sessions need users: load some first (seed_chat_scale).")
         cursor.execute(_NUMBER_USERS_SQL)
-        for first in range(0, sessions, BATCH):
-            last = min(first + BATCH, sessions) - 1
-            with transaction.atomic(durable=True):
-                cursor.execute("SET LOCAL synchronous_commit = off")
-                cursor.execute(_SESSIONS_SQL, {"first": first, "last": last, "users": users})
-                written += cursor.rowcount
-            progress(f"  sessions {last + 1:,}/{sessions:,} ({time.monotonic() - started:.0f}s)")
+        with indexes_deferred(["sessions"], progress):
+            for first in range(0, sessions, BATCH):
+                last = min(first + BATCH, sessions) - 1
+                with transaction.atomic(durable=True):
+                    cursor.execute("SET LOCAL synchronous_commit = off")
+                    cursor.execute(_SESSIONS_SQL, {"first": first, "last": last, "users": users})
+                    written += cursor.rowcount
+                progress(
+                    f"  sessions {last + 1:,}/{sessions:,} ({time.monotonic() - started:.0f}s)"
+                )
         cursor.execute("DROP TABLE scale_session_users")
         cursor.execute("VACUUM ANALYZE sessions")
     return written

@@ -8,10 +8,8 @@ How it is fast:
   the wire and both cores work; the vocabulary the texts are drawn from is sent once with
   ``COPY``.
 - The messages table's indexes and foreign keys (and the foreign keys that point at it) are
-  dropped for the load and built again afterwards from their saved definitions, each in one
-  sort rather than ten million random insertions. The definitions are also kept in the table
-  ``chat_scale_pending_ddl`` until they are restored, so an interrupted load is repaired by the
-  next run (or ``--repair``).
+  dropped for the load and built again afterwards (``core.scale.indexes_deferred``, shared by
+  every loader of a large table; an interrupted load is repaired by ``--repair``).
 - ``synchronous_commit`` is off for the loading sessions and ``maintenance_work_mem`` is raised
   for the index builds; ``VACUUM ANALYZE`` ends the load so the planner knows the new sizes and
   the first readers do not pay for setting hint bits.
@@ -25,8 +23,7 @@ participants have read all but the last few messages of each conversation.
 Around the services on purpose: ten million rows through message_post would take days, and
 nobody is told of a benchmark's data (no announcements). Its SQL stays here rather than in
 chat/sql.py, which holds what requests and the benchmark floor send; this is a loader's, run
-by ``seed_chat_scale`` only, and its one transaction (dropping the indexes together with the
-record of what to rebuild) is psycopg's on its own connection.
+by ``seed_chat_scale`` only.
 """
 
 from __future__ import annotations
@@ -36,18 +33,16 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import psycopg
 
-from core.postgres import direct_conninfo
+from core.scale import indexes_deferred, loading_session, pending_refusal
 
 BUSY_CONVERSATIONS = 10
 BUSY_PARTICIPANTS = 50
 EMAIL_DOMAIN = "scale.invalid"
 PHRASES = 50_000
-PENDING_DDL_TABLE = "chat_scale_pending_ddl"
 # Primes used to give each conversation distinct participants without a lookup.
 _USER_STRIDE, _CONVERSATION_STRIDE = 104_729, 7_919
 
@@ -90,116 +85,15 @@ class ScalePlan:
 Progress = Callable[[str], None]
 
 
-@contextmanager
-def _session() -> Iterator[psycopg.Connection]:
-    with psycopg.connect(direct_conninfo(), autocommit=True) as db:
-        db.execute("SET synchronous_commit = off")
-        db.execute("SET maintenance_work_mem = '1GB'")
-        db.execute("SET max_parallel_maintenance_workers = 2")
-        yield db
-
-
 def _timed(report: Progress, label: str, work: Callable[[], object]) -> None:
     started = time.monotonic()
     work()
     report(f"{label} ({time.monotonic() - started:.1f}s)")
 
 
-# --- what the messages table carries, dropped and restored around the load ------------------
-
-_DDL_SQL = f"""
-    CREATE TABLE IF NOT EXISTS {PENDING_DDL_TABLE} (
-        position int PRIMARY KEY, drop_sql text NOT NULL, create_sql text NOT NULL
-    )
-"""
-
-# Foreign keys on messages and those referencing it; then its unique constraints, then its
-# plain indexes. The primary key stays: dropping it would mean dropping every reference too,
-# and a B-tree on a random UUID grows well enough in batches.
-_OBJECTS_SQL = """
-    SELECT format('ALTER TABLE %s DROP CONSTRAINT %I', c.conrelid::regclass, c.conname),
-           format('ALTER TABLE %s ADD CONSTRAINT %I %s', c.conrelid::regclass, c.conname,
-                  pg_get_constraintdef(c.oid)),
-           1 AS stage
-    FROM pg_constraint c
-    WHERE c.contype = 'f' AND (c.conrelid = 'messages'::regclass
-                               OR c.confrelid = 'messages'::regclass)
-    UNION ALL
-    SELECT format('ALTER TABLE messages DROP CONSTRAINT %I', c.conname),
-           format('ALTER TABLE messages ADD CONSTRAINT %I %s', c.conname,
-                  pg_get_constraintdef(c.oid)),
-           2
-    FROM pg_constraint c
-    WHERE c.conrelid = 'messages'::regclass AND c.contype = 'u'
-    UNION ALL
-    SELECT format('DROP INDEX %I', i.relname), pg_get_indexdef(i.oid), 3
-    FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
-    WHERE x.indrelid = 'messages'::regclass AND NOT x.indisprimary
-      AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.oid)
-    ORDER BY 3
-"""
-
-
-_PENDING_REFUSAL = "A previous load left indexes to restore; run with --repair first."
-
-
 def refusal() -> str | None:
     """Why ``load`` would refuse to start now, or None; a dry run asks the same question."""
-    # The loader's own connection: straight to PostgreSQL, as ``load`` connects.
-    with psycopg.connect(direct_conninfo(), autocommit=True) as db:
-        exists = db.execute("SELECT to_regclass(%s) IS NOT NULL", [PENDING_DDL_TABLE]).fetchone()
-        if not (exists and exists[0]):
-            return None
-        pending = db.execute(f"SELECT EXISTS (SELECT 1 FROM {PENDING_DDL_TABLE})").fetchone()
-        return _PENDING_REFUSAL if pending and pending[0] else None
-
-
-def _drop_for_load(db: psycopg.Connection, report: Progress) -> None:
-    db.execute(_DDL_SQL)
-    [(pending,)] = db.execute(f"SELECT count(*) FROM {PENDING_DDL_TABLE}").fetchall()
-    if pending:
-        raise RuntimeError(_PENDING_REFUSAL)
-    objects = db.execute(_OBJECTS_SQL).fetchall()
-    with db.transaction():
-        for position, (drop_sql, create_sql, _) in enumerate(objects):
-            db.execute(
-                f"INSERT INTO {PENDING_DDL_TABLE} VALUES (%s, %s, %s)",
-                [position, drop_sql, create_sql],
-            )
-        for drop_sql, _, _ in objects:
-            db.execute(drop_sql)
-    report(f"dropped {len(objects)} indexes and constraints of messages for the load")
-
-
-def restore_indexes(report: Progress) -> None:
-    """Builds what ``_drop_for_load`` dropped: unique constraints and indexes first (two at a
-    time), then the foreign keys, which need them."""
-    with _session() as db:
-        db.execute(_DDL_SQL)
-        pending = db.execute(
-            f"SELECT position, create_sql FROM {PENDING_DDL_TABLE} ORDER BY position"
-        ).fetchall()
-    if not pending:
-        return
-    foreign_keys = [row for row in pending if "FOREIGN KEY" in row[1]]
-    others = [row for row in pending if "FOREIGN KEY" not in row[1]]
-
-    def build(row: tuple[int, str]) -> None:
-        position, create_sql = row
-        with _session() as db:
-            started = time.monotonic()
-            db.execute(create_sql)
-            db.execute(f"DELETE FROM {PENDING_DDL_TABLE} WHERE position = %s", [position])
-            report(f"  built in {time.monotonic() - started:.1f}s: {create_sql[:110]}")
-
-    # The GIN index is the slowest build; start it first so the B-trees share the other core.
-    others.sort(key=lambda row: "gin" not in row[1].lower())
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        list(pool.map(build, others))
-    for row in foreign_keys:
-        build(row)
-    with _session() as db:
-        db.execute(f"DROP TABLE {PENDING_DDL_TABLE}")
+    return pending_refusal()
 
 
 # --- the rows -------------------------------------------------------------------------------
@@ -336,7 +230,7 @@ def _load_messages(plan: ScalePlan, report: Progress) -> None:
     def load(batch: tuple[int, int]) -> None:
         nonlocal done
         lo, hi = batch
-        with _session() as db:
+        with loading_session() as db:
             db.execute("SELECT setseed(%s)", [((plan.seed * 7919 + lo) % 10_007) / 10_007])
             db.execute(
                 _MESSAGES_SQL,
@@ -438,14 +332,13 @@ def _finish(db: psycopg.Connection, plan: ScalePlan, report: Progress) -> None:
 def load(plan: ScalePlan, report: Progress = print) -> None:
     """Loads the data set described by ``plan`` into the database Django is configured for."""
     started = time.monotonic()
-    with _session() as db:
+    if reason := refusal():
+        raise RuntimeError(reason)
+    with loading_session() as db:
         _timed(report, "users, conversations, participants", lambda: _prepare(db, plan, report))
-        _drop_for_load(db, report)
-    try:
+    with indexes_deferred(["messages"], report):
         _timed(report, "messages", lambda: _load_messages(plan, report))
-    finally:
-        _timed(report, "indexes and constraints rebuilt", lambda: restore_indexes(report))
-    with _session() as db:
+    with loading_session() as db:
         _finish(db, plan, report)
         _timed(
             report,

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from accounts.scale import sessions_scale_load
 from billing import scale as billing_scale
 from chat import scale as chat_scale
-from core.scale import audit_scale_load
+from core.scale import audit_scale_load, pending_refusal
 from documents import scale as documents_scale
 
 Progress = Callable[[str], None]
@@ -70,7 +70,7 @@ def scale_steps(n: int) -> list[ScaleStep]:
         ScaleStep(
             "accounts",
             f"{1_000 * n:,} API sessions",
-            _never_refused,
+            pending_refusal,
             lambda progress: sessions_scale_load(sessions=1_000 * n, progress=progress),
         ),
         ScaleStep(

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.apps import apps
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html, format_html_join
@@ -54,7 +55,8 @@ def attach_targets(events: Iterable[AuditEvent]) -> None:
             # Joined with what their names read (a draft invoice names its customer).
             rows = _manager(model).select_related().filter(pk__in=list(ids))
             found.update({(target_type, str(row.pk)): row for row in rows})
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, ValidationError):
+            # A target id its model cannot read (a bad UUID): shown by type and id alone.
             continue
     for event in events:
         event.target_object = found.get((event.target_type, event.target_id))  # type: ignore[attr-defined]

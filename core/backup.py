@@ -24,9 +24,11 @@ import shutil
 import struct
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -38,6 +40,8 @@ from django.core.management.base import CommandError
 from psycopg import sql
 
 MANIFEST_FORMAT = 1
+# Tries at dropping a scratch database whose sessions are slow to end (about a minute).
+_DROP_ATTEMPTS = 8
 # libpq's connection keywords and the environment variables its tools read them from: the
 # password never appears on a command line (visible to every user in ps).
 _LIBPQ_ENVIRONMENT = {
@@ -324,23 +328,16 @@ def dump(
 
 
 def restore_archive(
-    backup: Backup, manifest: Mapping[str, Any], conninfo: Mapping[str, Any], *, clean: bool
+    backup: Backup, manifest: Mapping[str, Any], conninfo: Mapping[str, Any]
 ) -> None:
-    """pg_restore of the backup into ``conninfo``'s database, in one transaction: a failure
-    leaves the target as it was. With ``clean``, what the backup holds replaces what the
-    target has of it: its tables are dropped first, in a transaction of their own, then
-    pg_restore --clean drops the rest (functions, sequences) in the restore's."""
-    if clean:
-        # pg_restore --clean alone cannot drop a partitioned table's partitions (it drops their
-        # inherited keys first, which PostgreSQL refuses); with the tables gone it skips them.
-        _drop_tables(conninfo, list(manifest["tables"]))
+    """pg_restore of the backup into ``conninfo``'s database (an empty one), in one
+    transaction: a failure leaves it as it was."""
     arguments = [
         # Roles and grants are the source server's; the target's role owns what it restores.
         "--no-owner",
         "--no-privileges",
         "--single-transaction",
         "--exit-on-error",
-        *(["--clean", "--if-exists"] if clean else []),
         f"--dbname={conninfo['dbname']}",
     ]
     if not manifest.get("encryption"):
@@ -350,17 +347,6 @@ def restore_archive(
     with backup.archive_path.open("rb") as source:
         # Read from stdin, the plain archive never written down.
         piped_client("pg_restore", arguments, conninfo, feed=lambda into: unseal(source, into, key))
-
-
-def _drop_tables(conninfo: Mapping[str, Any], names: list[str]) -> None:
-    tables = [
-        sql.Identifier(*name.split(".")) if "." in name else sql.Identifier("public", name)
-        for name in names
-    ]
-    with psycopg.connect(**conninfo, connect_timeout=5) as target:
-        target.execute(
-            sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(sql.SQL(", ").join(tables))
-        )
 
 
 @dataclass(frozen=True)
@@ -389,12 +375,33 @@ def check_counts(conninfo: Mapping[str, Any], manifest: Mapping[str, Any]) -> Co
         return CountCheck(expected=dict(manifest["tables"]), restored=table_rows(connection))
 
 
+def restore_and_count(
+    backup: Backup,
+    manifest: Mapping[str, Any],
+    conninfo: Mapping[str, Any],
+    report: Callable[[str], object],
+) -> CountCheck:
+    """Restores the backup into ``conninfo``'s empty database, then counts its rows against
+    the manifest."""
+    report(f"Restoring into {conninfo['dbname']} ...")
+    restore_archive(backup, manifest, conninfo)
+    report("Counting the restored rows ...")
+    return check_counts(conninfo, manifest)
+
+
+def _maintenance(conninfo: Mapping[str, Any]) -> dict[str, Any]:
+    """The server's ``postgres`` database, as ``conninfo``'s role: where databases are made,
+    renamed and dropped from."""
+    return {**conninfo, "dbname": "postgres"}
+
+
 @contextmanager
-def scratch_database(conninfo: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
-    """A new empty database beside ``conninfo``'s, on the same server and role, dropped
-    afterwards whatever happened."""
-    scratch = {**conninfo, "dbname": f"{conninfo['dbname']}_verify_{secrets.token_hex(4)}"}
-    maintenance = {**conninfo, "dbname": "postgres"}
+def scratch_database(conninfo: Mapping[str, Any], purpose: str) -> Iterator[dict[str, Any]]:
+    """A new empty database beside ``conninfo``'s, on the same server and role, named
+    ``<database>_<purpose>_<random>``; dropped afterwards whatever happened, unless it was
+    renamed meanwhile (``replace_database``)."""
+    scratch = {**conninfo, "dbname": f"{conninfo['dbname'][:40]}_{purpose}_{secrets.token_hex(4)}"}
+    maintenance = _maintenance(conninfo)
     name = sql.Identifier(scratch["dbname"])
     with psycopg.connect(**maintenance, connect_timeout=5, autocommit=True) as server:
         server.execute(sql.SQL("CREATE DATABASE {}").format(name))
@@ -402,4 +409,61 @@ def scratch_database(conninfo: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
         yield scratch
     finally:
         with psycopg.connect(**maintenance, connect_timeout=5, autocommit=True) as server:
-            server.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+            # FORCE waits 5 s for the sessions it ends; one busy building an index (a killed
+            # pg_restore's) may take longer to notice, so it is asked again.
+            for attempt in range(_DROP_ATTEMPTS):
+                try:
+                    server.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+                    break
+                except psycopg.errors.ObjectInUse:
+                    if attempt == _DROP_ATTEMPTS - 1:
+                        raise
+                    time.sleep(2)
+
+
+def other_sessions(conninfo: Mapping[str, Any]) -> list[str]:
+    """Who else is connected to ``conninfo``'s database (application names, or the client's
+    address): PostgreSQL renames a database only when nobody is."""
+    with psycopg.connect(**_maintenance(conninfo), connect_timeout=5) as server:
+        rows = server.execute(
+            "SELECT coalesce(nullif(application_name, ''), client_addr::text, 'local')"
+            " FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            [conninfo["dbname"]],
+        ).fetchall()
+    return [row[0] for row in rows]
+
+
+def busy_refusal(conninfo: Mapping[str, Any]) -> str | None:
+    """Why ``conninfo``'s database cannot be replaced now, or None."""
+    sessions = other_sessions(conninfo)
+    if not sessions:
+        return None
+    return (
+        f'{len(sessions)} other session(s) are connected to "{conninfo["dbname"]}" '
+        f"({', '.join(sorted(set(sessions)))}); stop the application's workers and jobs "
+        "first: a forced restore replaces the database whole, which PostgreSQL allows only "
+        "with nobody connected. Nothing was restored."
+    )
+
+
+def replace_database(conninfo: Mapping[str, Any], replacement: Mapping[str, Any]) -> str:
+    """Renames ``conninfo``'s database aside and ``replacement`` into its place; returns the
+    name the old one is kept under. Either both renames happen or neither."""
+    target = conninfo["dbname"]
+    kept = f"{target[:40]}_replaced_{datetime.now(UTC):%Y%m%d%H%M%S}"
+    with psycopg.connect(**_maintenance(conninfo), connect_timeout=5, autocommit=True) as server:
+        rename = sql.SQL("ALTER DATABASE {} RENAME TO {}")
+        try:
+            server.execute(rename.format(sql.Identifier(target), sql.Identifier(kept)))
+        except psycopg.errors.ObjectInUse:
+            raise CommandError(
+                busy_refusal(conninfo) or f'"{target}" is in use; nothing was restored.'
+            ) from None
+        try:
+            server.execute(
+                rename.format(sql.Identifier(replacement["dbname"]), sql.Identifier(target))
+            )
+        except psycopg.Error:
+            server.execute(rename.format(sql.Identifier(kept), sql.Identifier(target)))
+            raise
+    return kept

@@ -4,8 +4,10 @@ documents averaging 20 versions, so about 2 million version rows, by default).
 How it is fast: the texts are drawn from a pool of paragraphs and words sent once with
 ``COPY``; PostgreSQL then generates every document and version row itself
 (``INSERT ... SELECT`` over ``generate_series``, in batches), so no row crosses the wire. The
-loading session runs with ``synchronous_commit`` off and ``VACUUM ANALYZE`` ends the load so the
-planner knows the new sizes. Rows are numbered and every choice (owner, number of versions,
+loading session runs with ``synchronous_commit`` off, the secondary indexes and foreign keys of
+documents and their versions are dropped for the load and built again after it
+(``core.scale.indexes_deferred``), and ``VACUUM ANALYZE`` ends the load so the planner knows
+the new sizes. Rows are numbered and every choice (owner, number of versions,
 paragraphs) is arithmetic on that number, so a load is the same each time.
 
 The data: ``owners`` users ``docs-scale-<n>@scale.invalid`` (no usable password) with profiles;
@@ -24,6 +26,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import connection, transaction
+
+from core.scale import indexes_deferred, pending_refusal
 
 EMAIL_PATTERN = "docs-scale-%@scale.invalid"
 PARAGRAPHS = 5_000
@@ -188,6 +192,8 @@ def _bench_user_shares(cursor, *, for_user, owned: int, shared: int) -> int:
 def refusal() -> str | None:
     """Why ``documents_scale_load`` would refuse to start now, or None; a dry run asks the
     same question."""
+    if reason := pending_refusal():
+        return reason
     with connection.cursor() as cursor:
         cursor.execute("SELECT EXISTS (SELECT 1 FROM documents)")
         if cursor.fetchone()[0]:
@@ -220,32 +226,33 @@ def documents_scale_load(
         with transaction.atomic(durable=True):
             _users(cursor, owners)
             _copy_pools(cursor)
-        for start in range(1, documents + 1, BATCH):
-            stop = min(start + BATCH - 1, documents)
-            with transaction.atomic(durable=True):
-                cursor.execute(
-                    _BATCH_SQL,
-                    {
-                        "start": start,
-                        "stop": stop,
-                        "owned": owned,
-                        "for_user": for_user,
-                        "versions": versions,
-                        "documents": documents,
-                        "owners": owners,
-                    },
+        with indexes_deferred(["documents", "document_versions"], progress):
+            for start in range(1, documents + 1, BATCH):
+                stop = min(start + BATCH - 1, documents)
+                with transaction.atomic(durable=True):
+                    cursor.execute(
+                        _BATCH_SQL,
+                        {
+                            "start": start,
+                            "stop": stop,
+                            "owned": owned,
+                            "for_user": for_user,
+                            "versions": versions,
+                            "documents": documents,
+                            "owners": owners,
+                        },
+                    )
+                    cursor.execute(_BATCH_VERSIONS_SQL)
+                    cursor.execute(_DOCUMENTS_SQL)
+                    totals["documents"] += cursor.rowcount
+                    cursor.execute(_VERSIONS_SQL)
+                    totals["versions"] += cursor.rowcount
+                    cursor.execute(_SHARES_SQL, {"owners": owners})
+                    totals["shares"] += cursor.rowcount
+                progress(
+                    f"  documents {stop:,}/{documents:,}, versions {totals['versions']:,}"
+                    f" ({time.monotonic() - started:.0f}s)"
                 )
-                cursor.execute(_BATCH_VERSIONS_SQL)
-                cursor.execute(_DOCUMENTS_SQL)
-                totals["documents"] += cursor.rowcount
-                cursor.execute(_VERSIONS_SQL)
-                totals["versions"] += cursor.rowcount
-                cursor.execute(_SHARES_SQL, {"owners": owners})
-                totals["shares"] += cursor.rowcount
-            progress(
-                f"  documents {stop:,}/{documents:,}, versions {totals['versions']:,}"
-                f" ({time.monotonic() - started:.0f}s)"
-            )
         if for_user is not None:
             with transaction.atomic(durable=True):
                 totals["shares"] += _bench_user_shares(

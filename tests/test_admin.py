@@ -374,6 +374,18 @@ def test_billing_managers_read_the_audit_of_billing_rows_only(client, login_staf
     assert 'class="field-action">user.created' not in page
 
 
+def test_the_audit_list_opens_when_a_target_id_is_not_its_model_s_kind_of_id(client, db):
+    client.force_login(factories.UserFactory(is_staff=True, is_superuser=True))
+    AuditEvent.objects.create(
+        action="user.created", target_type="accounts.user", target_id="999985"
+    )
+
+    response = client.get(admin_url(AuditEvent, "changelist"))
+
+    assert response.status_code == 200
+    assert "999985" in response.content.decode()
+
+
 @pytest.fixture
 def superuser(client, db) -> User:
     user = factories.UserFactory(is_staff=True, is_superuser=True)

@@ -9,6 +9,7 @@ from django.db import connection
 
 from chat import scale
 from chat.models import Conversation, Message, MessageReaction, Participant
+from core.scale import PENDING_REFUSAL, drop_deferrable
 
 # The loader commits on connections of its own.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -86,9 +87,9 @@ def test_a_dry_run_loads_nothing(synced_roles):
 
 def test_repair_rebuilds_what_an_interrupted_load_left_dropped(synced_roles):
     before = messages_table_definition()
-    with scale._session() as db:
-        scale._drop_for_load(db, lambda line: None)
+    drop_deferrable(["messages"], lambda line: None)
     assert messages_table_definition() != before
+    assert scale.refusal() == PENDING_REFUSAL
 
     call_command("seed_chat_scale", repair=True, stdout=StringIO(), stderr=StringIO())
 

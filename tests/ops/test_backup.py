@@ -97,16 +97,103 @@ def test_restore_refuses_a_damaged_archive_in_one_line_and_leaves_the_target_unt
     assert _tables(scratch_database) == 0
 
 
-def test_restore_refuses_a_target_that_holds_tables_unless_forced(tmp_path, missing_database):
+def _databases(pattern: str) -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", [pattern])
+        return sorted(row[0] for row in cursor.fetchall())
+
+
+@pytest.fixture
+def replaced_target(missing_database):
+    """A database holding a backup's tables and one table of its own (``local_notes``); the
+    copies a forced restore keeps of it are dropped afterwards."""
+    yield missing_database
+    for name in _databases(f"{missing_database}_replaced_%"):
+        with connection.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+def _add_local_table(database: str) -> None:
+    with psycopg.connect(database_url(database), autocommit=True) as target:
+        target.execute("CREATE TABLE local_notes (note text)")
+        target.execute("INSERT INTO local_notes VALUES ('kept')")
+
+
+def test_restore_refuses_a_target_that_holds_tables_unless_forced(tmp_path, replaced_target):
+    call_command("sync_permissions", verbosity=0)
     manifest_path = _backup(tmp_path)
-    target = database_url(missing_database)
+    target = database_url(replaced_target)
     _restore(manifest_path, target)
+    _add_local_table(replaced_target)
 
     with pytest.raises(CommandError, match="is not empty"):
         _restore(manifest_path, target)
     output = _restore(manifest_path, target, "--force")
 
     assert "every count as in the backup" in output
+    # The target is now the backup, whole; what it held before is kept under another name.
+    [kept] = _databases(f"{replaced_target}_replaced_%")
+    assert f'kept as "{kept}"' in output
+    assert (
+        _rows(replaced_target, "roles") == json.loads(manifest_path.read_text())["tables"]["roles"]
+    )
+    assert _tables(replaced_target) == _tables(kept) - 1
+    assert _rows(kept, "local_notes") == 1
+    assert _databases(f"{replaced_target}_restore_%") == []
+
+
+def _truncate(manifest_path: Path) -> None:
+    archive = manifest_path.with_suffix(".dump")
+    archive.write_bytes(archive.read_bytes()[: archive.stat().st_size * 2 // 3])
+    _reseal_manifest(manifest_path)
+
+
+def _miscount(manifest_path: Path) -> None:
+    manifest = json.loads(manifest_path.read_text())
+    manifest["tables"]["roles"] += 1
+    manifest_path.write_text(json.dumps(manifest))
+
+
+@pytest.mark.parametrize(
+    ("damage", "refusal"),
+    [(_truncate, "pg_restore failed"), (_miscount, "differ from the manifest: roles")],
+    ids=["archive-cut-with-a-matching-checksum", "counts-differ"],
+)
+def test_a_forced_restore_that_fails_leaves_the_target_as_it_was(
+    tmp_path, replaced_target, damage, refusal
+):
+    call_command("sync_permissions", verbosity=0)
+    manifest_path = _backup(tmp_path)
+    target = database_url(replaced_target)
+    _restore(manifest_path, target)
+    _add_local_table(replaced_target)
+    tables, roles = _tables(replaced_target), _rows(replaced_target, "roles")
+    damage(manifest_path)
+
+    with pytest.raises(CommandError, match=refusal) as refused:
+        _restore(manifest_path, target, "--force")
+
+    assert "The target was left as it was." in str(refused.value)
+    assert (_tables(replaced_target), _rows(replaced_target, "roles")) == (tables, roles)
+    assert _rows(replaced_target, "local_notes") == 1
+    assert _databases(f"{replaced_target}_restore_%") == []
+    assert _databases(f"{replaced_target}_replaced_%") == []
+
+
+def test_a_forced_restore_is_refused_while_someone_uses_the_target(tmp_path, replaced_target):
+    manifest_path = _backup(tmp_path)
+    target = database_url(replaced_target)
+    _restore(manifest_path, target)
+    _add_local_table(replaced_target)
+
+    with (
+        psycopg.connect(target + "?application_name=atrium-worker"),
+        pytest.raises(CommandError, match=r"1 other session\(s\).*\(atrium-worker\)"),
+    ):
+        _restore(manifest_path, target, "--force")
+
+    assert _rows(replaced_target, "local_notes") == 1
+    assert _databases(f"{replaced_target}_restore_%") == []
 
 
 def test_backup_keeps_the_newest_backups_it_is_told_to(tmp_path):

@@ -14,6 +14,7 @@ from accounts.models import ApiSession
 from billing.models import Invoice
 from chat.models import Conversation, Message
 from core.models import AuditEvent, Event
+from core.scale import PENDING_REFUSAL, drop_deferrable
 from documents.models import DocumentVersion
 from tests import factories
 
@@ -72,6 +73,27 @@ def test_a_scale_dry_run_refuses_what_the_real_run_refuses(db, command, domain):
 
     assert str(dry.value) == str(real.value)
     assert "fresh" in str(dry.value)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_after_an_interrupted_load_every_loader_and_its_dry_run_refuse_until_repaired():
+    drop_deferrable(["sessions"], lambda line: None)  # what a killed load leaves behind
+
+    for command, options in [
+        ("seed_billing_scale", ["--invoices", "10"]),
+        ("seed_documents_scale", ["--documents", "10", "--owners", "2"]),
+        ("seed_chat_scale", ["--users", "50", "--conversations", "11", "--messages", "10"]),
+    ]:
+        for dry_run in (["--dry-run"], []):
+            with pytest.raises(CommandError) as refused:
+                call_command(command, *options, *dry_run, stdout=StringIO())
+            assert str(refused.value) == PENDING_REFUSAL
+    with pytest.raises(CommandError, match="accounts: A previous load left indexes"):
+        call_command("seed_demo", "--scale", "1", "--dry-run", stdout=StringIO())
+    call_command("seed_chat_scale", "--repair", stdout=StringIO())
+
+    assert not Invoice.objects.exists() and not Message.all_objects.exists()
+    call_command("seed_billing_scale", "--invoices", "10", "--dry-run", stdout=StringIO())
 
 
 def test_seed_demo_dry_run_with_scale_is_refused_as_the_run_would_be(db):

@@ -3,6 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from chat import scale
 from core.progress import ProgressCommandMixin
+from core.scale import rebuild_deferred_indexes
 
 
 class Command(ProgressCommandMixin, BaseCommand):
@@ -45,7 +46,7 @@ class Command(ProgressCommandMixin, BaseCommand):
         parser.add_argument(
             "--repair",
             action="store_true",
-            help="Only rebuild the indexes an interrupted load left dropped.",
+            help="Only rebuild the indexes an interrupted load (of any scale loader) left dropped.",
         )
         self.add_progress_argument(parser)
 
@@ -54,8 +55,8 @@ class Command(ProgressCommandMixin, BaseCommand):
             raise CommandError("Scale data is not allowed with these settings (DEMO_DATA_ALLOWED).")
         if options["repair"]:
             with self.progress(options) as progress:
-                scale.restore_indexes(progress.line)
-            self.stdout.write("Indexes and constraints of messages are in place.")
+                rebuild_deferred_indexes(progress.line)
+            self.stdout.write("Indexes and constraints of the loaded tables are in place.")
             return
         try:
             plan = scale.ScalePlan(

@@ -13,11 +13,10 @@ from core.backup import (
     MANIFEST_FORMAT,
     Backup,
     backup_key,
-    check_counts,
     conninfo_of,
     dump,
     key_fingerprint,
-    restore_archive,
+    restore_and_count,
     scratch_database,
     sha256_of,
     table_rows,
@@ -142,11 +141,8 @@ class Command(ProgressCommandMixin, BaseCommand):
 
     def _verify(self, backup: Backup, conninfo: dict, progress: CommandProgress) -> None:
         manifest = backup.checked_manifest()
-        with scratch_database(conninfo) as scratch:
-            progress.line(f"Restoring into the scratch database {scratch['dbname']} ...")
-            restore_archive(backup, manifest, scratch, clean=False)
-            progress.line("Counting the restored rows ...")
-            counts = check_counts(scratch, manifest)
+        with scratch_database(conninfo, "verify") as scratch:
+            counts = restore_and_count(backup, manifest, scratch, progress.line)
         for line in counts.lines():
             self.stdout.write(line)
         if counts.differing:

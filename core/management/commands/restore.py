@@ -5,7 +5,14 @@ import psycopg
 from django.core.management.base import BaseCommand, CommandError
 from psycopg.conninfo import conninfo_to_dict
 
-from core.backup import Backup, check_counts, restore_archive, tables_of
+from core.backup import (
+    Backup,
+    busy_refusal,
+    replace_database,
+    restore_and_count,
+    scratch_database,
+    tables_of,
+)
 from core.postgres import create_database, describe_connection_failure, is_missing_database
 from core.progress import ProgressCommandMixin
 
@@ -15,7 +22,10 @@ class Command(ProgressCommandMixin, BaseCommand):
         "Restore a backup (its .dump or its .json) into the database of --target, after checking "
         "the archive against its manifest's SHA-256 (an encrypted one opens with "
         "BACKUP_ENCRYPTION_KEY); then compare every table's rows with the manifest. Refuses a "
-        "target that holds tables unless --force; creates a missing one."
+        "target that holds tables unless --force; creates a missing one. With --force, restores "
+        "into a new database beside the target, checks it, and only then swaps it in by name, "
+        "keeping the old database as <target>_replaced_<time>; any failure leaves the target "
+        "as it was."
     )
 
     def add_arguments(self, parser):
@@ -29,7 +39,9 @@ class Command(ProgressCommandMixin, BaseCommand):
         parser.add_argument(
             "--force",
             action="store_true",
-            help="Restore into a database that holds tables, replacing those the backup has.",
+            help="Replace a database that holds tables: restored and checked beside it, then "
+            "swapped in by name (the old one is kept, renamed); needs nobody connected to it "
+            "and a role that owns it and may create databases.",
         )
         self.add_progress_argument(parser)
 
@@ -44,23 +56,44 @@ class Command(ProgressCommandMixin, BaseCommand):
                 f'The target database "{conninfo["dbname"]}" is not empty ({tables_before} '
                 "tables); restore into an empty one, or pass --force to replace what it holds."
             )
+        if tables_before and (reason := busy_refusal(conninfo)):
+            raise CommandError(reason)
+        kept = None
         with self.progress(options) as progress:
-            progress.line(f"Restoring into {conninfo['dbname']} ...")
-            restore_archive(backup, manifest, conninfo, clean=bool(tables_before))
-            progress.line("Counting the restored rows ...")
-            counts = check_counts(conninfo, manifest)
+            if not tables_before:
+                counts = restore_and_count(backup, manifest, conninfo, progress.line)
+            else:
+                counts, kept = self._replace(backup, manifest, conninfo, progress.line)
         for line in counts.lines():
             self.stdout.write(line)
         if counts.differing:
+            untouched = " The target was left as it was." if tables_before else ""
             raise CommandError(
                 f"Restored, but {len(counts.differing)} table(s) differ from the manifest: "
-                f"{', '.join(counts.differing)}."
+                f"{', '.join(counts.differing)}.{untouched}"
             )
         self.stdout.write(
             f"Restored {manifest['archive']} ({manifest['created_at']}) into "
             f"{conninfo['dbname']}: {sum(counts.expected.values())} rows in "
             f"{len(counts.expected)} tables, every count as in the backup."
         )
+        if kept:
+            self.stdout.write(
+                f'The database it replaced is kept as "{kept}"; drop it once you are satisfied '
+                f'(DROP DATABASE "{kept}").'
+            )
+
+    def _replace(self, backup, manifest, conninfo, report):
+        """Restores into a scratch database beside the target and, when every count matches,
+        swaps it in; the target is touched only by that rename."""
+        try:
+            with scratch_database(conninfo, "restore") as scratch:
+                counts = restore_and_count(backup, manifest, scratch, report)
+                if counts.differing:
+                    return counts, None
+                return counts, replace_database(conninfo, scratch)
+        except CommandError as error:
+            raise CommandError(f"{error} The target was left as it was.") from None
 
     def _target(self, url: str) -> dict[str, Any]:
         try:
