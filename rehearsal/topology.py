@@ -161,8 +161,6 @@ class Plan:
     # shared disk. A benchmark of writes keeps it, as production does.
     fsync: bool = False
     max_connections: int = 80
-    pgbouncer_pool_size: int = 20
-    seed: tuple[str, ...] = ("seed_demo",)
 
     def every_port(self) -> list[int]:
         ports = [self.ports.primary, self.ports.pgbouncer, *(app.port for app in self.apps)]
@@ -315,9 +313,6 @@ class Topology:
                 stderr=subprocess.STDOUT,
             )
 
-    def stop_app(self, port: int) -> None:
-        _stop(self.processes.pop(port))
-
     def log_tail(self, name: str, chars: int = 2000) -> str:
         path = self.directory / name
         return path.read_text(errors="replace")[-chars:] if path.exists() else ""
@@ -368,7 +363,7 @@ auth_type = trust
 auth_file = {directory / "userlist.txt"}
 pool_mode = transaction
 max_client_conn = 300
-default_pool_size = {plan.pgbouncer_pool_size}
+default_pool_size = 20
 logfile = {directory / "pgbouncer.log"}
 admin_users = postgres
 """
@@ -460,10 +455,9 @@ def running(plan: Plan, progress: Callable[[str], None] = lambda _: None) -> Ite
         )
         wait_until(lambda: not port_free(plan.ports.pgbouncer), "PgBouncer to listen")
 
-        progress("migrate --database direct (past the pooler); " + ", ".join(plan.seed))
+        progress("migrate --database direct (past the pooler), seed_demo (through it)")
         topology.manage("migrate", "--database", "direct", "--noinput", "-v", "0")
-        for command in plan.seed:
-            topology.manage(command)
+        topology.manage("seed_demo")
 
         progress(
             "app processes: "
