@@ -37,8 +37,11 @@ from rehearsal.client import answers
 
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE = "atrium_scale"
-# Waits for a condition (a server up, WAL replayed) give up after this long.
+# Waits for a condition (WAL replayed, a server listening) give up after this long; an app
+# process gets longer to start: importing Django on two cores shared with a dozen other
+# processes took more than a minute.
 PATIENCE_SECONDS = 60
+STARTUP_PATIENCE_SECONDS = 180
 
 
 class RehearsalError(Exception):
@@ -86,8 +89,10 @@ def _run(command: list[str], **kwargs: Any) -> None:
         raise RuntimeError(f"{' '.join(command)} failed:\n{done.stdout}{done.stderr}")
 
 
-def wait_until(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + PATIENCE_SECONDS
+def wait_until(
+    condition: Callable[[], bool], what: str, patience: float = PATIENCE_SECONDS
+) -> None:
+    deadline = time.monotonic() + patience
     while not condition():
         if time.monotonic() > deadline:
             raise TimeoutError(f"Gave up waiting for {what}.")
@@ -469,6 +474,7 @@ def running(plan: Plan, progress: Callable[[str], None] = lambda _: None) -> Ite
             wait_until(
                 functools.partial(_alive_and_answering, topology, app.port),
                 f"the Atrium process on {app.port} to answer",
+                STARTUP_PATIENCE_SECONDS,
             )
         if plan.replica:
             wait_until(topology.replica_caught_up, "the replica to replay the seed data")
