@@ -13,7 +13,8 @@ Workloads, each a POST per request through the API (wrk, a Lua script picking th
                       no-op: what that lock costs
 
 Per level: requests/s and p99 (wrk), the server's CPU per request, and PostgreSQL's view:
-commits/s (pg_stat_database.xact_commit), WAL bytes/s (pg_current_wal_lsn) and the share of
+commits/s (pg_stat_database.xact_commit: every committed transaction, read-only ones too,
+among them the sampler's own 20 a second), WAL bytes/s (pg_current_wal_lsn) and the share of
 sampled backends waiting for the commit-order lock (pg_stat_activity, every 50 ms).
 
 Run: nice -n 10 .venv/bin/python bench/bench_write_ceiling.py [--workers 4] [--duration 8]
