@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed-from-lock
 
-.PHONY: demo test lint check install
+.PHONY: demo test lint check install rehearsal
 
 install: $(INSTALLED)
 
@@ -32,6 +32,13 @@ demo: $(INSTALLED)
 test: $(INSTALLED)
 	$(PY) manage.py ensure_database --server-only
 	$(PY) -m pytest
+
+## The scale-out rehearsal (docs/deployment.md): a primary, a pg_basebackup standby, PgBouncer
+## and two gunicorn processes on production settings, started here, every cross-process
+## invariant checked (one line each), everything torn down; non-zero if one fails. Ports:
+## `make rehearsal REHEARSAL_PORTS=5480,6450,8170` (primary, PgBouncer, first app process).
+rehearsal: $(INSTALLED)
+	$(PY) -m rehearsal $(if $(REHEARSAL_PORTS),--ports $(REHEARSAL_PORTS))
 
 ## Style, the layer rules (import contracts in pyproject.toml) and types.
 lint: $(INSTALLED)
