@@ -18,7 +18,16 @@ from core.exceptions import Conflict, NotFound
 from core.routing import read_alias
 
 from . import documents, sql
-from .models import CreditNote, Customer, Invoice, InvoiceStatus, Payment, Product, Refund
+from .models import (
+    CreditNote,
+    Customer,
+    Invoice,
+    InvoiceSend,
+    InvoiceStatus,
+    Payment,
+    Product,
+    Refund,
+)
 
 
 def customer_list() -> QuerySet[Customer]:
@@ -224,3 +233,20 @@ def outstanding_by_customer(
     with connections[read_alias()].cursor() as cursor:
         cursor.execute(sql.OUTSTANDING_BY_CUSTOMER, {"now": now or timezone.now(), "limit": limit})
         return [CustomerBalance(*row) for row in cursor.fetchall()]
+
+
+# --- invoice emails (billing/services/sending.py) ----------------------------------------------
+
+
+def invoice_send_list(*, invoice: Invoice | None = None) -> QuerySet[InvoiceSend]:
+    """Emails of invoices, sends and reminders alike; one invoice's when given."""
+    sends = InvoiceSend.objects.all()
+    return sends if invoice is None else sends.filter(invoice=invoice)
+
+
+def dunning_exhausted(*, limit: int) -> list[Invoice]:
+    """Open invoices whose reminders ran out, longest waiting first: staff's to chase."""
+    invoices = Invoice.objects.select_related("customer").filter(
+        status=InvoiceStatus.OPEN, dunning_exhausted_at__isnull=False
+    )
+    return list(invoices.order_by("dunning_exhausted_at", "id")[:limit])

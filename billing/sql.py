@@ -227,3 +227,36 @@ SCALE_VACUUM = (
     "VACUUM ANALYZE invoice_lines",
     "VACUUM ANALYZE payments",
 )
+
+
+# --- reminders (billing/services/sending.py) --------------------------------------------------
+
+# One reminder per open invoice whose next step is due: the latest step reached, if no
+# reminder of that step or a later one was recorded (an invoice found late, or a worker that
+# was down for days, gets one reminder, not every step it missed). The row is written before
+# any email, and the unique index on (invoice_id, reminder_step) is the last line against a
+# second one. The due-date bound is the (status, due_date) index's range: only invoices past
+# the earliest step are read. %(steps)s: the steps, ascending; %(earliest)s their first.
+REMINDERS_QUEUE = """
+    WITH due AS (
+        SELECT i.id AS invoice_id, c.email, max(s.step) AS step
+        FROM invoices i
+        JOIN customers c ON c.id = i.customer_id
+        CROSS JOIN unnest(%(steps)s::integer[]) AS s(step)
+        WHERE i.status = 'open'
+          AND i.dunning_exhausted_at IS NULL
+          AND i.due_date <= %(now)s - make_interval(days => %(earliest)s)
+          AND i.due_date <= %(now)s - make_interval(days => s.step)
+        GROUP BY i.id, c.email
+    )
+    INSERT INTO invoice_sends (id, invoice_id, "to", reminder_step, status, requested_at,
+                               attempts, last_error)
+    SELECT gen_random_uuid(), due.invoice_id, due.email, due.step, 'queued', %(now)s, 0, ''
+    FROM due
+    WHERE NOT EXISTS (
+        SELECT 1 FROM invoice_sends r
+        WHERE r.invoice_id = due.invoice_id AND r.reminder_step >= due.step
+    )
+    ON CONFLICT (invoice_id, reminder_step) WHERE reminder_step IS NOT NULL DO NOTHING
+    RETURNING id, invoice_id, reminder_step
+"""

@@ -11,6 +11,7 @@ from billing.models import (
     Customer,
     Invoice,
     InvoiceLine,
+    InvoiceSend,
     Payment,
     PaymentStatus,
     Product,
@@ -101,7 +102,13 @@ class InvoiceDetailOutput(InvoiceOutput):
     lines = InvoiceLineOutput(many=True, read_only=True)
 
     class Meta(InvoiceOutput.Meta):
-        fields = [*InvoiceOutput.Meta.fields, "credited_amount", "pdf_sha256", "lines"]
+        fields = [
+            *InvoiceOutput.Meta.fields,
+            "credited_amount",
+            "pdf_sha256",
+            "dunning_exhausted_at",
+            "lines",
+        ]
 
 
 class CreditLineInputSerializer(serializers.Serializer):
@@ -151,6 +158,35 @@ class HostedLinkOutput(serializers.Serializer):
     url = serializers.URLField(help_text="The hosted invoice page.")
     pdf_url = serializers.URLField(help_text="The invoice's PDF, behind the same signature.")
     expires_at = serializers.DateTimeField()
+
+
+class InvoiceSendInput(serializers.Serializer):
+    to = serializers.EmailField(
+        max_length=255, required=False, help_text="Defaults to the customer's email address."
+    )
+
+
+class InvoiceSendOutput(serializers.ModelSerializer):
+    class Meta:
+        model = InvoiceSend
+        fields = [
+            "id",
+            "invoice",
+            "to",
+            "reminder_step",
+            "status",
+            "attempts",
+            "last_error",
+            "requested_by",
+            "requested_at",
+            "sent_at",
+        ]
+        extra_kwargs = {
+            "reminder_step": {
+                "help_text": "Days from the due date, for a reminder; null for a send."
+            },
+            "last_error": {"help_text": "Why the last attempt failed, or was skipped."},
+        }
 
 
 class PaymentInput(serializers.Serializer):
