@@ -79,6 +79,8 @@ def test_a_sent_invoice_reaches_the_customer_with_its_pdf_and_hosted_link(api, m
     assert recorded["sent_at"] is not None
     event = Event.objects.get(type="invoice.sent")
     assert event.payload["to"] == "ap@acme.example" and event.payload["reminder_step"] is None
+    # Heard by whoever may read invoices, as every invoice event.
+    assert (event.audience_kind, event.audience_key) == ("permission", "billing.view_invoice")
     assert AuditEvent.objects.filter(action=AuditAction.INVOICE_SENT, actor=manager).exists()
     assert AuditEvent.objects.filter(action=AuditAction.INVOICE_SEND_REQUESTED).exists()
 
