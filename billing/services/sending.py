@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import connection, transaction
 from django.utils import timezone
+from procrastinate.types import JSONValue
 
 from accounts.models import User
 from billing import emails, reminders, sql
@@ -31,7 +32,7 @@ from core.jobs import app
 from core.models import AuditAction
 from core.services.idempotency import idempotent_write
 
-from .invoices import AUDIENCE, acting_user, lock, refusal, snapshot
+from .invoices import AUDIENCE, ZERO, acting_user, lock, refusal, snapshot
 from .payments import amount_due, invoice_balance
 
 logger = logging.getLogger(__name__)
@@ -47,9 +48,8 @@ ERROR_LENGTH = 1000
 
 def _defer(*send_ids: object) -> None:
     # By name: billing/tasks.py imports this module.
-    app.configure_task(SEND_TASK, allow_unknown=False).batch_defer(
-        *({"send_id": str(send_id)} for send_id in send_ids)
-    )
+    jobs: list[dict[str, JSONValue]] = [{"send_id": str(send_id)} for send_id in send_ids]
+    app.configure_task(SEND_TASK, allow_unknown=False).batch_defer(*jobs)
 
 
 @idempotent_write
@@ -109,7 +109,7 @@ def invoice_send_deliver(*, send_id: str, context: ActionContext = SYSTEM) -> In
         send.save(update_fields=["status", "last_error"])
         return send
     send.attempts += 1
-    remaining = max(amount_due(invoice) - invoice_balance(invoice=invoice).paid, 0)
+    remaining = max(amount_due(invoice) - invoice_balance(invoice=invoice).paid, ZERO)
     try:
         message = emails.invoice_email(
             invoice, to=send.to, remaining=remaining, reminder_step=send.reminder_step

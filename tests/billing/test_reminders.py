@@ -3,7 +3,6 @@ each step once, never for a paid, void or uncollectible invoice; after the last 
 invoice is flagged for staff (docs/billing-documents.md)."""
 
 from datetime import datetime, timedelta
-from decimal import Decimal
 
 import pytest
 from django.core import mail
