@@ -61,10 +61,11 @@ _INVOICE_COLUMNS = (
     ' "invoices"."due_date", "invoices"."number", "invoices"."finalized_at",'
     ' "invoices"."finalized_by_id", "invoices"."paid_at", "invoices"."paid_by_id",'
     ' "invoices"."voided_at", "invoices"."voided_by_id", "invoices"."uncollectible_at",'
-    ' "invoices"."uncollectible_by_id", "invoices"."pdf_sha256", "invoices"."credited_amount"'
+    ' "invoices"."uncollectible_by_id", "invoices"."pdf_sha256", "invoices"."credited_amount",'
+    ' "invoices"."dunning_exhausted_at"'
 )
 # The floor finds the customer's columns after these.
-INVOICE_COLUMN_COUNT = 18
+INVOICE_COLUMN_COUNT = 19
 
 # The first page of past-due invoices with their customers (the invoice list with
 # ?past_due=true). Parameters: now, the open status. Then the invoice's 18 columns and the
