@@ -36,6 +36,7 @@ from .models import (
     Customer,
     Invoice,
     InvoiceLine,
+    InvoiceSend,
     InvoiceStatus,
     Payment,
     PaymentProvider,
@@ -43,7 +44,7 @@ from .models import (
     Product,
     Refund,
 )
-from .services import credit_notes, customers, invoices, payments, products
+from .services import credit_notes, customers, invoices, payments, products, sending
 
 
 def _pdf(content: bytes, name: str) -> HttpResponse:
@@ -347,6 +348,15 @@ class CreditNoteInline(ReadOnlyTabularInline):
     show_change_link = True
 
 
+class InvoiceSendInline(ReadOnlyTabularInline):
+    """The invoice's emails, sends and reminders, and how each went."""
+
+    model = InvoiceSend
+    fields = ("to", "reminder_step", "status", "attempts", "last_error", "requested_at", "sent_at")
+    verbose_name = "email to the customer"
+    verbose_name_plural = "emails to the customer (sends and reminders)"
+
+
 class PastDueFilter(admin.SimpleListFilter):
     """Open invoices whose due date has passed (docs/product.md §5)."""
 
@@ -389,6 +399,34 @@ def _transition_action(service, description: str, permission: str, done: str):
 
     run.__name__ = service.__name__
     return run
+
+
+class DunningExhaustedFilter(admin.SimpleListFilter):
+    """Open invoices whose reminders ran out: staff's to chase (the dashboard links here)."""
+
+    title = "reminders"
+    parameter_name = "reminders_exhausted"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "All sent, still open")]
+
+    def queryset(self, request, queryset):
+        if self.value() != "yes":
+            return queryset
+        return queryset.filter(status=InvoiceStatus.OPEN, dunning_exhausted_at__isnull=False)
+
+
+@admin.action(description="Send to customer", permissions=["send"])
+def send_to_customer(modeladmin, request, queryset):
+    _each(
+        modeladmin,
+        request,
+        queryset,
+        lambda invoice: sending.invoice_send(
+            invoice=invoice, actor=request.user, context=action_context(request)
+        ),
+        "Queued for sending (the invoice page shows how each went)",
+    )
 
 
 @admin.action(description="Record a manual payment of what remains due", permissions=["pay"])
@@ -487,7 +525,7 @@ class InvoiceAdmin(
 ):
     form = InvoiceForm
     list_display = ("__str__", "customer", "amount", "status", "due_on", "created_at")
-    list_filter = (PastDueFilter, "status")
+    list_filter = (PastDueFilter, DunningExhaustedFilter, "status")
     search_fields = ("number", "customer__name", "customer__email")
     list_select_related = ("customer",)
     autocomplete_fields = ("customer",)
@@ -506,6 +544,7 @@ class InvoiceAdmin(
         "uncollectible_at",
         "credited_amount",
         "pdf",
+        "dunning_exhausted_at",
     )
     actions = [
         _transition_action(
@@ -519,6 +558,7 @@ class InvoiceAdmin(
             "Marked uncollectible",
         ),
         record_payment,
+        send_to_customer,
     ]
 
     def get_fields(self, request, obj=None):
@@ -540,6 +580,7 @@ class InvoiceAdmin(
             "paid_at",
             "voided_at",
             "uncollectible_at",
+            "dunning_exhausted_at",
             "created_at",
             "updated_at",
         )
@@ -561,7 +602,7 @@ class InvoiceAdmin(
         if obj is None or obj.status == InvoiceStatus.DRAFT:
             return [DraftLineInline]
         # Only a finalized invoice is ever credited.
-        return [InvoiceLineInline, PaymentInline, CreditNoteInline]
+        return [InvoiceLineInline, PaymentInline, CreditNoteInline, InvoiceSendInline]
 
     @admin.display(description="PDF")
     def pdf(self, obj: Invoice) -> str:
@@ -606,6 +647,9 @@ class InvoiceAdmin(
 
     def has_pay_permission(self, request) -> bool:
         return request.user.has_perm("billing.add_payment")
+
+    def has_send_permission(self, request) -> bool:
+        return request.user.has_perm("billing.send_invoice")
 
     @admin.display(description="Due", ordering="due_date")
     def due_on(self, invoice: Invoice) -> str:
@@ -764,6 +808,8 @@ class PaymentAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
 # console's front page stays cheap however often it is opened.
 DASHBOARD_CACHE_SECONDS = 60
 REVENUE_MONTHS = 6
+# Open invoices whose reminders ran out, listed by name; the filter link shows them all.
+EXHAUSTED_LISTED = 10
 
 
 def _money_figures() -> tuple[selectors.OutstandingTotals, list[selectors.MonthlyRevenue]]:
@@ -813,6 +859,16 @@ def billing_panel(request) -> Panel | None:
         ],
         bars=bars,
         bars_title="Received, less refunds, by month",
+        # Not cached: staff who just chased one expect it gone (an index of only these rows).
+        items=[
+            Figure(
+                f"{invoice} ({invoice.customer})",
+                f"due {formats.date_format(timezone.localtime(invoice.due_date), 'DATE_FORMAT')}",
+                reverse("admin:billing_invoice_change", args=[invoice.pk]),
+            )
+            for invoice in selectors.dunning_exhausted(limit=EXHAUSTED_LISTED)
+        ],
+        items_title="Reminders all sent, still open: call these customers",
     )
 
 
@@ -900,3 +956,18 @@ class CreditNoteAdmin(ServiceWritesAdminMixin, admin.ModelAdmin):
             context=action_context(request),
         )
         obj.pk, obj._state.adding = created.pk, False
+
+
+@admin.register(InvoiceSend)
+class InvoiceSendAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
+    """Every invoice email and reminder, to find the failed ones; sent from the invoices'
+    "Send to customer" action and by the reminders job, never written here."""
+
+    list_display = ("invoice", "to", "reminder_step", "status", "attempts", "requested_at")
+    list_filter = ("status",)
+    search_fields = ("invoice__number", "to")
+    list_select_related = ("invoice",)
+    raw_id_fields = ("invoice",)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

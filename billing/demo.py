@@ -25,7 +25,7 @@ from billing.models import (
     Product,
     Refund,
 )
-from billing.services import credit_notes, customers, invoices, payments, products
+from billing.services import credit_notes, customers, invoices, payments, products, sending
 from billing.services.credit_notes import CreditLineInput
 from billing.services.invoices import LineInput, to_cents
 from core.context import SYSTEM
@@ -198,6 +198,8 @@ def _write_invoice(
     if planned.plan.status == InvoiceStatus.DRAFT:
         return
     invoices.invoice_finalize(invoice=invoice, **acting)
+    # Emailed to the customer as staff would (make demo's worker sends it, to the console).
+    sending.invoice_send(invoice=invoice, **acting)
     if planned.plan.credited:
         product, quantity = planned.lines[0]
         credit_notes.credit_note_issue(

@@ -124,6 +124,9 @@ class Invoice(TimestampedModel):
     # The sum of the invoice's credit notes, kept under the invoice lock beside credit_notes so
     # "never credit more than the invoice" is one check constraint.
     credited_amount = money_field(default=Decimal("0.00"), db_default=Decimal("0.00"))
+    # When the last reminder of BILLING_REMINDER_STEPS went out unanswered: from then on
+    # reminding is staff's job (the console's dashboard lists these while they stay open).
+    dunning_exhausted_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         db_table = "invoices"
@@ -133,6 +136,7 @@ class Invoice(TimestampedModel):
             ("void_invoice", "Can void an invoice"),
             ("mark_uncollectible_invoice", "Can mark an invoice uncollectible"),
             ("view_billing_report", "Can view billing reports"),
+            ("send_invoice", "Can send an invoice to its customer"),
         ]
         indexes = [
             # Past-due lists: open invoices by due date.
@@ -143,6 +147,12 @@ class Invoice(TimestampedModel):
             models.Index(fields=["-created_at", "-id"], name="invoices_newest_idx"),
             models.Index(
                 fields=["status", "-created_at", "-id"], name="invoices_status_newest_idx"
+            ),
+            # The dashboard's open invoices whose reminders ran out, longest waiting first.
+            models.Index(
+                fields=["dunning_exhausted_at"],
+                condition=models.Q(status="open", dunning_exhausted_at__isnull=False),
+                name="invoices_dunning_exhausted_idx",
             ),
         ]
         constraints = [
@@ -350,6 +360,73 @@ class CreditNoteNumberSequence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.year}: {self.last_number}"
+
+
+class InvoiceSendStatus(models.TextChoices):
+    QUEUED = "queued"
+    SENT = "sent"
+    FAILED = "failed"  # the last attempt failed; the job retries it with backoff
+    SKIPPED = "skipped"  # the invoice was no longer one to send when the job came to it
+
+
+class InvoiceSend(UUIDModel):
+    """One email of an invoice to its customer (table ``invoice_sends``): sent on request
+    (staff, the API), or a reminder, one per step of BILLING_REMINDER_STEPS. The row is written
+    with the job that sends it, and the job claims it under its row lock, so a job run twice
+    sends once (docs/billing-documents.md)."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="sends")
+    to = models.EmailField(max_length=255)
+    # Days from the due date (BILLING_REMINDER_STEPS) for a reminder; NULL for a send.
+    reminder_step = models.IntegerField(null=True, blank=True)
+    status = models.CharField(
+        max_length=20,
+        choices=InvoiceSendStatus.choices,
+        default=InvoiceSendStatus.QUEUED,
+        db_default=InvoiceSendStatus.QUEUED,
+    )
+    requested_by = _actor_field()
+    requested_at = timestamp_field()
+    attempts = models.PositiveIntegerField(default=0, db_default=0)
+    last_error = models.TextField(blank=True, default="", db_default="")
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "invoice_sends"
+        ordering = ["-requested_at"]
+        indexes = [
+            # An invoice's emails, newest first; also the index on invoice_id.
+            models.Index(fields=["invoice", "-requested_at"], name="invoice_sends_invoice_idx"),
+        ]
+        constraints = [
+            # The last line against a reminder sent twice: one row per invoice and step.
+            models.UniqueConstraint(
+                fields=["invoice", "reminder_step"],
+                condition=models.Q(reminder_step__isnull=False),
+                name="%(app_label)s_%(class)s_reminder_once",
+                violation_error_message="This reminder of this invoice was already sent.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=InvoiceSendStatus.values),
+                name="%(app_label)s_%(class)s_status_valid",
+                violation_error_message="Unknown send status.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status=InvoiceSendStatus.SENT, sent_at__isnull=False)
+                | (~models.Q(status=InvoiceSendStatus.SENT) & models.Q(sent_at__isnull=True)),
+                name="%(app_label)s_%(class)s_sent_at_iff_sent",
+                violation_error_message="A send has a sent time once sent, and only then.",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(to=""),
+                name="%(app_label)s_%(class)s_to_not_empty",
+                violation_error_message="A send needs an address.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        what = "Invoice" if self.reminder_step is None else f"Reminder ({self.reminder_step:+d} d)"
+        return f"{what} to {self.to}"
 
 
 class PaymentStatus(models.TextChoices):

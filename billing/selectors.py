@@ -18,7 +18,16 @@ from core.exceptions import Conflict, NotFound, ValidationFailed
 from core.routing import read_alias
 
 from . import documents, sql
-from .models import CreditNote, Customer, Invoice, InvoiceStatus, Payment, Product, Refund
+from .models import (
+    CreditNote,
+    Customer,
+    Invoice,
+    InvoiceSend,
+    InvoiceStatus,
+    Payment,
+    Product,
+    Refund,
+)
 
 
 def customer_list() -> QuerySet[Customer]:
@@ -310,3 +319,19 @@ def customer_statement(customer: Customer, *, start: date, end: date) -> Custome
         entries=entries,
         closing_balance=entries[-1].balance if entries else opening,
     )
+
+# --- invoice emails (billing/services/sending.py) ----------------------------------------------
+
+
+def invoice_send_list(*, invoice: Invoice | None = None) -> QuerySet[InvoiceSend]:
+    """Emails of invoices, sends and reminders alike; one invoice's when given."""
+    sends = InvoiceSend.objects.all()
+    return sends if invoice is None else sends.filter(invoice=invoice)
+
+
+def dunning_exhausted(*, limit: int) -> list[Invoice]:
+    """Open invoices whose reminders ran out, longest waiting first: staff's to chase."""
+    invoices = Invoice.objects.select_related("customer").filter(
+        status=InvoiceStatus.OPEN, dunning_exhausted_at__isnull=False
+    )
+    return list(invoices.order_by("dunning_exhausted_at", "id")[:limit])

@@ -61,10 +61,11 @@ _INVOICE_COLUMNS = (
     ' "invoices"."due_date", "invoices"."number", "invoices"."finalized_at",'
     ' "invoices"."finalized_by_id", "invoices"."paid_at", "invoices"."paid_by_id",'
     ' "invoices"."voided_at", "invoices"."voided_by_id", "invoices"."uncollectible_at",'
-    ' "invoices"."uncollectible_by_id", "invoices"."pdf_sha256", "invoices"."credited_amount"'
+    ' "invoices"."uncollectible_by_id", "invoices"."pdf_sha256", "invoices"."credited_amount",'
+    ' "invoices"."dunning_exhausted_at"'
 )
 # The floor finds the customer's columns after these.
-INVOICE_COLUMN_COUNT = 18
+INVOICE_COLUMN_COUNT = 19
 
 # The first page of past-due invoices with their customers (the invoice list with
 # ?past_due=true). Parameters: now, the open status. Then the invoice's 18 columns and the
@@ -323,3 +324,36 @@ SCALE_VACUUM = (
     "VACUUM ANALYZE invoice_lines",
     "VACUUM ANALYZE payments",
 )
+
+
+# --- reminders (billing/services/sending.py) --------------------------------------------------
+
+# One reminder per open invoice whose next step is due: the latest step reached, if no
+# reminder of that step or a later one was recorded (an invoice found late, or a worker that
+# was down for days, gets one reminder, not every step it missed). The row is written before
+# any email, and the unique index on (invoice_id, reminder_step) is the last line against a
+# second one. The due-date bound is the (status, due_date) index's range: only invoices past
+# the earliest step are read. %(steps)s: the steps, ascending; %(earliest)s their first.
+REMINDERS_QUEUE = """
+    WITH due AS (
+        SELECT i.id AS invoice_id, c.email, max(s.step) AS step
+        FROM invoices i
+        JOIN customers c ON c.id = i.customer_id
+        CROSS JOIN unnest(%(steps)s::integer[]) AS s(step)
+        WHERE i.status = 'open'
+          AND i.dunning_exhausted_at IS NULL
+          AND i.due_date <= %(now)s - make_interval(days => %(earliest)s)
+          AND i.due_date <= %(now)s - make_interval(days => s.step)
+        GROUP BY i.id, c.email
+    )
+    INSERT INTO invoice_sends (id, invoice_id, "to", reminder_step, status, requested_at,
+                               attempts, last_error)
+    SELECT gen_random_uuid(), due.invoice_id, due.email, due.step, 'queued', %(now)s, 0, ''
+    FROM due
+    WHERE NOT EXISTS (
+        SELECT 1 FROM invoice_sends r
+        WHERE r.invoice_id = due.invoice_id AND r.reminder_step >= due.step
+    )
+    ON CONFLICT (invoice_id, reminder_step) WHERE reminder_step IS NOT NULL DO NOTHING
+    RETURNING id, invoice_id, reminder_step
+"""

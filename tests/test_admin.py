@@ -14,13 +14,21 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import ApiKey, ApiSession, Permission, Role, User, UserProfile
-from billing.models import CreditNote, Customer, Invoice, InvoiceStatus, Payment, Product
+from billing.models import (
+    CreditNote,
+    Customer,
+    Invoice,
+    InvoiceSend,
+    InvoiceStatus,
+    Payment,
+    Product,
+)
 from chat.models import Conversation, Message
 from core.admin import CappedCountPaginator, LargeTableAdminMixin
 from core.models import AuditAction, AuditEvent, Event
 from documents.models import Document, DocumentShare, DocumentVersion
 from tests import factories
-from tests.billing.factories import CreditNoteFactory
+from tests.billing import factories as billing_factories
 from tests.events.factories import EventFactory
 
 APPS = {"core", "accounts", "chat", "documents", "billing"}
@@ -47,6 +55,7 @@ NO_ADD_PAGE = {
     DocumentVersion,
     DocumentShare,
     Payment,
+    InvoiceSend,
 }
 STRONG_PASSWORD = "a long and unguessable passphrase"
 
@@ -58,8 +67,8 @@ def by_label(model) -> str:
 def factory_for(model):
     if model is Event:  # the event log's factory lives with its tests
         return EventFactory
-    if model is CreditNote:  # as do billing's models added later
-        return CreditNoteFactory
+    if model in (CreditNote, InvoiceSend):  # as do billing's models added later
+        return getattr(billing_factories, f"{model.__name__}Factory")
     return getattr(factories, f"{model.__name__}Factory")
 
 

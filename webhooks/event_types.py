@@ -41,6 +41,8 @@ EVENT_TYPES = frozenset(
         "invoice.voided",
         "invoice.marked_uncollectible",
         "invoice.reopened",
+        "invoice.sent",
+        "invoice.reminder_sent",
         "payment.recorded",
         "payment.succeeded",
         "payment.failed",

@@ -13,6 +13,7 @@ from billing.models import (
     Customer,
     Invoice,
     InvoiceLine,
+    InvoiceSend,
     Payment,
     PaymentStatus,
     Product,
@@ -111,7 +112,13 @@ class InvoiceDetailOutput(InvoiceOutput):
     lines = InvoiceLineOutput(many=True, read_only=True)
 
     class Meta(InvoiceOutput.Meta):
-        fields = [*InvoiceOutput.Meta.fields, "credited_amount", "pdf_sha256", "lines"]
+        fields = [
+            *InvoiceOutput.Meta.fields,
+            "credited_amount",
+            "pdf_sha256",
+            "dunning_exhausted_at",
+            "lines",
+        ]
 
 
 class CreditLineInputSerializer(serializers.Serializer):
@@ -161,6 +168,35 @@ class HostedLinkOutput(serializers.Serializer):
     url = serializers.URLField(help_text="The hosted invoice page.")
     pdf_url = serializers.URLField(help_text="The invoice's PDF, behind the same signature.")
     expires_at = serializers.DateTimeField()
+
+
+class InvoiceSendInput(serializers.Serializer):
+    to = serializers.EmailField(
+        max_length=255, required=False, help_text="Defaults to the customer's email address."
+    )
+
+
+class InvoiceSendOutput(serializers.ModelSerializer):
+    class Meta:
+        model = InvoiceSend
+        fields = [
+            "id",
+            "invoice",
+            "to",
+            "reminder_step",
+            "status",
+            "attempts",
+            "last_error",
+            "requested_by",
+            "requested_at",
+            "sent_at",
+        ]
+        extra_kwargs = {
+            "reminder_step": {
+                "help_text": "Days from the due date, for a reminder; null for a send."
+            },
+            "last_error": {"help_text": "Why the last attempt failed, or was skipped."},
+        }
 
 
 class PaymentInput(serializers.Serializer):
@@ -288,3 +324,7 @@ class StatementOutput(serializers.Serializer):
 
 
 _named_from(StatementOutput)
+
+
+def invoice_send_representation(send: InvoiceSend, viewer: Any = None) -> Any:
+    return represented(InvoiceSendOutput, send)

@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from billing import selectors, webhooks
 from billing.filters import InvoiceFilter, PaymentFilter, ProductFilter
 from billing.models import CreditNote, Invoice, Payment
-from billing.services import credit_notes, customers, invoices, payments, products
+from billing.services import credit_notes, customers, invoices, payments, products, sending
 from billing.services import webhooks as webhook_events
 from core.api.context import action_context
 from core.api.idempotency import IDEMPOTENCY_PARAMETER, respond_once
@@ -187,6 +187,8 @@ class InvoiceViewSet(
         "hosted_link": "billing.view_invoice",
         "credit_notes": "billing.view_creditnote",
         "issue_credit_note": "billing.add_creditnote",
+        "sends": "billing.view_invoicesend",
+        "send": "billing.send_invoice",
     }
     filterset_class = InvoiceFilter
 
@@ -194,6 +196,8 @@ class InvoiceViewSet(
     def ordering(self) -> tuple[str, ...]:
         if self.action == "credit_notes":
             return ("-issued_at", "-id")
+        if self.action == "sends":
+            return ("-requested_at", "-id")
         # Past-due lists walk the (status, due_date) index, oldest due first.
         if self.request.query_params.get("past_due", "").lower() in ("true", "1"):
             return ("due_date", "id")
@@ -202,7 +206,7 @@ class InvoiceViewSet(
     def get_queryset(self):
         if self.action == "list":
             return selectors.invoice_list()
-        if self.action in ("credit_notes", "issue_credit_note"):
+        if self.action in ("credit_notes", "issue_credit_note", "sends", "send"):
             return Invoice.objects.all()
         return selectors.invoice_detail()
 
@@ -332,6 +336,36 @@ class InvoiceViewSet(
             )
 
         return respond_once(request, write)
+
+    @extend_schema(
+        request=s.InvoiceSendInput,
+        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={202: s.InvoiceSendOutput, **problem_responses(409)},
+    )
+    @action(detail=True, methods=["post"])
+    def send(self, request, pk=None):
+        """Emails the invoice, its PDF attached and a link to its hosted page, to `to` or its
+        customer; 202 with the send, queued: its `status` becomes `sent`, or `failed` with
+        `last_error` (retried), in `GET .../sends`. Drafts and void invoices are a 409."""
+        invoice = self.get_object()
+        data = validated(s.InvoiceSendInput, request.data or {})
+        context = action_context(request)
+
+        def write() -> Answer:
+            send = sending.invoice_send(
+                invoice=invoice, **data, actor=request.user, context=context
+            )
+            return Answer(status=status.HTTP_202_ACCEPTED, body=s.InvoiceSendOutput(send).data)
+
+        return respond_once(request, write)
+
+    @extend_schema(responses={200: s.InvoiceSendOutput(many=True)})
+    @action(detail=True, methods=["get"])
+    def sends(self, request, pk=None):
+        """The invoice's emails, sends and reminders (`reminder_step`), newest first, with
+        their status and the last error."""
+        page = self.paginate_queryset(selectors.invoice_send_list(invoice=self.get_object()))
+        return self.get_paginated_response(s.InvoiceSendOutput(page, many=True).data)
 
 
 class CreditNoteViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):

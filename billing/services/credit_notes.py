@@ -27,7 +27,7 @@ from core.models import AuditAction
 from core.services.idempotency import idempotent_write
 
 from .invoices import AUDIENCE, ZERO, acting_user, lock, number_allocate, refusal
-from .payments import invoice_balance, settle
+from .payments import invoice_balance, refund_overpayment, settle
 
 CREDITABLE = (InvoiceStatus.OPEN, InvoiceStatus.PAID, InvoiceStatus.UNCOLLECTIBLE)
 
@@ -101,8 +101,9 @@ def credit_note_issue(
     context: ActionContext,
 ) -> CreditNote:
     """Credits ``amount`` of the invoice as a whole, or the given parts of its ``lines`` (one
-    of the two), for ``reason``. What the customer owes drops by the credit; an open invoice
-    that is then covered by its payments becomes paid."""
+    of the two), for ``reason``. What the customer owes drops by the credit; what they paid
+    beyond it (all of the credit, on a paid invoice) is refunded; an open invoice that is then
+    covered by its payments becomes paid."""
     reason = reason.strip()
     if not reason:
         raise ValidationFailed(fields={"reason": ["A credit note needs a reason."]})
@@ -168,6 +169,11 @@ def credit_note_issue(
         audience=AUDIENCE,
         actor=actor,
         context=context,
+    )
+    # Money received beyond what is now owed goes back to the customer: a refund of the
+    # payments, through the refunds' own path (audited, announced, within what was paid).
+    refund_overpayment(
+        invoice, reason=f"Credit note {credit_note.number}", actor=actor, context=context
     )
     settle(invoice, paid=invoice_balance(invoice=invoice).paid, actor=actor, context=context)
     return credit_note

@@ -199,6 +199,22 @@ def payment_refund(
     if amount is not None and amount <= 0:
         raise ValidationFailed(fields={"amount": ["A refund amount must be more than zero."]})
     invoice = lock(payment.invoice)
+    refund = refund_locked(payment, amount=amount, reason=reason, actor=actor, context=context)
+    settle(invoice, paid=invoice_balance(invoice=invoice).paid, actor=actor, context=context)
+    return refund
+
+
+def refund_locked(
+    payment: Payment,
+    *,
+    amount: Decimal | None,
+    reason: str,
+    actor: User | None,
+    context: ActionContext,
+) -> Refund:
+    """Precondition: the payment's invoice is locked, and the caller settles it after. Locks
+    the payment and refunds ``amount`` of it (all that is left when None), audited and
+    announced: the one refund path, for staff's refunds and credit notes' alike."""
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
     if payment.status != PaymentStatus.SUCCEEDED:
         raise Conflict(
@@ -230,8 +246,27 @@ def payment_refund(
         context=context,
     )
     _announce("payment.refunded", payment, actor=actor, context=context)
-    settle(invoice, paid=invoice_balance(invoice=invoice).paid, actor=actor, context=context)
     return refund
+
+
+def refund_overpayment(
+    invoice: Invoice, *, reason: str, actor: User | None, context: ActionContext
+) -> list[Refund]:
+    """Precondition: the invoice is locked, and the caller settles it after. Gives back what
+    its succeeded payments, net of refunds, hold beyond what the customer now owes (after a
+    credit note), newest payment first; nothing when they hold no more."""
+    excess = invoice_balance(invoice=invoice).paid - amount_due(invoice)
+    refunds = []
+    succeeded = Payment.objects.filter(invoice=invoice, status=PaymentStatus.SUCCEEDED)
+    for payment in succeeded.order_by("-created_at", "-id"):
+        if excess <= 0:
+            break
+        amount = min(excess, payment.amount - payment.refunded_amount)
+        refunds.append(
+            refund_locked(payment, amount=amount, reason=reason, actor=actor, context=context)
+        )
+        excess -= amount
+    return refunds
 
 
 # What a provider may report about a payment it holds.

@@ -450,3 +450,6 @@ BILLING_PAYMENT_INSTRUCTIONS = env(
 )
 # How long a hosted invoice link (docs/billing-documents.md) opens the page, in seconds.
 BILLING_HOSTED_LINK_MAX_AGE = env.int("BILLING_HOSTED_LINK_MAX_AGE", default=60 * 24 * 3600)
+# Reminders of an open invoice (docs/billing-documents.md): days from its due date, negative
+# before it, comma-separated; empty sends none. Checked at start (billing.E001).
+BILLING_REMINDER_STEPS = env.list("BILLING_REMINDER_STEPS", default=["-3", "0", "7", "14", "30"])

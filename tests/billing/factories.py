@@ -14,6 +14,7 @@ from billing.models import (
     Invoice,
     InvoiceLine,
     InvoiceNumberSequence,
+    InvoiceSend,
     InvoiceStatus,
     Refund,
     WebhookEvent,
@@ -109,3 +110,13 @@ def invoice_with_lines(
         invoice.number = f"INV-1999-{str(invoice.pk)[:6]}"
         invoice.save(update_fields=["status", "number"])
     return invoice
+
+
+class InvoiceSendFactory(DjangoModelFactory):
+    """A queued email of an invoice; sending it is the job's (billing.services.sending)."""
+
+    class Meta:
+        model = InvoiceSend
+
+    invoice = factory.SubFactory(InvoiceFactory, status=InvoiceStatus.OPEN)
+    to = "ap@customer.example"

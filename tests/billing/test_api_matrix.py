@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from billing.models import Invoice, InvoiceStatus
-from billing.services import credit_notes, invoices
+from billing.services import credit_notes, invoices, sending
 from core.context import SYSTEM
 from tests.api_matrix import Endpoint, Matrix, Scene, api_key, bearer
 from tests.billing.conftest import ROLES
@@ -27,6 +27,7 @@ READ_SCOPES = (
     "billing.view_payment",
     "billing.view_billing_report",
     "billing.view_creditnote",
+    "billing.view_invoicesend",
 )
 READERS = {"billing_manager", "staff", "read_key"}
 WRITERS = {"billing_manager"}
@@ -83,6 +84,15 @@ MATRIX = Matrix(
             status=201,
         ),
         read("credit note read", "/credit-notes/{credit_note}"),
+        read("invoice send list", "/invoices/{finalized}/sends", queries=3),
+        write("invoice send", "post", "/invoices/{finalized}/send", status=202),
+        write(
+            "invoice send elsewhere",
+            "post",
+            "/invoices/{finalized}/send",
+            {"to": "accounts@elsewhere.example"},
+            status=202,
+        ),
         read("credit note pdf", "/credit-notes/{credit_note}/pdf"),
         write(
             "invoice create",
@@ -160,11 +170,13 @@ def _more_rows() -> None:
             due_date=timezone.now() - timedelta(days=2),
         )
         PaymentFactory(invoice=invoice, amount=Decimal("20.00"))
-    # Each finalized invoice (the scene's) gets a credit note more.
+    # Each finalized invoice (the scene's) gets a credit note more, and two emails more.
     for finalized in Invoice.objects.filter(pdf_sha256__isnull=False):
         credit_notes.credit_note_issue(
             invoice=finalized, amount=Decimal("1.00"), reason="More", actor=None, context=SYSTEM
         )
+        for _ in range(2):
+            sending.invoice_send(invoice=finalized, actor=None, context=SYSTEM)
 
 
 @pytest.mark.parametrize(("endpoint", "caller"), MATRIX.cases())

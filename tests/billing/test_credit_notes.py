@@ -209,3 +209,57 @@ def test_a_retried_request_with_the_same_idempotency_key_credits_once(api):
     assert (first.status_code, again.status_code) == (201, 201)
     assert first.json() == again.json()
     assert CreditNote.objects.count() == 1
+
+
+def test_crediting_a_paid_invoice_refunds_the_credit_through_the_payments(api):
+    invoice = finalized("100.00")
+    first = pay(api, invoice.pk, "60.00").json()
+    second = pay(api, invoice.pk, "40.00").json()
+    assert api.get(f"{BASE}/invoices/{invoice.pk}").json()["status"] == "paid"
+
+    credit = issue(invoice, amount=Decimal("50.00"), reason="Returned goods")
+
+    # The newest payment is refunded first, then the one before, as far as the credit goes.
+    refunded = {
+        p["id"]: p for p in api.get(f"{BASE}/payments?invoice={invoice.pk}").json()["results"]
+    }
+    assert (refunded[second["id"]]["refunded_amount"], refunded[second["id"]]["status"]) == (
+        "40.00",
+        "refunded",
+    )
+    assert (refunded[first["id"]]["refunded_amount"], refunded[first["id"]]["status"]) == (
+        "10.00",
+        "succeeded",
+    )
+    invoice.refresh_from_db()
+    assert invoice.status == InvoiceStatus.PAID  # what is paid is exactly what is owed now
+    refunds = AuditEvent.objects.filter(action=AuditAction.PAYMENT_REFUNDED)
+    assert sorted(event.after["amount"] for event in refunds) == ["10.00", "40.00"]
+    assert {event.after["reason"] for event in refunds} == {f"Credit note {credit.number}"}
+    assert Event.objects.filter(type="payment.refunded").count() == 2
+    # The revenue report counts money moved: the refund shows there.
+    (month,) = api.get(f"{BASE}/reports/revenue?months=1").json()
+    assert (month["received"], month["refunded"], month["net"]) == ("100.00", "50.00", "50.00")
+
+
+def test_a_credit_that_leaves_a_part_paid_invoice_overpaid_refunds_the_excess(api):
+    invoice = finalized("100.00")
+    pay(api, invoice.pk, "80.00")
+
+    issue(invoice, amount=Decimal("50.00"))
+
+    invoice.refresh_from_db()
+    assert invoice.status == InvoiceStatus.PAID
+    (payment,) = api.get(f"{BASE}/payments?invoice={invoice.pk}").json()["results"]
+    assert payment["refunded_amount"] == "30.00"
+
+
+def test_a_credit_within_what_is_unpaid_refunds_nothing(api):
+    invoice = finalized("100.00")
+    pay(api, invoice.pk, "30.00")
+
+    issue(invoice, amount=Decimal("70.00"))
+
+    assert not AuditEvent.objects.filter(action=AuditAction.PAYMENT_REFUNDED).exists()
+    invoice.refresh_from_db()
+    assert invoice.status == InvoiceStatus.PAID

@@ -115,6 +115,12 @@ VIOLATIONS = {
         {"description": ""},
     ),
     "billing_refund_amount_positive": (billing_factories.RefundFactory, {"amount": Decimal("0")}),
+    "billing_invoicesend_status_valid": (billing_factories.InvoiceSendFactory, {"status": "lost"}),
+    "billing_invoicesend_sent_at_iff_sent": (
+        billing_factories.InvoiceSendFactory,
+        {"status": "sent", "sent_at": None},
+    ),
+    "billing_invoicesend_to_not_empty": (billing_factories.InvoiceSendFactory, {"to": ""}),
     "core_idempotencykey_key_not_empty": (factories.IdempotencyKeyFactory, {"key": ""}),
     "core_auditevent_action_not_empty": (factories.AuditEventFactory, {"action": ""}),
     "core_event_type_not_empty": (event_factories.EventFactory, {"type": ""}),

@@ -15,6 +15,7 @@ PERIODIC = {
     "core.purge_deleted",
     "core.purge_old_jobs",
     "billing.detect_past_due",
+    "billing.send_reminders",
     "core.purge_idempotency_keys",
     "core.ensure_partitions",
     "webhooks.sweep",
