@@ -3,7 +3,7 @@ each request and nothing more. It authenticates like bench/floor_me.py (the same
 lookup, which brings the user's permission names), sends the statements documents.selectors
 and documents.services send, imported from documents/sql.py, and answers with the same JSON.
 
-- ``GET /api/v1/documents/<id>``: the access query, the document with its ETag.
+- ``GET /api/v1/documents/<id>``: the access query writing the document's JSON, its ETag.
 - ``GET /api/v1/documents``: the first page of "mine and shared with me", newest change first.
 - ``GET /api/v1/documents/search?q=``: the first page of ranked matches.
 - ``PATCH /api/v1/documents/<id>`` with ``If-Match`` and ``{"content": ...}``: in one
@@ -165,10 +165,21 @@ def application(environ: dict[str, Any], start_response: StartResponse) -> Itera
             return _respond_json(start_response, _page(environ, row))
         if document and method == "GET" and VIEW in permissions:
             doc_id = document.group(1)
-            row = connection.execute(sql.ACCESS, {"user": user_id, "document": doc_id}).fetchone()
+            row = connection.execute(
+                sql.DOCUMENT_JSON, {"user": user_id, "document": doc_id}
+            ).fetchone()
             if row is None:
                 return _respond(start_response, "404 Not Found", {"status": 404})
-            return _respond(start_response, "200 OK", _document(row), [("ETag", f'"{row[7]}"')])
+            data = row[0].encode()
+            start_response(
+                "200 OK",
+                [
+                    ("Content-Type", "application/json"),
+                    ("Content-Length", str(len(data))),
+                    ("ETag", f'"{row[1]}"'),
+                ],
+            )
+            return [data]
         if document and method == "PATCH" and CHANGE in permissions:
             status, body, headers = _update(connection, user_id, document.group(1), environ)
             return _respond(start_response, status, body, headers)

@@ -127,6 +127,13 @@ DOCUMENT_SUMMARY = RowJSON((*_SUMMARY_NAMES, "access_level"), _SUMMARY_JSON)
 # A search result (SearchResultOutput): the summary and its rank.
 SEARCH_RESULT = RowJSON((*_SUMMARY_NAMES, "rank", "access_level"), f"{_SUMMARY_JSON}, r.rank")
 
+# A live document as DocumentOutput writes it (JSON text) and its version (the ETag), when the
+# caller may read it: ACCESS's rows, written by PostgreSQL. Parameters: %(user)s, %(document)s.
+DOCUMENT_JSON = (
+    f"SELECT (SELECT row_to_json(j) FROM (SELECT {_SUMMARY_JSON}, r.content) j)::text,"
+    f" r.version FROM ({ACCESS}) r"
+)
+
 # The first pages the API sends, as the floor sends them. Parameters: DOCUMENT_LIST_PAGE's or
 # DOCUMENT_SEARCH_PAGE's, then the page size.
 DOCUMENT_LIST_JSON_PAGE = json_page(
