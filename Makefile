@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed-from-lock
 
-.PHONY: demo test lint check install rehearsal
+.PHONY: demo test lint check install rehearsal bench
 
 install: $(INSTALLED)
 
@@ -46,6 +46,12 @@ lint: $(INSTALLED)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
+
+## Every benchmark in turn under the bench lock, one table in bench/results.md
+## (docs/performance.md); `make bench BENCH_ARGS="documents billing --rounds 1"`.
+BENCH_ARGS ?= all
+bench: $(INSTALLED)
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 ## What CI runs: lint, then the README's test command.
 check: lint test

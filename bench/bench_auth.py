@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.harness import (
     CONNECTIONS,
     Contender,
+    Endpoint,
     LoadResult,
     announce,
     bench_lock,
@@ -35,6 +36,8 @@ from bench.harness import (
     print_round,
     print_scaling,
     print_summary,
+    redis_url,
+    report,
     span,
     wait_for_answer,
     warn_if_busy,
@@ -42,7 +45,7 @@ from bench.harness import (
 )
 
 DATABASE_SERVER = "postgres://postgres@127.0.0.1:5432/"
-REDIS_URL = "redis://127.0.0.1:6379/14"
+REDIS_URL = redis_url(14)
 SETTINGS_MODULE = "config.settings.bench"
 ME_PATH = "/api/v1/me"
 STOCK_ME_PATH = "/stock/me"
@@ -304,7 +307,7 @@ def main() -> None:
             env={"DJANGO_SETTINGS_MODULE": STOCK_SETTINGS_MODULE},
         ) as stock,
     ):
-        warn_if_busy()
+        busy = warn_if_busy()
         print("Servers:")
         process_of = {atrium_url: atrium, floor_url: floor, stock_url: stock}
 
@@ -338,7 +341,13 @@ def main() -> None:
         print_summary(rounds, pairs)
         print_scaling(rounds, [c.name for c in scaled])
         print_login_summary(logins)
-        warn_if_busy()
+        me = Endpoint("GET /me", *scaled)
+        results = {
+            (me.name, contender.name.split()[0], n): [r[f"{contender.name} c{n}"] for r in rounds]
+            for contender in scaled
+            for n in CONNECTIONS
+        }
+        report("auth", [me], results, busy=busy or warn_if_busy())
 
 
 if __name__ == "__main__":

@@ -24,25 +24,30 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.harness import (
     Contender,
-    LoadResult,
+    Endpoint,
     announce,
+    base_of,
     bench_lock,
     gunicorn,
     manage,
-    print_round,
-    print_summary,
+    redis_url,
+    report,
+    sweep,
     wait_for_answer,
+    warn_if_busy,
     wrk,
 )
 
-DATABASE_URL = "postgres://postgres@127.0.0.1:5432/atrium_bench_billing"
-REDIS_URL = "redis://127.0.0.1:6379/13"
+DATABASE_SERVER = "postgres://postgres@127.0.0.1:5432/"
+DATABASE = "atrium_bench_billing"
+REDIS_URL = redis_url(13)
 SETTINGS_MODULE = "config.settings.bench"
-ATRIUM = "http://127.0.0.1:8110"
-FLOOR = "http://127.0.0.1:8111"
+STOCK_SETTINGS_MODULE = "bench.stock_me_settings"
 PAST_DUE = "/api/v1/billing/invoices?past_due=true"
 REVENUE = "/api/v1/billing/reports/revenue"
 PAYMENTS = "/api/v1/billing/payments"
+STOCK_PAST_DUE = "/stock/billing/invoices?past_due=true"
+STOCK_PAYMENTS = "/stock/billing/payments"
 INVOICES = 1_000_000
 PAYABLE_INVOICES = 2_000
 BENCH_EMAIL = "billing-bench@bench.invalid"
@@ -140,80 +145,101 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--duration", type=int, default=8, help="seconds of load per contender")
+    parser.add_argument("--database", default=DATABASE, help="the bench's own database")
+    parser.add_argument(
+        "--port", type=int, default=8110, help="Atrium's port; the floor and stock take the next"
+    )
     args = parser.parse_args()
 
-    # Every child (manage.py, both gunicorns) inherits these; the bench never touches another
+    # Every child (manage.py, the gunicorns) inherits these; the bench never touches another
     # database, whatever the shell says.
-    os.environ["DATABASE_URL"] = DATABASE_URL
+    os.environ["DATABASE_URL"] = DATABASE_SERVER + args.database
     os.environ["DJANGO_SETTINGS_MODULE"] = SETTINGS_MODULE
     os.environ["REDIS_URL"] = REDIS_URL
     import django
 
     django.setup()
     announce("bench_billing", args.rounds, args.duration)
+    atrium_url, floor_url, stock_url = (
+        f"http://127.0.0.1:{args.port + offset}" for offset in range(3)
+    )
 
     with bench_lock(), tempfile.TemporaryDirectory(prefix="atrium-bench-") as tmp:
         prepare_database()
         token, payable = prepare_fixtures()
         bearer = f"Bearer {token}"
         log_dir = Path(tmp)
-        reads = [
-            Contender("atrium past-due", ATRIUM + PAST_DUE, bearer),
-            Contender("floor past-due", FLOOR + PAST_DUE, bearer),
-            Contender("atrium revenue", ATRIUM + REVENUE, bearer),
-            Contender("floor revenue", FLOOR + REVENUE, bearer),
-        ]
-        writes = [
-            Contender("atrium payment", ATRIUM + PAYMENTS, bearer),
-            Contender("floor payment", FLOOR + PAYMENTS, bearer),
-        ]
-        pairs = [
-            ("atrium past-due", "floor past-due"),
-            ("atrium payment", "floor payment"),
-            ("atrium revenue", "floor revenue"),
+
+        def contenders(path: str, stock_path: str | None) -> tuple[Contender, ...]:
+            found = (
+                Contender(f"atrium {path}", atrium_url + path, bearer),
+                Contender(f"floor {path}", floor_url + path, bearer),
+            )
+            return (
+                (*found, Contender(f"stock {path}", stock_url + stock_path, bearer))
+                if (stock_path)
+                else found
+            )
+
+        def pay_script(contender: Contender) -> Path:
+            return lua_script(log_dir, payable)
+
+        endpoints = [
+            Endpoint("invoices past due", *contenders(PAST_DUE, STOCK_PAST_DUE)),
+            Endpoint("record payment", *contenders(PAYMENTS, STOCK_PAYMENTS), script=pay_script),
+            Endpoint("revenue report", *contenders(REVENUE, None)),
         ]
         with (
-            gunicorn("config.wsgi:application", 8110, log_dir) as atrium,
-            gunicorn("bench.floor_billing:application", 8111, log_dir) as floor,
+            gunicorn("config.wsgi:application", args.port, log_dir) as atrium,
+            gunicorn("bench.floor_billing:application", args.port + 1, log_dir) as floor,
+            gunicorn(
+                "config.wsgi:application",
+                args.port + 2,
+                log_dir,
+                env={"DJANGO_SETTINGS_MODULE": STOCK_SETTINGS_MODULE},
+            ) as stock,
         ):
+            busy = warn_if_busy()
+            servers = {atrium_url: atrium, floor_url: floor, stock_url: stock}
             print("Servers:")
-            process_of = {ATRIUM: atrium, FLOOR: floor}
             bodies = {}
-            for contender in reads:
-                base = contender.url.split("/api/")[0]
-                body = wait_for_answer(process_of[base], contender).decode()
-                # The next-page link names the server it came from.
-                bodies[contender.name] = json.loads(body.replace(base, "http://server"))
-            for kind in ("past-due", "revenue"):
-                atrium_body, floor_body = bodies[f"atrium {kind}"], bodies[f"floor {kind}"]
+            for endpoint in (endpoints[0], endpoints[2]):
+                for contender in (endpoint.atrium, endpoint.floor):
+                    base = base_of(contender.url)
+                    body = wait_for_answer(servers[base], contender).decode()
+                    # The next-page link names the server it came from.
+                    bodies[contender.name] = json.loads(body.replace(base, "http://server"))
+                if endpoint.stock is not None:
+                    wait_for_answer(stock, endpoint.stock)
+            for path in (PAST_DUE, REVENUE):
+                atrium_body, floor_body = bodies[f"atrium {path}"], bodies[f"floor {path}"]
                 if atrium_body != floor_body:
                     raise SystemExit(
-                        f"The floor's {kind} body differs from Atrium's:\n"
+                        f"The floor's {path} body differs from Atrium's:\n"
                         f"{json.dumps(atrium_body)[:1500]}\n{json.dumps(floor_body)[:1500]}"
                     )
-            answers = [post_once(c.url, bearer, payable[0]) for c in writes]
+            writes = endpoints[1]
+            answers = [post_once(c.url, bearer, payable[0]) for c in (writes.atrium, writes.floor)]
             if [status for status, _ in answers] != [201, 201] or set(answers[0][1]) != set(
                 answers[1][1]
             ):
                 raise SystemExit(f"The payment answers differ: {answers}")
-            order = [reads[0], reads[1], writes[0], writes[1], reads[2], reads[3]]
 
-            def load(contender: Contender, seconds: int) -> LoadResult:
-                script = lua_script(log_dir, payable) if contender in writes else None
-                result = wrk(contender, seconds, script=script)
-                # wrk gives up on requests still queued in gunicorn when its time is up (the
-                # revenue report takes about a second each); let them finish before the next
-                # contender is measured.
-                time.sleep(DRAIN_SECONDS)
-                return result
-
-            for contender in order:
-                load(contender, WARM_UP_SECONDS)
-            rounds: list[dict[str, LoadResult]] = []
-            for number in range(1, args.rounds + 1):
-                rounds.append({c.name: load(c, args.duration) for c in order})
-                print_round(number, rounds[-1], pairs)
-            print_summary(rounds, pairs)
+            for endpoint in endpoints:
+                for _, contender in endpoint.contenders():
+                    script = endpoint.script(contender) if endpoint.script else None
+                    wrk(contender, WARM_UP_SECONDS, script=script)
+                    time.sleep(DRAIN_SECONDS)
+            # wrk gives up on requests still queued in gunicorn when its time is up (the
+            # revenue report takes about a second each); they finish before the next load.
+            results = sweep(
+                endpoints,
+                servers,
+                rounds=args.rounds,
+                duration=args.duration,
+                settle=lambda: time.sleep(DRAIN_SECONDS),
+            )
+            report("billing", endpoints, results, busy=busy or warn_if_busy())
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ large one takes about ten minutes). Ports 8110 to 8113. Method: README.md, "Perf
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -34,16 +35,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.harness import (
     ROOT,
     Contender,
+    Endpoint,
     LoadResult,
     announce,
     bench_lock,
     gunicorn,
+    redis_url,
+    report,
+    sweep,
     wait_for_answer,
+    warn_if_busy,
     wrk,
 )
 
 SERVER = "postgres://postgres@127.0.0.1:5432/"
-REDIS_URL = "redis://127.0.0.1:6379/14"
+REDIS_URL = redis_url(14)
 BENCH_EMAIL = "bench-chat@bench.invalid"
 
 
@@ -61,6 +67,8 @@ class DataSet:
 
 LARGE = DataSet("atrium_bench_chat", 10_000, 100_000, 10_000_000)
 SMALL = DataSet("atrium_bench_chat_10k", 1_000, 1_000, 10_000)
+# Atrium on the database of 10,000 messages, beside the newest page on 10 million.
+SMALL_SCENARIO = "(a) newest 50, 10k messages"
 PORTS = {"atrium": 8110, "floor": 8111, "stock": 8112, "atrium 10k": 8113}
 WARM_UP_SECONDS = 2
 DEEP = 10_000
@@ -229,13 +237,18 @@ def scenarios(large: dict, small: dict, post_script: Path) -> list[Scenario]:
             "(a) newest 50",
             [
                 Contender("atrium", base("atrium") + read, bearer),
+                Contender("floor", base("floor") + read, bearer),
+                Contender("stock", base("stock") + f"/stock{read.removeprefix('/api/v1')}", bearer),
+            ],
+        ),
+        Scenario(
+            SMALL_SCENARIO,
+            [
                 Contender(
                     "atrium 10k",
                     base("atrium 10k") + f"/api/v1/conversations/{small['read']}/messages",
                     small_bearer,
-                ),
-                Contender("floor", base("floor") + read, bearer),
-                Contender("stock", base("stock") + f"/stock{read.removeprefix('/api/v1')}", bearer),
+                )
             ],
         ),
         Scenario(
@@ -315,25 +328,30 @@ def _ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}x"
 
 
-def print_round(number: int, results: dict[str, dict[str, LoadResult]]) -> None:
-    print(f"\nRound {number}")
-    print(f"  {'scenario':22} {'contender':11} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}")
-    for scenario, by_contender in results.items():
-        for name, r in by_contender.items():
-            print(
-                f"  {scenario:22} {name:11} {r.requests_per_second:8.0f} {r.p50_ms:8.2f}"
-                f" {r.p99_ms:8.2f}"
-            )
-    for scenario, r in results.items():
-        rate = {name: result.requests_per_second for name, result in r.items()}
-        print(
-            f"  {scenario:22} atrium/floor req/s {_ratio(rate['atrium'], rate['floor'])},"
-            f" atrium/stock req/s {_ratio(rate['atrium'], rate['stock'])}"
-        )
-    a, b = results["(a) newest 50"], results[f"(b) {DEEP:,} deep"]
+def endpoint_of(scenario: Scenario) -> Endpoint:
+    """A scenario as the harness sweeps it; Atrium on 10,000 messages is an endpoint of its
+    own, without floor or stock."""
+    atrium, *others = scenario.contenders
+    by_name = {contender.name: contender for contender in others}
+    script = scenario.script
+    return Endpoint(
+        scenario.name,
+        atrium,
+        by_name.get("floor"),
+        by_name.get("stock"),
+        (lambda contender: script) if script else None,
+    )
+
+
+def print_depth_and_size(results: dict) -> None:
+    """What depth and table size cost Atrium, at 16 connections (medians over the rounds)."""
+
+    def p50(name: str, kind: str = "atrium") -> float:
+        return statistics.median(r.p50_ms for r in results[name, kind, 16])
+
     print(
-        f"  (b) p50 / (a) p50: {_ratio(b['atrium'].p50_ms, a['atrium'].p50_ms)};"
-        f" (a) p50 at 10k / at 10M: {_ratio(a['atrium 10k'].p50_ms, a['atrium'].p50_ms)}"
+        f"  (b) p50 / (a) p50: {_ratio(p50(f'(b) {DEEP:,} deep'), p50('(a) newest 50'))};"
+        f" (a) p50 at 10k / at 10M: {_ratio(p50(SMALL_SCENARIO), p50('(a) newest 50'))}"
     )
 
 
@@ -383,17 +401,16 @@ def main() -> None:
             for contender in scenario.contenders:
                 measure(contender, WARM_UP_SECONDS, scenario.script)
 
-        rounds = []
-        for number in range(1, args.rounds + 1):
-            results = {
-                scenario.name: {
-                    contender.name: measure(contender, args.duration, scenario.script)
-                    for contender in scenario.contenders
-                }
-                for scenario in plan
-            }
-            rounds.append(results)
-            print_round(number, results)
+        endpoints = [endpoint_of(scenario) for scenario in plan]
+        servers = {
+            f"http://127.0.0.1:{PORTS[name]}": process for name, process in processes.items()
+        }
+        busy = warn_if_busy()
+        results = sweep(
+            endpoints, servers, rounds=args.rounds, duration=args.duration, settle=settle
+        )
+        print_depth_and_size(results)
+        report("chat", endpoints, results, busy=busy or warn_if_busy())
 
 
 if __name__ == "__main__":

@@ -30,22 +30,27 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.harness import (
     Contender,
-    LoadResult,
+    Endpoint,
     announce,
+    base_of,
     bench_lock,
     gunicorn,
     manage,
-    print_round,
-    print_summary,
+    redis_url,
+    report,
+    sweep,
     wait_for_answer,
+    warn_if_busy,
     wrk,
 )
 
-DATABASE_URL = "postgres://postgres@127.0.0.1:5432/atrium_bench_docs"
-REDIS_URL = "redis://127.0.0.1:6379/13"
+DATABASE_SERVER = "postgres://postgres@127.0.0.1:5432/"
+DATABASE = "atrium_bench_docs"
+REDIS_URL = redis_url(13)
 SETTINGS_MODULE = "config.settings.bench"
-ATRIUM = "http://127.0.0.1:8120"
-FLOOR = "http://127.0.0.1:8121"
+STOCK_SETTINGS_MODULE = "bench.stock_me_settings"
+ATRIUM_PATH = "/api/v1/documents"
+STOCK_PATH = "/stock/documents"
 BENCH_EMAIL = "bench-docs@bench.invalid"
 SEARCH_QUERY = "budget forecast"
 WARM_UP_SECONDS = 2
@@ -62,7 +67,7 @@ EDIT_TEXT = (
 READ_SCRIPT = """
 local ids = {%(ids)s}
 function request()
-  return wrk.format("GET", "/api/v1/documents/" .. ids[math.random(#ids)])
+  return wrk.format("GET", "%(prefix)s/" .. ids[math.random(#ids)])
 end
 """
 
@@ -93,7 +98,7 @@ function request()
   headers["Content-Type"] = "application/json"
   headers["If-Match"] = '"' .. versions[id] .. '"'
   local body = '{"content":"%(text)s edit ' .. part .. '-' .. edits .. '"}'
-  return wrk.format("PATCH", "/api/v1/documents/" .. id, headers, body)
+  return wrk.format("PATCH", "%(prefix)s/" .. id, headers, body)
 end
 function response(status, headers, body)
   if status == 200 then
@@ -163,14 +168,18 @@ def owned_documents() -> list[tuple[str, int]]:
     return [(str(doc_id), version) for doc_id, version in rows]
 
 
-def write_read_script(directory: Path, documents: list[tuple[str, int]]) -> Path:
-    path = directory / "read.lua"
+def _prefix(contender: Contender) -> str:
+    return STOCK_PATH if contender.name.startswith("stock") else ATRIUM_PATH
+
+
+def write_read_script(directory: Path, documents: list[tuple[str, int]], contender) -> Path:
+    path = directory / f"read-{contender.name.split()[0]}.lua"
     ids = ",".join(f'"{doc_id}"' for doc_id, _ in documents)
-    path.write_text(READ_SCRIPT % {"ids": ids})
+    path.write_text(READ_SCRIPT % {"ids": ids, "prefix": _prefix(contender)})
     return path
 
 
-def write_update_script(directory: Path) -> Path:
+def write_update_script(directory: Path, contender: Contender) -> Path:
     """A fresh script holding the versions as they are now (the last run moved them on)."""
     # wrk stops without waiting for its last requests; the workers still commit those, and a
     # version read before they do would be stale.
@@ -178,7 +187,13 @@ def write_update_script(directory: Path) -> Path:
     path = directory / "update.lua"
     docs = ",".join(f'{{"{doc_id}",{version}}}' for doc_id, version in owned_documents())
     path.write_text(
-        UPDATE_SCRIPT % {"docs": docs, "threads": WRK_THREADS, "text": EDIT_TEXT.strip()}
+        UPDATE_SCRIPT
+        % {
+            "docs": docs,
+            "threads": WRK_THREADS,
+            "text": EDIT_TEXT.strip(),
+            "prefix": _prefix(contender),
+        }
     )
     return path
 
@@ -209,9 +224,6 @@ def patch_once(base: str, token: str, doc_id: str, version: int, text: str) -> d
         return json.loads(response.read())
 
 
-# --- Report ---------------------------------------------------------------------------------
-
-
 # --- Driver ---------------------------------------------------------------------------------
 
 
@@ -221,83 +233,88 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=8, help="seconds of load per contender")
     parser.add_argument("--documents", type=int, default=100_000)
     parser.add_argument("--versions", type=int, default=20)
+    parser.add_argument("--database", default=DATABASE, help="the bench's own database")
+    parser.add_argument(
+        "--port", type=int, default=8120, help="Atrium's port; the floor and stock take the next"
+    )
     args = parser.parse_args()
 
-    # Every child (manage.py, both gunicorns) inherits these; the bench never touches another
+    # Every child (manage.py, the gunicorns) inherits these; the bench never touches another
     # database, whatever the shell says.
-    os.environ["DATABASE_URL"] = DATABASE_URL
+    os.environ["DATABASE_URL"] = DATABASE_SERVER + args.database
     os.environ["DJANGO_SETTINGS_MODULE"] = SETTINGS_MODULE
     os.environ["REDIS_URL"] = REDIS_URL
     import django
 
     django.setup()
     announce("bench_documents", args.rounds, args.duration)
+    atrium_url, floor_url, stock_url = (
+        f"http://127.0.0.1:{args.port + offset}" for offset in range(3)
+    )
 
     with bench_lock(), tempfile.TemporaryDirectory(prefix="atrium-bench-docs-") as temp:
         directory = Path(temp)
         token = prepare(args.documents, args.versions)
         bearer = f"Bearer {token}"
         documents = owned_documents()
-        read_script = write_read_script(directory, documents)
         first = documents[0][0]
+        search = "search?q=" + SEARCH_QUERY.replace(" ", "%20")
         paths = {
-            "read": f"/api/v1/documents/{first}",
-            "list": "/api/v1/documents",
-            "search": "/api/v1/documents/search?q=" + SEARCH_QUERY.replace(" ", "%20"),
-            "update": "/api/v1/documents",
+            "read": f"/{first}",
+            "list": "",
+            "search": f"/{search}",
+            "update": "",
         }
+
+        def endpoint(name: str, label: str, script=None) -> Endpoint:
+            return Endpoint(
+                label,
+                Contender(f"atrium {name}", f"{atrium_url}{ATRIUM_PATH}{paths[name]}", bearer),
+                Contender(f"floor {name}", f"{floor_url}{ATRIUM_PATH}{paths[name]}", bearer),
+                Contender(f"stock {name}", f"{stock_url}{STOCK_PATH}{paths[name]}", bearer),
+                script,
+            )
+
+        endpoints = [
+            endpoint("read", "document read", lambda c: write_read_script(directory, documents, c)),
+            endpoint("list", "documents list"),
+            endpoint("search", "documents search"),
+            endpoint("update", "document update", lambda c: write_update_script(directory, c)),
+        ]
         with (
-            gunicorn("config.wsgi:application", 8120, directory) as atrium,
-            gunicorn("bench.floor_documents:application", 8121, directory) as floor,
+            gunicorn("config.wsgi:application", args.port, directory) as atrium,
+            gunicorn("bench.floor_documents:application", args.port + 1, directory) as floor,
+            gunicorn(
+                "config.wsgi:application",
+                args.port + 2,
+                directory,
+                env={"DJANGO_SETTINGS_MODULE": STOCK_SETTINGS_MODULE},
+            ) as stock,
         ):
+            busy = warn_if_busy()
+            servers = {atrium_url: atrium, floor_url: floor, stock_url: stock}
             print("Servers:")
-            for endpoint in ("read", "list", "search"):
+            for check in endpoints[:3]:
                 bodies = [
-                    wait_for_answer(process, Contender(name, base + paths[endpoint], bearer))
-                    for name, base, process in (
-                        ("atrium " + endpoint, ATRIUM, atrium),
-                        ("floor " + endpoint, FLOOR, floor),
-                    )
+                    wait_for_answer(servers[base_of(c.url)], c)
+                    for c in (check.atrium, check.floor, check.stock)
                 ]
-                if not _same_body(*bodies):
+                if not _same_body(*bodies[:2]):
                     raise SystemExit(
-                        f"{endpoint}: the floor's body differs from Atrium's:\n{bodies}"
+                        f"{check.name}: the floor's body differs from Atrium's:\n{bodies[:2]}"
                     )
-            # One edit through each, so both are seen to write a version and answer alike.
+            # One edit through each, so each is seen to write a version and answer alike.
             doc_id, version = owned_documents()[0]
-            edited = patch_once(ATRIUM, token, doc_id, version, "checked by atrium")
-            again = patch_once(FLOOR, token, doc_id, edited["version"], "checked by floor")
+            edited = patch_once(atrium_url, token, doc_id, version, "checked by atrium")
+            again = patch_once(floor_url, token, doc_id, edited["version"], "checked by floor")
             if again["version"] != version + 2 or set(again) != set(edited):
                 raise SystemExit(f"update: answers differ:\n{edited}\n{again}")
-
-            def contenders(endpoint: str) -> dict[str, Contender]:
-                return {
-                    name: Contender(f"{name} {endpoint}", base + paths[endpoint], bearer)
-                    for name, base in (("atrium", ATRIUM), ("floor", FLOOR))
-                }
-
-            def load(endpoint: str, contender: Contender, seconds: int) -> LoadResult:
-                if endpoint == "update":
-                    return wrk(contender, seconds, script=write_update_script(directory))
-                if endpoint == "read":
-                    return wrk(contender, seconds, script=read_script)
-                return wrk(contender, seconds)
-
-            for endpoint in paths:
-                for contender in contenders(endpoint).values():
-                    load(endpoint, contender, WARM_UP_SECONDS)
-
-            pairs = [(f"{endpoint} atrium", f"{endpoint} floor") for endpoint in paths]
-            rounds: list[dict[str, LoadResult]] = []
-            for number in range(1, args.rounds + 1):
-                results = {
-                    f"{endpoint} {name}": load(endpoint, contender, args.duration)
-                    for endpoint in paths
-                    for name, contender in contenders(endpoint).items()
-                }
-                rounds.append(results)
-                print_round(number, results, pairs)
-            print_summary(rounds, pairs)
+            for check in endpoints:
+                for _, contender in check.contenders():
+                    script = check.script(contender) if check.script else None
+                    wrk(contender, WARM_UP_SECONDS, script=script)
+            results = sweep(endpoints, servers, rounds=args.rounds, duration=args.duration)
+            report("documents", endpoints, results, busy=busy or warn_if_busy())
 
 
 if __name__ == "__main__":

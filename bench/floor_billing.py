@@ -36,6 +36,8 @@ from bench.floor_me import StartResponse, _timestamp, caller_of, pool, request_i
 from billing import sql
 from core import sql as core_sql
 
+# core.api.pagination.CursorPagination's default.
+PAGE_SIZE = 50
 # core.api.context: the longest user agent the audit row keeps.
 USER_AGENT_MAX = 512
 
@@ -45,45 +47,33 @@ def _money(value: Decimal) -> str:
 
 
 def _json(status: str, body: Any, start_response: StartResponse) -> Iterable[bytes]:
-    data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    if isinstance(body, bytes):  # JSON PostgreSQL wrote
+        data = body
+    else:
+        data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
     start_response(
         status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
     )
     return [data]
 
 
-def _past_due(environ, connection) -> dict[str, Any]:
-    rows = connection.execute(sql.PAST_DUE_FIRST_PAGE, (datetime.now(UTC), "open")).fetchall()
-    page = rows[:50]
-    results = [
-        {
-            "id": str(r[0]),
-            "number": r[7],
-            "customer": str(r[3]),
-            "customer_name": r[sql.INVOICE_COLUMN_COUNT + 4],
-            "status": r[5],
-            "amount": _money(r[4]),
-            "due_date": _timestamp(r[6]),
-            "created_at": _timestamp(r[1]),
-            "updated_at": _timestamp(r[2]),
-            "finalized_at": _timestamp(r[8]),
-            "paid_at": _timestamp(r[10]),
-            "voided_at": _timestamp(r[12]),
-            "uncollectible_at": _timestamp(r[14]),
-        }
-        for r in page
-    ]
+def _past_due(environ, connection) -> bytes:
+    """The page's body; PostgreSQL writes its rows (billing/sql.py's PAST_DUE_JSON_PAGE)."""
+    results, found, *ends = connection.execute(
+        sql.PAST_DUE_JSON_PAGE, (datetime.now(UTC), "open", PAGE_SIZE)
+    ).fetchone()
     following = None
-    if len(rows) > 50:
+    if found > PAGE_SIZE:
         # core.api.pagination's cursor: the last row's ordering values, base64 like DRF's.
-        position = json.dumps([str(page[-1][6]), str(page[-1][0])])
+        due_date, invoice_id = ends[2:]
+        position = json.dumps([str(due_date.astimezone(UTC)), str(invoice_id)])
         cursor = base64.b64encode(urlencode({"p": position}).encode()).decode()
         # DRF's replace_query_param: the query's parameters sorted, the cursor among them.
         query = parse_qs(environ["QUERY_STRING"], keep_blank_values=True)
         query["cursor"] = [cursor]
         query_string = urlencode(sorted(query.items()), doseq=True)
         following = f"http://{environ['HTTP_HOST']}{environ['PATH_INFO']}?{query_string}"
-    return {"next": following, "previous": None, "results": results}
+    return f'{{"next":{json.dumps(following)},"previous":null,"results":{results}}}'.encode()
 
 
 def _revenue(connection) -> list[dict[str, Any]]:

@@ -3,7 +3,7 @@ each request and nothing more. It authenticates like bench/floor_me.py (the same
 lookup, which brings the user's permission names), sends the statements documents.selectors
 and documents.services send, imported from documents/sql.py, and answers with the same JSON.
 
-- ``GET /api/v1/documents/<id>``: the access query, the document with its ETag.
+- ``GET /api/v1/documents/<id>``: the access query writing the document's JSON, its ETag.
 - ``GET /api/v1/documents``: the first page of "mine and shared with me", newest change first.
 - ``GET /api/v1/documents/search?q=``: the first page of ranked matches.
 - ``PATCH /api/v1/documents/<id>`` with ``If-Match`` and ``{"content": ...}``: in one
@@ -18,7 +18,7 @@ import base64
 import json
 import re
 from collections.abc import Iterable
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 from urllib import parse
 
@@ -34,21 +34,18 @@ _ENTITY_TAG = re.compile(r'"(\d{1,9})"', re.ASCII)
 VIEW, CHANGE = "documents.view_document", "documents.change_document"
 
 
-def _summary(row: tuple, *, rank: bool = False) -> dict[str, Any]:
-    """DocumentSummaryOutput from the list columns (id ... title, version[, rank], level)."""
-    doc_id, created_at, updated_at, _deleted_at, owner_id, title, version, *rest = row
-    body = {
+def _summary(row: tuple) -> dict[str, Any]:
+    """DocumentSummaryOutput from the access columns (id ... title, version, level)."""
+    doc_id, created_at, updated_at, _deleted_at, owner_id, title, version, level = row
+    return {
         "id": str(doc_id),
         "title": title,
         "version": version,
         "owner_id": str(owner_id),
         "created_at": _timestamp(created_at),
         "updated_at": _timestamp(updated_at),
-        "access": rest[-1],
+        "access": level,
     }
-    if rank:
-        body["rank"] = rest[0]
-    return body
 
 
 def _document(row: tuple) -> dict[str, Any]:
@@ -71,20 +68,24 @@ def _next_link(environ: dict[str, Any], ordering_values: list) -> str:
     )
 
 
-def _page(environ, rows: list[tuple], *, rank: bool) -> dict[str, Any]:
-    more = len(rows) > PAGE_SIZE
-    rows = rows[:PAGE_SIZE]
+def _page(environ, row: tuple) -> bytes:
+    """The body of a page whose JSON PostgreSQL wrote (documents/sql.py's ``*_JSON_PAGE``)."""
+    results, found, *ends = row
     following = None
-    if more:
-        # The ordering of the page: (rank, id) or (updated_at, id), as Django renders them.
-        last = rows[-1]
-        first_key = last[7] if rank else last[2].astimezone(UTC)
-        following = _next_link(environ, [first_key, last[0]])
-    return {
-        "next": following,
-        "previous": None,
-        "results": [_summary(row, rank=rank) for row in rows],
-    }
+    if found > PAGE_SIZE:
+        # The last row's ordering values, as Django renders them (timestamps in UTC).
+        last = ends[len(ends) // 2 :]
+        following = _next_link(
+            environ, [v.astimezone(UTC) if isinstance(v, datetime) else v for v in last]
+        )
+    return f'{{"next":{json.dumps(following)},"previous":null,"results":{results}}}'.encode()
+
+
+def _respond_json(start_response, data: bytes) -> list[bytes]:
+    start_response(
+        "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
+    )
+    return [data]
 
 
 def _respond(start_response, status: str, body: Any, headers=()) -> list[bytes]:
@@ -146,23 +147,35 @@ def application(environ: dict[str, Any], start_response: StartResponse) -> Itera
     with pool.connection() as connection:
         document = _DOCUMENT_PATH.match(path)
         if method == "GET" and path == "/api/v1/documents" and VIEW in permissions:
-            rows = connection.execute(
-                sql.DOCUMENT_LIST_PAGE, (user_id, user_id, user_id, user_id, PAGE_SIZE + 1)
-            ).fetchall()
-            return _respond(start_response, "200 OK", _page(environ, rows, rank=False))
+            row = connection.execute(
+                sql.DOCUMENT_LIST_JSON_PAGE,
+                (user_id, user_id, user_id, user_id, PAGE_SIZE + 1, PAGE_SIZE),
+            ).fetchone()
+            return _respond_json(start_response, _page(environ, row))
         if method == "GET" and path == "/api/v1/documents/search" and VIEW in permissions:
             query = parse.parse_qs(environ.get("QUERY_STRING", "")).get("q", [""])[0]
-            rows = connection.execute(
-                sql.DOCUMENT_SEARCH_PAGE,
-                (query, user_id, user_id, user_id, user_id, query, PAGE_SIZE + 1),
-            ).fetchall()
-            return _respond(start_response, "200 OK", _page(environ, rows, rank=True))
+            row = connection.execute(
+                sql.DOCUMENT_SEARCH_JSON_PAGE,
+                (query, user_id, user_id, user_id, user_id, query, PAGE_SIZE + 1, PAGE_SIZE),
+            ).fetchone()
+            return _respond_json(start_response, _page(environ, row))
         if document and method == "GET" and VIEW in permissions:
             doc_id = document.group(1)
-            row = connection.execute(sql.ACCESS, {"user": user_id, "document": doc_id}).fetchone()
+            row = connection.execute(
+                sql.DOCUMENT_JSON, {"user": user_id, "document": doc_id}
+            ).fetchone()
             if row is None:
                 return _respond(start_response, "404 Not Found", {"status": 404})
-            return _respond(start_response, "200 OK", _document(row), [("ETag", f'"{row[7]}"')])
+            data = row[0].encode()
+            start_response(
+                "200 OK",
+                [
+                    ("Content-Type", "application/json"),
+                    ("Content-Length", str(len(data))),
+                    ("ETag", f'"{row[1]}"'),
+                ],
+            )
+            return [data]
         if document and method == "PATCH" and CHANGE in permissions:
             status, body, headers = _update(connection, user_id, document.group(1), environ)
             return _respond(start_response, status, body, headers)

@@ -6,16 +6,18 @@ on two cores they would measure each other.
 """
 
 import fcntl
+import json
 import math
 import os
 import re
 import socket
+import statistics
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -59,9 +61,22 @@ def warn_if_busy() -> bool:
     return busy
 
 
+def redis_url(index: int) -> str:
+    """The Redis database a benchmark's throttles count in: its own index, unless
+    BENCH_REDIS_URL names one (a shared machine gives each engineer theirs)."""
+    return os.environ.get("BENCH_REDIS_URL") or f"redis://127.0.0.1:6379/{index}"
+
+
+# bench/run.py holds the lock for every benchmark it runs and says so to them.
+LOCK_HELD = "ATRIUM_BENCH_LOCK_HELD"
+
+
 @contextmanager
 def bench_lock() -> Iterator[None]:
     """Waits until no other Atrium benchmark runs on this machine, then holds the lock."""
+    if os.environ.get(LOCK_HELD):
+        yield
+        return
     with LOCK_PATH.open("w") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -308,3 +323,141 @@ def print_scaling(rounds: list[dict[str, LoadResult]], contenders: list[str]) ->
                 f"c{n}: {span([ratio(r, n, field) for r in rounds], 2)}x" for n in CONNECTIONS[1:]
             )
             print(f"  {name} {label}: {ratios}")
+
+
+# --- The sweep every benchmark runs, and the table bench/run.py writes -----------------------
+
+# Where a benchmark appends its rows for bench/run.py's table (JSON lines), when set.
+RESULTS = "ATRIUM_BENCH_RESULTS"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One endpoint under load: Atrium, its floor and the stock DRF contender (where there
+    are); ``script`` gives a fresh wrk Lua script for a contender's run (writes, or
+    requests that vary), or None."""
+
+    name: str
+    atrium: Contender
+    floor: Contender | None = None
+    stock: Contender | None = None
+    script: Callable[[Contender], Path] | None = None
+
+    def contenders(self) -> list[tuple[str, Contender]]:
+        pairs = [("atrium", self.atrium), ("floor", self.floor), ("stock", self.stock)]
+        return [(kind, contender) for kind, contender in pairs if contender is not None]
+
+
+def sweep(
+    endpoints: list[Endpoint],
+    servers: dict[str, subprocess.Popen],
+    *,
+    rounds: int,
+    duration: int,
+    settle: Callable[[], None] = lambda: None,
+) -> dict[tuple[str, str, int], list[LoadResult]]:
+    """Every endpoint's contenders at 1, 4 and 16 connections, alternated within each round
+    (A B C at 1, A B C at 4, ...); ``servers`` maps a contender's base URL to its gunicorn,
+    for the CPU per request. ``settle`` runs after each load (to let queued requests drain).
+    Results by (endpoint, contender kind, connections), one per round."""
+    results: dict[tuple[str, str, int], list[LoadResult]] = {}
+    for number in range(1, rounds + 1):
+        print(f"\nRound {number}")
+        for connections in CONNECTIONS:
+            for endpoint in endpoints:
+                for kind, contender in endpoint.contenders():
+                    script = endpoint.script(contender) if endpoint.script else None
+                    result = wrk(
+                        contender,
+                        duration,
+                        script=script,
+                        connections=connections,
+                        server=servers.get(base_of(contender.url)),
+                    )
+                    settle()
+                    results.setdefault((endpoint.name, kind, connections), []).append(result)
+                    print(
+                        f"  {endpoint.name:28} {kind:6} c{connections:<2}"
+                        f" {result.requests_per_second:8.0f} req/s"
+                        f" p50 {result.p50_ms:8.2f} ms p99 {result.p99_ms:8.2f} ms"
+                    )
+    return results
+
+
+def base_of(url: str) -> str:
+    """``http://host:port`` of a contender's URL."""
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}"
+
+
+def report(bench: str, endpoints: list[Endpoint], results, *, busy: bool) -> None:
+    """The sweep's table (medians over the rounds), printed and, under bench/run.py,
+    appended to its results file."""
+    rows = []
+    for endpoint in endpoints:
+        for kind, _ in endpoint.contenders():
+
+            def median(
+                field: str, n: int, key: tuple[str, str] = (endpoint.name, kind)
+            ) -> float | None:
+                runs = results.get((*key, n))
+                return statistics.median(getattr(r, field) for r in runs) if runs else None
+
+            rows.append(
+                {
+                    "bench": bench,
+                    "endpoint": endpoint.name,
+                    "contender": kind,
+                    "rps": {str(n): median("requests_per_second", n) for n in CONNECTIONS},
+                    "p50_ms": median("p50_ms", CONNECTIONS[-1]),
+                    "p99_ms": median("p99_ms", CONNECTIONS[-1]),
+                    "busy": busy,
+                }
+            )
+    print()
+    print(markdown_table(rows))
+    if path := os.environ.get(RESULTS):
+        with open(path, "a") as out:
+            for row in rows:
+                out.write(json.dumps(row) + "\n")
+
+
+def markdown_table(rows: list[dict]) -> str:
+    """One line per endpoint and contender: req/s at each concurrency, p50 and p99 at the
+    highest, and Atrium's req/s against the floor's and stock's at each concurrency."""
+    levels = [str(n) for n in CONNECTIONS]
+    lines = [
+        "| endpoint | contender | "
+        + " | ".join(f"req/s c{n}" for n in levels)
+        + f" | p50 c{levels[-1]} | p99 c{levels[-1]} | x floor (c{'/c'.join(levels)})"
+        + f" | x stock (c{'/c'.join(levels)}) |",
+        "|---|---|" + "---:|" * (len(levels) + 2) + "---|---|",
+    ]
+    by_key = {(row["endpoint"], row["contender"]): row for row in rows}
+    for row in rows:
+        ratios = []
+        for other in ("floor", "stock"):
+            against = by_key.get((row["endpoint"], other))
+            if row["contender"] != "atrium" or against is None:
+                ratios.append("")
+                continue
+            ratios.append(
+                " / ".join(
+                    f"{row['rps'][n] / against['rps'][n]:.2f}"
+                    if row["rps"][n] and against["rps"][n]
+                    else "-"
+                    for n in levels
+                )
+            )
+        mark = " (busy)" if row.get("busy") else ""
+        lines.append(
+            f"| {row['endpoint']}{mark} | {row['contender']} | "
+            + " | ".join(_figure(row["rps"][n], ",.0f") for n in levels)
+            + f" | {_figure(row['p50_ms'], '.1f', ' ms')} | {_figure(row['p99_ms'], '.1f', ' ms')}"
+            + f" | {ratios[0]} | {ratios[1]} |"
+        )
+    return "\n".join(lines)
+
+
+def _figure(value: float | None, spec: str, unit: str = "") -> str:
+    return "-" if value is None else f"{value:{spec}}{unit}"

@@ -1,11 +1,12 @@
-"""Settings of the stock ``/me`` contender (bench/stock_me.py): what ``startproject`` and DRF
-give a project, on Atrium's bench settings (database, cache, installed apps): startproject's
-middleware list, DRF's default renderers, parsers and negotiation, DRF's ``UserRateThrottle``
-counting in the same Redis (rates no bench reaches), and Atrium's token authentication."""
+"""Settings of the stock DRF contenders (bench/stock_urls.py: /me, documents, billing): what
+``startproject`` and DRF give a project, on Atrium's bench settings (database, cache, installed
+apps): startproject's middleware list, DRF's default renderers, parsers and negotiation, DRF's
+``UserRateThrottle`` counting in the same Redis (rates no bench reaches), and Atrium's token
+authentication."""
 
 from config.settings.bench import *  # noqa: F403
 
-ROOT_URLCONF = "bench.stock_me"
+ROOT_URLCONF = "bench.stock_urls"
 
 # startproject's MIDDLEWARE, as Django 5.2 writes it.
 MIDDLEWARE = [

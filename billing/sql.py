@@ -11,7 +11,12 @@ the benchmark floor sends Atrium's own text for it. Beside them sits the text th
 ORM compiles for the other statements of the benchmarked requests, so the floor sends no copy
 of its own; a test holds that text to what Django sends. Values are always bound parameters;
 the only interpolated pieces are this module's own constants.
+
+The invoice list is answered as JSON PostgreSQL builds (core.sql.json_page around the ORM's
+statement, each row written by ``INVOICE_SUMMARY``), as chat's pages are.
 """
+
+from core.sql import RowJSON, iso_timestamp, json_page, money
 
 # The next invoice number of a year (%s). The counter row stays locked until the caller's
 # transaction ends, so numbers are handed out in commit order and a rollback returns its
@@ -64,21 +69,50 @@ _INVOICE_COLUMNS = (
     ' "invoices"."uncollectible_by_id", "invoices"."pdf_sha256", "invoices"."credited_amount",'
     ' "invoices"."dunning_exhausted_at"'
 )
-# The floor finds the customer's columns after these.
-INVOICE_COLUMN_COUNT = 19
 
-# The first page of past-due invoices with their customers (the invoice list with
-# ?past_due=true). Parameters: now, the open status. Then the invoice's 18 columns and the
-# customer's 8 (id, created_at, updated_at, deleted_at, name, email, phone, address).
+# An invoice of the list as billing.api.serializers.InvoiceOutput writes it; the customer's
+# name comes through the ORM's values("customer__name").
+INVOICE_SUMMARY = RowJSON(
+    (
+        "id",
+        "number",
+        "customer_id",
+        "customer__name",
+        "status",
+        "amount",
+        "due_date",
+        "created_at",
+        "updated_at",
+        "finalized_at",
+        "paid_at",
+        "voided_at",
+        "uncollectible_at",
+    ),
+    "r.id, r.number, r.customer_id AS customer, r.customer__name AS customer_name, r.status,"
+    f" {money('r.amount')} AS amount, {iso_timestamp('r.due_date')} AS due_date,"
+    f" {iso_timestamp('r.created_at')} AS created_at,"
+    f" {iso_timestamp('r.updated_at')} AS updated_at,"
+    f" {iso_timestamp('r.finalized_at')} AS finalized_at,"
+    f" {iso_timestamp('r.paid_at')} AS paid_at, {iso_timestamp('r.voided_at')} AS voided_at,"
+    f" {iso_timestamp('r.uncollectible_at')} AS uncollectible_at",
+)
+
+# The first page of past-due invoices (the invoice list with ?past_due=true), oldest due
+# first, as the ORM compiles it. Parameters: now, the open status.
 PAST_DUE_FIRST_PAGE = (
-    f"SELECT {_INVOICE_COLUMNS}, "
-    '"customers"."id", "customers"."created_at", "customers"."updated_at",'
-    ' "customers"."deleted_at", "customers"."name", "customers"."email", "customers"."phone",'
-    ' "customers"."address" FROM "invoices"'
+    'SELECT "invoices"."id" AS "id", "invoices"."number" AS "number",'
+    ' "invoices"."customer_id" AS "customer_id", "customers"."name" AS "customer__name",'
+    ' "invoices"."status" AS "status", "invoices"."amount" AS "amount",'
+    ' "invoices"."due_date" AS "due_date", "invoices"."created_at" AS "created_at",'
+    ' "invoices"."updated_at" AS "updated_at", "invoices"."finalized_at" AS "finalized_at",'
+    ' "invoices"."paid_at" AS "paid_at", "invoices"."voided_at" AS "voided_at",'
+    ' "invoices"."uncollectible_at" AS "uncollectible_at" FROM "invoices"'
     ' INNER JOIN "customers" ON ("invoices"."customer_id" = "customers"."id")'
     ' WHERE ("invoices"."due_date" < %s AND "invoices"."status" = %s)'
-    ' ORDER BY "invoices"."due_date" ASC, "invoices"."id" ASC LIMIT 51'
+    " ORDER BY 7 ASC, 1 ASC LIMIT 51"
 )
+# The same page as the API answers it. Parameters: PAST_DUE_FIRST_PAGE's, then the page size.
+PAST_DUE_JSON_PAGE = json_page(PAST_DUE_FIRST_PAGE, INVOICE_SUMMARY, ("due_date", "id"), False)
 
 # Recording a payment. The ORM keeps these two: the first is how DRF's PrimaryKeyRelatedField
 # (billing.api PaymentInput) checks the id it was sent, the second is

@@ -1,5 +1,6 @@
 """The SQL core writes for every service, as text free of Django (the outbox row, and an
-Idempotency-Key's claim and stored answer, core.services.idempotency).
+Idempotency-Key's claim and stored answer, core.services.idempotency), and the page statement
+that lets PostgreSQL build a list's JSON (``json_page``).
 
 core.events.publish runs ``INSERT_EVENT`` through Django's connection; every benchmark floor
 that stands in for a write (bench/floor_*.py) sends the very same text, with the parameters
@@ -9,6 +10,8 @@ always bound parameters.
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 # One row of the events outbox (core.models.Event). The database supplies ``id`` and
@@ -270,3 +273,64 @@ DEFAULT_ROWS = "SELECT count(*), min(occurred_at), max(occurred_at) FROM {partit
 
 # How far back the live rows go (each partition's index on occurred_at answers it).
 OLDEST_ROW = "SELECT min(occurred_at) FROM {table}"
+
+
+# --- lists whose JSON PostgreSQL builds (core.api.pagination.CursorPagination.json_page) -----
+
+
+def iso_timestamp(column: str) -> str:
+    """A timestamptz as DRF's DateTimeField writes it: UTC, ISO 8601 ending in ``Z``, with
+    microseconds only when there are some (``datetime.isoformat``); NULL stays NULL."""
+    utc = f"({column} AT TIME ZONE 'UTC')"
+    return (
+        f"""(to_char({utc}, 'YYYY-MM-DD"T"HH24:MI:SS')"""
+        f" || CASE WHEN date_trunc('second', {column}) = {column} THEN ''"
+        f" ELSE to_char({utc}, '.US') END || 'Z')"
+    )
+
+
+def money(column: str) -> str:
+    """A DECIMAL(10,2) as DRF's DecimalField writes it: a string with both decimals."""
+    return f"({column})::text"
+
+
+@dataclass(frozen=True)
+class RowJSON:
+    """How one row of a list is written as JSON: the columns the row's query must select
+    (by the names the ORM's ``values()`` gives them), and the select list over them (each
+    ``r.<column>``) whose ``row_to_json`` is the object, its keys named and ordered as the
+    output serializer's fields."""
+
+    columns: tuple[str, ...]
+    sql: str
+
+
+@lru_cache(maxsize=256)
+def json_page(inner: str, row: RowJSON, ordering: tuple[str, ...], reverse: bool) -> str:
+    """One statement answering a page: ``inner`` selects the page's rows plus one (ordered by
+    ``ordering``, names with ``-`` for descending, the walk the cursor goes), and this answers
+    one row: the first ``page size`` rows written by ``row`` as the text of a JSON array (in
+    the walk's order, or the reverse of it when ``reverse``), how many rows ``inner`` found,
+    then the ordering values of the first and of the last row shown, in the walk's order.
+
+    The rows are numbered by the ordering itself rather than by the order a subquery happens
+    to produce them in. Parameters: ``inner``'s, then the page size.
+    """
+    names = [name.lstrip("-") for name in ordering]
+    walk = ", ".join(
+        f'r."{name.lstrip("-")}" {"DESC" if name.startswith("-") else "ASC"}' for name in ordering
+    )
+    ends = ", ".join(
+        f'(SELECT r."{name}" FROM shown r ORDER BY r.page_row {way} LIMIT 1)'
+        for way in ("ASC", "DESC")
+        for name in names
+    )
+    return (
+        f"WITH page AS (SELECT r.*, row_number() OVER (ORDER BY {walk}) AS page_row"
+        f" FROM ({inner}) r),"
+        " shown AS (SELECT * FROM page WHERE page_row <= %s)"
+        f" SELECT '[' || coalesce((SELECT string_agg((SELECT row_to_json(j)::text"
+        f" FROM (SELECT {row.sql}) j), ','"
+        f" ORDER BY r.page_row{' DESC' if reverse else ''}) FROM shown r), '') || ']',"
+        f" (SELECT count(*) FROM page), {ends}"
+    )

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TypedDict
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.db import connections
 from django.db.models import (
     Case,
     CharField,
@@ -101,18 +102,35 @@ def document_access(
     not see it, so ids cannot be probed. ``deleted`` asks for a document in the trash instead
     of a live one. ``lock`` takes the row lock (caller is inside a transaction) so the answer
     holds until commit."""
-    try:
-        key = uuid.UUID(str(document_id))
-    except ValueError:
-        raise NotFound() from None
     statement = _ACCESS_SQL[deleted, lock]
-    document = next(
-        iter(Document.all_objects.raw(statement, {"user": user.pk, "document": key})), None
-    )
+    params = {"user": user.pk, "document": _document_key(document_id)}
+    document = next(iter(Document.all_objects.raw(statement, params)), None)
     if document is None:
         raise NotFound()
     # raw() sets the statement's extra column as an attribute, which no model declares.
     return Access(document=document, level=document.access_level)  # type: ignore[attr-defined]
+
+
+def document_json(*, user: User, document_id: uuid.UUID | str) -> tuple[str, int]:
+    """The live document as the API shows it (DocumentOutput, JSON text PostgreSQL writes) and
+    its version, in one statement that applies ``document_access``'s rule (sql.ACCESS): the
+    read endpoint's answer, without a model instance or serializer. ``NotFound`` likewise."""
+    params = {"user": user.pk, "document": _document_key(document_id)}
+    with connections[Document.all_objects.db].cursor() as cursor:
+        cursor.execute(sql.DOCUMENT_JSON, params)
+        row = cursor.fetchone()
+    if row is None:
+        raise NotFound()
+    body, version = row
+    return body, version
+
+
+def _document_key(document_id: uuid.UUID | str) -> uuid.UUID:
+    """A document id from a URL; one that is no UUID names no document."""
+    try:
+        return uuid.UUID(str(document_id))
+    except ValueError:
+        raise NotFound() from None
 
 
 def document_list(*, user: User, scope: str | None = None) -> QuerySet[Document]:

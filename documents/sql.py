@@ -9,9 +9,15 @@ builds them with the ORM (filters, orderings and the page cursor vary them), and
 here is what the ORM compiles for the plain first page, so the floor sends that same statement.
 tests/documents/test_sql.py holds the two equal.
 
+The pages of both are answered as JSON PostgreSQL builds (core.sql.json_page around the
+ORM's statement, rows written by ``DOCUMENT_SUMMARY`` and ``SEARCH_RESULT``), as chat's pages
+are: model instances and serializer fields per row were most of what a page cost.
+
 Values are always bound parameters. The variants of the access check are written out from
 this module's own fragments when it is imported; nothing is formatted at run time.
 """
+
+from core.sql import RowJSON, iso_timestamp, json_page
 
 # The access check runs on every object endpoint, so it is one fixed statement: building the
 # equivalent ORM query (a CASE over a correlated subquery, and an EXISTS) cost more time per
@@ -73,9 +79,11 @@ _LEVEL = (
     + ' AND U0."document_id" = '
     '("documents"."id") AND U0."user_id" = %s) LIMIT 1) END'
 )
-_SUMMARY_COLUMNS = (
-    '"documents"."id", "documents"."created_at", "documents"."updated_at", '
-    '"documents"."deleted_at", "documents"."owner_id", "documents"."title", '
+# The columns of a summary, named as the ORM's values() names them (core.sql.json_page).
+_SUMMARY = (
+    '"documents"."id" AS "id", "documents"."title" AS "title", '
+    '"documents"."version" AS "version", "documents"."owner_id" AS "owner_id", '
+    '"documents"."created_at" AS "created_at", "documents"."updated_at" AS "updated_at", '
 )
 _READABLE = (
     '"documents"."id" IN ((SELECT U0."id" AS "id" FROM "documents" U0 WHERE U0."owner_id" = %s) '
@@ -85,20 +93,19 @@ _READABLE = (
 # "Mine and shared with me", newest change first. Parameters: the user four times, the limit.
 DOCUMENT_LIST_PAGE = (
     "SELECT "
-    + _SUMMARY_COLUMNS
-    + '"documents"."version", '
+    + _SUMMARY
     + _LEVEL
     + ' AS "access_level" FROM "documents" WHERE ("documents"."deleted_at" IS NULL AND '
     + _READABLE
-    + ') ORDER BY "documents"."updated_at" DESC, "documents"."id" DESC LIMIT %s'
+    + ") ORDER BY 6 DESC, 1 DESC LIMIT %s"
 )
 _QUERY = "websearch_to_tsquery('english'::regconfig, %s)"
-# Ranked matches, best first (the rank is column 8). Parameters: the search terms, the user four
+# Ranked matches, best first (the rank is column 7). Parameters: the search terms, the user four
 # times, the search terms again, the limit.
 DOCUMENT_SEARCH_PAGE = (
     "SELECT "
-    + _SUMMARY_COLUMNS
-    + '"documents"."version", (ts_rank("documents"."search_vector", '
+    + _SUMMARY
+    + '(ts_rank("documents"."search_vector", '
     + _QUERY
     + '))::double precision AS "rank", '
     + _LEVEL
@@ -106,5 +113,30 @@ DOCUMENT_SEARCH_PAGE = (
     + _READABLE
     + ' AND "documents"."search_vector" @@ ('
     + _QUERY
-    + ')) ORDER BY 8 DESC, "documents"."id" DESC LIMIT %s'
+    + ")) ORDER BY 7 DESC, 1 DESC LIMIT %s"
 )
+
+
+# --- the pages as JSON (core.sql.json_page) ---------------------------------------------------
+# A document of the list as documents.api.serializers.DocumentSummaryOutput writes it.
+_SUMMARY_JSON = f"""r.id, r.title, r.version, r.owner_id,
+    {iso_timestamp("r.created_at")} AS created_at, {iso_timestamp("r.updated_at")} AS updated_at,
+    r.access_level AS access"""
+_SUMMARY_NAMES = ("id", "title", "version", "owner_id", "created_at", "updated_at")
+DOCUMENT_SUMMARY = RowJSON((*_SUMMARY_NAMES, "access_level"), _SUMMARY_JSON)
+# A search result (SearchResultOutput): the summary and its rank.
+SEARCH_RESULT = RowJSON((*_SUMMARY_NAMES, "rank", "access_level"), f"{_SUMMARY_JSON}, r.rank")
+
+# A live document as DocumentOutput writes it (JSON text) and its version (the ETag), when the
+# caller may read it: ACCESS's rows, written by PostgreSQL. Parameters: %(user)s, %(document)s.
+DOCUMENT_JSON = (
+    f"SELECT (SELECT row_to_json(j) FROM (SELECT {_SUMMARY_JSON}, r.content) j)::text,"
+    f" r.version FROM ({ACCESS}) r"
+)
+
+# The first pages the API sends, as the floor sends them. Parameters: DOCUMENT_LIST_PAGE's or
+# DOCUMENT_SEARCH_PAGE's, then the page size.
+DOCUMENT_LIST_JSON_PAGE = json_page(
+    DOCUMENT_LIST_PAGE, DOCUMENT_SUMMARY, ("-updated_at", "-id"), False
+)
+DOCUMENT_SEARCH_JSON_PAGE = json_page(DOCUMENT_SEARCH_PAGE, SEARCH_RESULT, ("-rank", "-id"), False)

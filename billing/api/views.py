@@ -3,6 +3,7 @@
 import json
 import logging
 from types import ModuleType
+from typing import cast
 
 from django.utils.functional import cached_property
 from drf_spectacular.types import OpenApiTypes
@@ -13,13 +14,14 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from billing import selectors, webhooks
+from billing import selectors, sql, webhooks
 from billing.filters import InvoiceFilter, PaymentFilter, ProductFilter
 from billing.models import CreditNote, Invoice, Payment
 from billing.services import credit_notes, customers, invoices, payments, products, sending
 from billing.services import webhooks as webhook_events
 from core.api.context import action_context
 from core.api.idempotency import IDEMPOTENCY_PARAMETER, respond_once
+from core.api.pagination import CursorPagination
 from core.api.parsers import refuse_unstorable_strings
 from core.api.permissions import HasActionPermission, request_has_perm
 from core.api.renderers import JSONRenderer
@@ -214,8 +216,11 @@ class InvoiceViewSet(
         return s.InvoiceOutput if self.action == "list" else s.InvoiceDetailOutput
 
     def list(self, request):
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(represented(s.InvoiceOutput, page, many=True))
+        # The paginator is the platform's CursorPagination (settings): PostgreSQL writes the
+        # page's JSON, each invoice as InvoiceOutput would.
+        paginator = cast(CursorPagination, self.paginator)
+        invoices = self.filter_queryset(self.get_queryset())
+        return paginator.json_page(invoices, request, self, sql.INVOICE_SUMMARY)
 
     def _detail(self, invoice: Invoice) -> dict:
         return s.invoice_representation(invoice)

@@ -11,11 +11,16 @@ import operator
 from functools import reduce
 from typing import TYPE_CHECKING, Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import connections
 from django.db.models import Model, Q, QuerySet
+from django.http import HttpResponse
 from rest_framework import pagination
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
+
+from core.sql import RowJSON, json_page
 
 if TYPE_CHECKING:
     from rest_framework.views import APIView
@@ -63,6 +68,57 @@ class CursorPagination(pagination.CursorPagination):
     def paginate_queryset(
         self, queryset: QuerySet, request: Request, view: APIView | None = None
     ) -> list[Any] | None:
+        walked = self._walked(queryset, request, view)
+        if walked is None:
+            return None
+        # One row more than a page tells whether another page follows, without counting.
+        rows = list(walked[: self.page_size + 1])
+        self.page = rows[: self.page_size]
+        if self._backwards:
+            self.page.reverse()
+        ends = None
+        if self.page:
+            ends = (self._position(self.page[0]), self._position(self.page[-1]))
+        self._settle(more_beyond=len(rows) > self.page_size, ends=ends)
+        return self.page
+
+    def json_page(
+        self, queryset: QuerySet, request: Request, view: APIView, row: RowJSON
+    ) -> HttpResponse:
+        """The page ``paginate_queryset`` would give, answered as the JSON body
+        ``get_paginated_response`` would write, with each row written by PostgreSQL as
+        ``row`` says (core.sql.json_page): one statement, and no model instance or serializer
+        field per row. The body is what the row's output serializer would give."""
+        walked = self._walked(queryset, request, view)
+        if walked is None:  # get_page_size falls back to page_size, which is never 0 here
+            raise ImproperlyConfigured("A JSON page needs a page size.")
+        names = [field.lstrip("-") for field in self.ordering]
+        rows = walked.values(*dict.fromkeys([*row.columns, *names]))[: self.page_size + 1]
+        inner, params = rows.query.get_compiler(rows.db).as_sql()
+        walk = pagination._reverse_ordering(self.ordering) if self._backwards else self.ordering
+        statement = json_page(inner, row, tuple(walk), self._backwards)
+        with connections[rows.db].cursor() as cursor:
+            cursor.execute(statement, (*params, self.page_size))
+            results, found, *ends = cursor.fetchone()
+        positions = None
+        if found:
+            walk_first, walk_last = (
+                self._position_of(ends[: len(names)]),
+                self._position_of(ends[len(names) :]),
+            )
+            positions = (walk_last, walk_first) if self._backwards else (walk_first, walk_last)
+        self._settle(more_beyond=found > self.page_size, ends=positions)
+        links = json.dumps(self.get_next_link()), json.dumps(self.get_previous_link())
+        return HttpResponse(
+            f'{{"next":{links[0]},"previous":{links[1]},"results":{results}}}',
+            content_type="application/json",
+        )
+
+    def _walked(
+        self, queryset: QuerySet, request: Request, view: APIView | None
+    ) -> QuerySet | None:
+        """The queryset in the order the page is walked, from the cursor on; None without a
+        page size."""
         self.request = request
         self.page_size = self.get_page_size(request)
         if not self.page_size:
@@ -72,28 +128,25 @@ class CursorPagination(pagination.CursorPagination):
         self.cursor = self.decode_cursor(request)
 
         # A "previous" cursor walks backwards from the first row of the page it came from.
-        backwards = self.cursor is not None and self.cursor.reverse
-        ordering = pagination._reverse_ordering(self.ordering) if backwards else self.ordering
+        self._backwards = self.cursor is not None and self.cursor.reverse
+        ordering = pagination._reverse_ordering(self.ordering) if self._backwards else self.ordering
         queryset = queryset.order_by(*ordering)
         if self.cursor is not None:
             queryset = self._after(queryset, ordering, self.cursor.position)
+        return queryset
 
-        # One row more than a page tells whether another page follows, without counting.
-        rows = list(queryset[: self.page_size + 1])
-        self.page = rows[: self.page_size]
-        more_beyond = len(rows) > self.page_size
-        if backwards:
-            self.page.reverse()
-
+    def _settle(self, *, more_beyond: bool, ends: tuple[str, str] | None) -> None:
+        """The links of a page whose first and last rows have the cursor positions ``ends``
+        (None for an empty page), ``more_beyond`` when rows follow it in the walk."""
+        self._ends = ends
         # Links point from the page's first and last rows, so an empty page has none; a page
         # reached through a cursor has rows on the side the cursor came from.
-        came_through_cursor = self.cursor is not None and bool(self.page)
-        self.has_next = came_through_cursor if backwards else more_beyond
-        self.has_previous = more_beyond if backwards else came_through_cursor
+        came_through_cursor = self.cursor is not None and ends is not None
+        self.has_next = came_through_cursor if self._backwards else more_beyond
+        self.has_previous = more_beyond if self._backwards else came_through_cursor
         self.display_page_controls = self.template is not None and (
             self.has_next or self.has_previous
         )
-        return self.page
 
     def get_page_size(self, request: Request) -> int:
         """``?page_size=``: a whole number from 1, more than ``max_page_size`` giving that
@@ -132,20 +185,26 @@ class CursorPagination(pagination.CursorPagination):
         return ValidationError({"cursor": [self.invalid_cursor_message]})
 
     def get_next_link(self) -> str | None:
-        if not self.has_next:
+        if not self.has_next or self._ends is None:
             return None
-        position = self._position(self.page[-1])
+        position = self._ends[1]
         return self.encode_cursor(pagination.Cursor(offset=0, reverse=False, position=position))
 
     def get_previous_link(self) -> str | None:
-        if not self.has_previous:
+        if not self.has_previous or self._ends is None:
             return None
-        position = self._position(self.page[0])
+        position = self._ends[0]
         return self.encode_cursor(pagination.Cursor(offset=0, reverse=True, position=position))
 
     def _position(self, row: Model | dict[str, Any]) -> str:
         names = [field.lstrip("-") for field in self.ordering]
-        values = [row[name] if isinstance(row, dict) else getattr(row, name) for name in names]
+        return self._position_of(
+            [row[name] if isinstance(row, dict) else getattr(row, name) for name in names]
+        )
+
+    @staticmethod
+    def _position_of(values: list[Any]) -> str:
+        """A cursor's position: the row's ordering values as the ORM gives them, as text."""
         return json.dumps([str(value) for value in values])
 
     def _after(

@@ -69,7 +69,7 @@ def test_every_statement_the_floor_sends_is_one_atrium_sends(api):
     revenue = _sent_by_atrium(api, "revenue", lambda: api.get(f"{BASE}/reports/revenue"))
     payment = _sent_by_atrium(api, "payment", lambda: pay(api, invoice.pk, "0.01", key="k-1"))
 
-    assert past_due == [sql.PAST_DUE_FIRST_PAGE]
+    assert past_due == [sql.PAST_DUE_JSON_PAGE]
     assert revenue == [sql.REVENUE_BY_MONTH]
     # The floor's payment sends these, in this order, in one transaction after the lookup.
     assert payment == [

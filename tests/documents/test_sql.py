@@ -20,12 +20,14 @@ def _sent(owner, path: str) -> str:
     with CaptureQueriesContext(connection) as queries:
         response = client_for(owner).get(path)
     assert response.status_code == 200
-    (statement,) = [q["sql"] for q in queries if q["sql"].startswith('SELECT "documents"')]
+    (statement,) = [q["sql"] for q in queries if 'FROM "documents"' in q["sql"]]
     return statement
 
 
 def test_the_list_s_first_page_is_the_floor_s_statement(owner, document):
-    expected = connection.ops.compose_sql(sql.DOCUMENT_LIST_PAGE, [owner.pk] * 4 + [PAGE + 1])
+    expected = connection.ops.compose_sql(
+        sql.DOCUMENT_LIST_JSON_PAGE, [owner.pk] * 4 + [PAGE + 1, PAGE]
+    )
 
     assert _sent(owner, "/api/v1/documents") == expected
 
@@ -33,7 +35,7 @@ def test_the_list_s_first_page_is_the_floor_s_statement(owner, document):
 def test_the_search_s_first_page_is_the_floor_s_statement(owner, document):
     terms = "quarterly plan"
     expected = connection.ops.compose_sql(
-        sql.DOCUMENT_SEARCH_PAGE, [terms, *[owner.pk] * 4, terms, PAGE + 1]
+        sql.DOCUMENT_SEARCH_JSON_PAGE, [terms, *[owner.pk] * 4, terms, PAGE + 1, PAGE]
     )
 
     assert _sent(owner, "/api/v1/documents/search?q=quarterly+plan") == expected
