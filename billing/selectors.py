@@ -320,6 +320,7 @@ def customer_statement(customer: Customer, *, start: date, end: date) -> Custome
         closing_balance=entries[-1].balance if entries else opening,
     )
 
+
 # --- invoice emails (billing/services/sending.py) ----------------------------------------------
 
 

@@ -27,7 +27,7 @@ from core.api.permissions import HasActionPermission, request_has_perm
 from core.api.renderers import JSONRenderer
 from core.api.routing import ReplicaReadsMixin
 from core.api.schema import problem_responses
-from core.api.validation import represented, require_json_types, validated, validated_query
+from core.api.validation import require_json_types, validated, validated_query
 from core.exceptions import PermissionDenied, ValidationFailed
 from core.services.idempotency import Answer
 
