@@ -2,16 +2,16 @@
 
 import asyncio
 import logging
-from typing import cast
 
 import psycopg
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
-from procrastinate.contrib.django.django_connector import DjangoConnector
 from procrastinate.contrib.django.utils import connector_params
+from procrastinate.psycopg_connector import PsycopgConnector
 
 from core import events, jobs
+from core.postgres import DIRECT_DB_ALIAS
 
 logger = logging.getLogger(__name__)
 
@@ -47,9 +47,11 @@ class Command(BaseCommand):
             self.stdout.write(f"re-queued {len(recovered)} jobs of a worker that died")
         connection.close()
         # Django's connector runs the services' enqueues in their transactions; the worker
-        # itself needs psycopg's async connector, with LISTEN.
-        django_connector = cast(DjangoConnector, jobs.app.connector)
-        worker_app = jobs.app.with_connector(django_connector.get_worker_connector())
+        # itself needs psycopg's async connector, with LISTEN, which a pooler in transaction
+        # mode drops without a word: it goes straight to PostgreSQL (the direct alias).
+        worker_app = jobs.app.with_connector(
+            PsycopgConnector(kwargs=connector_params(DIRECT_DB_ALIAS))
+        )
         asyncio.run(self._run(worker_app, concurrency=concurrency, queues=queues))
 
     async def _run(self, worker_app, *, concurrency: int, queues: list[str] | None) -> None:
@@ -86,7 +88,7 @@ class Command(BaseCommand):
             while True:
                 try:
                     async with await psycopg.AsyncConnection.connect(
-                        **connector_params(), autocommit=True
+                        **connector_params(DIRECT_DB_ALIAS), autocommit=True
                     ) as listen:
                         await listen.execute(f"LISTEN {events.CHANNEL}")
                         woken.set()  # whatever was committed while nobody listened
