@@ -29,8 +29,8 @@ from bench.harness import (
     Endpoint,
     LoadResult,
     announce,
+    atrium_floor_stock,
     bench_lock,
-    gunicorn,
     manage,
     percentile,
     print_round,
@@ -49,7 +49,6 @@ REDIS_URL = redis_url(14)
 SETTINGS_MODULE = "config.settings.bench"
 ME_PATH = "/api/v1/me"
 STOCK_ME_PATH = "/stock/me"
-STOCK_SETTINGS_MODULE = "bench.stock_me_settings"
 LOGIN_PATH = "/api/v1/auth/login"
 
 BENCH_EMAIL = "bench@bench.invalid"
@@ -298,14 +297,11 @@ def main() -> None:
     with (
         bench_lock(),
         tempfile.TemporaryDirectory(prefix="atrium-bench-") as log_dir,
-        gunicorn("config.wsgi:application", args.port, Path(log_dir)) as atrium,
-        gunicorn("bench.floor_me:application", args.port + 1, Path(log_dir)) as floor,
-        gunicorn(
-            "config.wsgi:application",
-            args.port + 2,
-            Path(log_dir),
-            env={"DJANGO_SETTINGS_MODULE": STOCK_SETTINGS_MODULE},
-        ) as stock,
+        atrium_floor_stock("bench.floor_me:application", args.port, Path(log_dir)) as (
+            atrium,
+            floor,
+            stock,
+        ),
     ):
         busy = warn_if_busy()
         print("Servers:")

@@ -26,9 +26,9 @@ from bench.harness import (
     Contender,
     Endpoint,
     announce,
+    atrium_floor_stock,
     base_of,
     bench_lock,
-    gunicorn,
     manage,
     redis_url,
     report,
@@ -42,7 +42,6 @@ DATABASE_SERVER = "postgres://postgres@127.0.0.1:5432/"
 DATABASE = "atrium_bench_billing"
 REDIS_URL = redis_url(13)
 SETTINGS_MODULE = "config.settings.bench"
-STOCK_SETTINGS_MODULE = "bench.stock_me_settings"
 PAST_DUE = "/api/v1/billing/invoices?past_due=true"
 REVENUE = "/api/v1/billing/reports/revenue"
 PAYMENTS = "/api/v1/billing/payments"
@@ -190,14 +189,11 @@ def main() -> None:
             Endpoint("revenue report", *contenders(REVENUE, None)),
         ]
         with (
-            gunicorn("config.wsgi:application", args.port, log_dir) as atrium,
-            gunicorn("bench.floor_billing:application", args.port + 1, log_dir) as floor,
-            gunicorn(
-                "config.wsgi:application",
-                args.port + 2,
-                log_dir,
-                env={"DJANGO_SETTINGS_MODULE": STOCK_SETTINGS_MODULE},
-            ) as stock,
+            atrium_floor_stock("bench.floor_billing:application", args.port, log_dir) as (
+                atrium,
+                floor,
+                stock,
+            ),
         ):
             busy = warn_if_busy()
             servers = {atrium_url: atrium, floor_url: floor, stock_url: stock}

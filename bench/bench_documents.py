@@ -32,9 +32,9 @@ from bench.harness import (
     Contender,
     Endpoint,
     announce,
+    atrium_floor_stock,
     base_of,
     bench_lock,
-    gunicorn,
     manage,
     redis_url,
     report,
@@ -48,7 +48,6 @@ DATABASE_SERVER = "postgres://postgres@127.0.0.1:5432/"
 DATABASE = "atrium_bench_docs"
 REDIS_URL = redis_url(13)
 SETTINGS_MODULE = "config.settings.bench"
-STOCK_SETTINGS_MODULE = "bench.stock_me_settings"
 ATRIUM_PATH = "/api/v1/documents"
 STOCK_PATH = "/stock/documents"
 BENCH_EMAIL = "bench-docs@bench.invalid"
@@ -282,14 +281,11 @@ def main() -> None:
             endpoint("update", "document update", lambda c: write_update_script(directory, c)),
         ]
         with (
-            gunicorn("config.wsgi:application", args.port, directory) as atrium,
-            gunicorn("bench.floor_documents:application", args.port + 1, directory) as floor,
-            gunicorn(
-                "config.wsgi:application",
-                args.port + 2,
-                directory,
-                env={"DJANGO_SETTINGS_MODULE": STOCK_SETTINGS_MODULE},
-            ) as stock,
+            atrium_floor_stock("bench.floor_documents:application", args.port, directory) as (
+                atrium,
+                floor,
+                stock,
+            ),
         ):
             busy = warn_if_busy()
             servers = {atrium_url: atrium, floor_url: floor, stock_url: stock}

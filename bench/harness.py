@@ -148,6 +148,29 @@ def gunicorn(
             print(log_path.read_text()[-3000:])
 
 
+# The stock DRF contenders (bench/stock_*.py) in one settings module.
+STOCK_SETTINGS_MODULE = "bench.stock_me_settings"
+
+
+@contextmanager
+def atrium_floor_stock(
+    floor_app: str, port: int, log_dir: Path
+) -> Iterator[tuple[subprocess.Popen, subprocess.Popen, subprocess.Popen]]:
+    """Atrium, its floor and the stock contender, each a ``gunicorn``, on ``port``,
+    ``port + 1`` and ``port + 2``."""
+    with (
+        gunicorn("config.wsgi:application", port, log_dir) as atrium,
+        gunicorn(floor_app, port + 1, log_dir) as floor,
+        gunicorn(
+            "config.wsgi:application",
+            port + 2,
+            log_dir,
+            env={"DJANGO_SETTINGS_MODULE": STOCK_SETTINGS_MODULE},
+        ) as stock,
+    ):
+        yield atrium, floor, stock
+
+
 def get(url: str, authorization: str) -> tuple[int, bytes]:
     request = urllib.request.Request(url, headers={"Authorization": authorization})
     try:
