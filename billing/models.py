@@ -397,6 +397,11 @@ class InvoiceSend(UUIDModel):
         indexes = [
             # An invoice's emails, newest first; also the index on invoice_id.
             models.Index(fields=["invoice", "-requested_at"], name="invoice_sends_invoice_idx"),
+            # The admin's list of every send, newest first, and by status (the failed ones).
+            models.Index(fields=["-requested_at", "-id"], name="invoice_sends_newest_idx"),
+            models.Index(
+                fields=["status", "-requested_at", "-id"], name="invoice_sends_status_idx"
+            ),
         ]
         constraints = [
             # The last line against a reminder sent twice: one row per invoice and step.

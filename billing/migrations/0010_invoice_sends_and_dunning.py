@@ -64,6 +64,14 @@ class Migration(migrations.Migration):
             model_name='invoicesend',
             index=models.Index(fields=['invoice', '-requested_at'], name='invoice_sends_invoice_idx'),
         ),
+        migrations.AddIndex(
+            model_name='invoicesend',
+            index=models.Index(fields=['-requested_at', '-id'], name='invoice_sends_newest_idx'),
+        ),
+        migrations.AddIndex(
+            model_name='invoicesend',
+            index=models.Index(fields=['status', '-requested_at', '-id'], name='invoice_sends_status_idx'),
+        ),
         migrations.AddConstraint(
             model_name='invoicesend',
             constraint=models.UniqueConstraint(condition=models.Q(('reminder_step__isnull', False)), fields=('invoice', 'reminder_step'), name='billing_invoicesend_reminder_once', violation_error_message='This reminder of this invoice was already sent.'),

@@ -20,6 +20,7 @@ from django.test.utils import CaptureQueriesContext
 
 from core.admin import LargeTableAdminMixin
 from tests import factories
+from tests.billing.factories import InvoiceSendFactory
 from tests.events.factories import EventFactory
 from tests.webhooks.factories import WebhookDeliveryFactory
 
@@ -35,6 +36,7 @@ LARGE_TABLES = sorted(
 EXPECTED_LARGE = {
     "accounts.ApiSession",
     "billing.Invoice",
+    "billing.InvoiceSend",
     "billing.Payment",
     "chat.Message",
     "core.AuditEvent",
@@ -42,7 +44,11 @@ EXPECTED_LARGE = {
     "documents.DocumentVersion",
     "webhooks.WebhookDelivery",
 }
-FACTORIES = {"core.Event": EventFactory, "webhooks.WebhookDelivery": WebhookDeliveryFactory}
+FACTORIES = {
+    "billing.InvoiceSend": InvoiceSendFactory,
+    "core.Event": EventFactory,
+    "webhooks.WebhookDelivery": WebhookDeliveryFactory,
+}
 # A plan node that sorts (a partitioned log's Merge Append merely merges sorted inputs, and
 # says by what in a "Sort Key" line of its own).
 SORT_NODE = re.compile(r"^\s*(->\s*)?(Incremental )?Sort\s+\(", re.MULTILINE)
