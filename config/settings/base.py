@@ -384,6 +384,9 @@ PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 BACKUP_DIR = Path(env("BACKUP_DIR", default=str(BASE_DIR / "backups")))
 # The key of `manage.py backup --encrypt` (32 url-safe base64 bytes, as Fernet.generate_key()).
 BACKUP_ENCRYPTION_KEY = env("BACKUP_ENCRYPTION_KEY", default="")
+# The memory each index build of `restore` and `backup --verify` may use (PostgreSQL's
+# maintenance_work_mem for pg_restore's session): a large restore is mostly index builds.
+RESTORE_MAINTENANCE_WORK_MEM = env("RESTORE_MAINTENANCE_WORK_MEM", default="1GB")
 
 # seed_demo creates staff accounts with a public password: only where a setting allows.
 DEMO_DATA_ALLOWED = env.bool("DEMO_DATA_ALLOWED", default=False)

@@ -318,3 +318,13 @@ def test_verify_refuses_a_damaged_archive_before_restoring_anything(tmp_path):
     with pytest.raises(CommandError, match="does not match its manifest's SHA-256"):
         _verify(manifest_path)
     assert _verify_databases() == []
+
+
+def test_the_restore_memory_setting_reaches_pg_restores_session(tmp_path, settings):
+    manifest_path = _backup(tmp_path)
+    settings.RESTORE_MAINTENANCE_WORK_MEM = "a lot"
+
+    # PostgreSQL itself refuses the value, so it was sent; nothing is left behind.
+    with pytest.raises(CommandError, match='invalid value for parameter "maintenance_work_mem"'):
+        _verify(manifest_path)
+    assert _verify_databases() == []
