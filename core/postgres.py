@@ -6,7 +6,7 @@ follows ``FATAL:``. No ``FATAL:`` means nothing answered (refused, unreachable, 
 
 import sys
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg
@@ -128,15 +128,3 @@ def connection_lost(wrapper: BaseDatabaseWrapper) -> bool:
     statement leaves it alive."""
     raw = wrapper.connection
     return raw is None or raw.closed or bool(getattr(raw, "broken", False))
-
-
-def forget_connection_pool(wrapper: BaseDatabaseWrapper) -> None:
-    """Drops this process's pool after a lost connection. psycopg's pool retries a dead server
-    in the background with a doubling wait (1, 2, 4, 8 s…), so a database back after a minute
-    would go unnoticed for up to as long again; a new pool connects at once when next asked."""
-    close_pool = getattr(wrapper, "close_pool", None)
-    if close_pool is None or wrapper.settings_dict["OPTIONS"].get("pool") is None:
-        return
-    # Two threads of one worker may both drop it; the second finds it gone.
-    with suppress(KeyError):
-        close_pool()

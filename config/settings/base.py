@@ -141,6 +141,9 @@ DATABASES = {
 if DATABASE_REPLICA_URL:
     DATABASES["replica"] = _database_from_url(DATABASE_REPLICA_URL, "DATABASE_REPLICA_URL")
 for _alias, _database in DATABASES.items():
+    # Django's backend, but its pool checks a connection it hands out without a round trip
+    # (core/backends/postgresql/base.py).
+    _database["ENGINE"] = "core.backends.postgresql"
     _database["ATOMIC_REQUESTS"] = False
     _database.setdefault("OPTIONS", {})
     # PgBouncer in transaction mode hands each transaction any server connection, so no
@@ -174,6 +177,11 @@ if env.bool("DATABASE_POOL", default=True):
                 # takes milliseconds; while the server refuses, psycopg's pool does not say
                 # so and the request waits this long (docs/operations.md).
                 "timeout": env.float("DATABASE_POOL_TIMEOUT", default=0.5),
+                # A failed attempt to connect is not retried on psycopg's schedule (1 s, 2 s,
+                # 4 s... for five minutes): while one waits, the pool starts no other, and the
+                # first requests after an outage would time out waiting for it. Given up at
+                # once, the next request that finds the pool empty starts a fresh attempt.
+                "reconnect_timeout": 0,
             }
 DATABASE_ROUTERS = ["core.routing.PrimaryReplicaRouter"]
 # Tolerant reads leave the replica when it lags more than this many seconds; each process

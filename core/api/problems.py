@@ -34,7 +34,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
 from core.exceptions import DomainError
-from core.postgres import connection_lost, forget_connection_pool
+from core.postgres import connection_lost
 
 logger = logging.getLogger(__name__)
 
@@ -133,7 +133,6 @@ def _as_api_exception(exc: Exception) -> Exception:
     """Django's own exceptions, raised by the ORM or shortcuts inside a view, as DRF's."""
     if isinstance(exc, DatabaseError) and connection_lost(connection):
         logger.warning("The database does not answer: %s", exc)
-        forget_connection_pool(connection)
         return DatabaseUnavailable()
     if isinstance(exc, Http404):
         # The generic message: Http404's own names the model, which helps nobody probe.
