@@ -294,6 +294,8 @@ def main() -> None:
         ("atrium api-key c16", "floor api-key c16"),
     ]
 
+    # Before the servers start: booting them is work of our own.
+    busy = warn_if_busy()
     with (
         bench_lock(),
         tempfile.TemporaryDirectory(prefix="atrium-bench-") as log_dir,
@@ -303,7 +305,6 @@ def main() -> None:
             stock,
         ),
     ):
-        busy = warn_if_busy()
         print("Servers:")
         process_of = {atrium_url: atrium, floor_url: floor, stock_url: stock}
 

@@ -188,6 +188,8 @@ def main() -> None:
             Endpoint("record payment", *contenders(PAYMENTS, STOCK_PAYMENTS), script=pay_script),
             Endpoint("revenue report", *contenders(REVENUE, None)),
         ]
+        # Before the servers start: booting them is work of our own.
+        busy = warn_if_busy()
         with (
             atrium_floor_stock("bench.floor_billing:application", args.port, log_dir) as (
                 atrium,
@@ -195,7 +197,6 @@ def main() -> None:
                 stock,
             ),
         ):
-            busy = warn_if_busy()
             servers = {atrium_url: atrium, floor_url: floor, stock_url: stock}
             print("Servers:")
             bodies = {}

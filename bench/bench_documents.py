@@ -280,6 +280,8 @@ def main() -> None:
             endpoint("search", "documents search"),
             endpoint("update", "document update", lambda c: write_update_script(directory, c)),
         ]
+        # Before the servers start: booting them is work of our own.
+        busy = warn_if_busy()
         with (
             atrium_floor_stock("bench.floor_documents:application", args.port, directory) as (
                 atrium,
@@ -287,7 +289,6 @@ def main() -> None:
                 stock,
             ),
         ):
-            busy = warn_if_busy()
             servers = {atrium_url: atrium, floor_url: floor, stock_url: stock}
             print("Servers:")
             for check in endpoints[:3]:

@@ -44,18 +44,34 @@ def announce(name: str, rounds: int, duration: int, *, extra: str = "") -> None:
     )
 
 
-# A load average above this (per CPU) means other work shares the machine: figures still
-# compare within a round, but absolute ones are low.
-BUSY_LOAD_PER_CPU = 0.5
+# Other work takes more than this share of the machine's CPUs while no benchmark runs: the
+# machine is busy, figures still compare within a round, but absolute ones are low.
+BUSY_SHARE = 0.25
+BUSY_SAMPLE_SECONDS = 3.0
+
+
+def _cpu_jiffies() -> tuple[int, int]:
+    """(busy, total) CPU time since boot, all CPUs, from /proc/stat."""
+    with open("/proc/stat") as stat:
+        fields = [int(value) for value in stat.readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle and iowait
+    return sum(fields) - idle, sum(fields)
 
 
 def warn_if_busy() -> bool:
-    """Prints the load average, and a warning when the machine is busy; True when it is."""
+    """Prints how much CPU other work used over a few seconds, and the load average, with a
+    warning when the machine is busy; True when it is. Called while none of the benchmark's
+    own processes are working: before it starts and once its load has stopped. (The load
+    average cannot say this: a benchmark's own load stays in it for minutes.)"""
+    busy_before, total_before = _cpu_jiffies()
+    time.sleep(BUSY_SAMPLE_SECONDS)
+    busy_after, total_after = _cpu_jiffies()
+    share = (busy_after - busy_before) / max(total_after - total_before, 1)
+    busy = share > BUSY_SHARE
     one, five, _ = os.getloadavg()
-    cpus = os.cpu_count() or 1
-    busy = five > BUSY_LOAD_PER_CPU * cpus
     print(
-        f"load average {one:.2f} (1 min), {five:.2f} (5 min) on {cpus} CPUs"
+        f"other work used {share:.0%} of {os.cpu_count()} CPUs over {BUSY_SAMPLE_SECONDS:.0f}s"
+        f" (load average {one:.2f}, {five:.2f})"
         + ("  WARNING: a busy machine; absolute figures are low, compare ratios" if busy else "")
     )
     return busy

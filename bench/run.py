@@ -8,8 +8,9 @@ Each benchmark (bench/bench_<name>.py) sweeps its endpoints at 1, 4 and 16 conne
 Atrium, its floor and the stock DRF contender (bench/harness.py ``sweep``) and appends its rows
 to a results file; this script then writes the table: per endpoint and contender, req/s at
 each concurrency, p50 and p99 at 16, and Atrium's req/s against the floor's and stock's at
-each concurrency. The load average is read before anything runs and after each benchmark;
-rows measured on a busy machine are marked "(busy)" and the table says so.
+each concurrency. Before anything runs and after each benchmark, the CPU other work uses is
+sampled for a few seconds (bench/harness.py ``warn_if_busy``); rows measured on a busy machine
+are marked "(busy)" and the table says so.
 
 Needs what each benchmark needs (PostgreSQL, Redis, wrk; each loads its own database on first
 use); see docs/performance.md.
@@ -82,7 +83,8 @@ def main() -> None:
     )
     if busy:
         header += (
-            "\n\n**The machine was busy** (5-minute load above half a core per CPU) during the"
+            "\n\n**The machine was busy** (other work used over a quarter of the CPUs while"
+            " nothing of the benchmark's ran) around the"
             " rows marked (busy): absolute figures are low; compare the ratios."
         )
     table = f"{header}\n\n{markdown_table(rows)}\n"
