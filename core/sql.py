@@ -50,10 +50,10 @@ def event_params(
     }
 
 
-# What core.audit.record's ``AuditEvent.objects.create`` compiles to, for the floors whose
-# endpoint writes an audit row. The ORM keeps writing it; tests/billing/test_floor.py holds
-# this text to what Django really sends. Parameters: id, actor id, action, target type, target
-# id, before (JSON), after (JSON), IP address, user agent.
+# The audit row of every write (core.audit.record), and the floors' whose endpoint writes one:
+# exactly what ``AuditEvent.objects.create`` compiles to (tests/core/test_audit.py holds the
+# two together, so a new column cannot be missed). Parameters: id, actor id, action, target
+# type, target id, before (JSON), after (JSON), IP address, user agent.
 INSERT_AUDIT_EVENT = (
     'INSERT INTO "audit_events" ("id", "occurred_at", "actor_id", "action", "target_type",'
     ' "target_id", "before", "after", "ip_address", "user_agent")'
