@@ -1,16 +1,18 @@
 """Credit notes: a finalized invoice credited in part or in full, with a reason, numbered in a
 sequence of its own, never beyond the invoice, never changed (docs/billing-documents.md)."""
 
+from datetime import timedelta
 from decimal import Decimal
 from urllib.parse import urlsplit
 
 import pytest
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
 from billing import selectors
-from billing.models import CreditNote, CreditNoteLine, Invoice, InvoiceStatus
+from billing.models import CreditNote, CreditNoteLine, Invoice, InvoiceStatus, Payment
 from billing.services import credit_notes, invoices
 from billing.services.credit_notes import CreditLineInput
 from billing.services.invoices import LineInput
@@ -216,6 +218,9 @@ def test_crediting_a_paid_invoice_refunds_the_credit_through_the_payments(api):
     first = pay(api, invoice.pk, "60.00").json()
     second = pay(api, invoice.pk, "40.00").json()
     assert api.get(f"{BASE}/invoices/{invoice.pk}").json()["status"] == "paid"
+    # Inside the test's one transaction both payments carry its start time; recorded apart,
+    # as they are outside a test, the first is the older.
+    Payment.objects.filter(pk=first["id"]).update(created_at=F("created_at") - timedelta(seconds=1))
 
     credit = issue(invoice, amount=Decimal("50.00"), reason="Returned goods")
 
